@@ -1,0 +1,46 @@
+/*
+ * rfm.h
+ *		Declarations shared by the rfm extension's C files.
+ *
+ * src/summary.c	the rfm_summary aggregate and its rfm_state type
+ * src/score.c		rfm_score, rfm_scores, rfm_breaks: tie-aware scores
+ * src/segment.c	rfm_segment, rfm_value_type: segments and value types
+ */
+#ifndef RFM_H
+#define RFM_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+/*
+ * Scores are small integers; a bin count beyond this is almost certainly a
+ * mistake (and would make the per-score tables of later features huge).
+ */
+#define RFM_MAX_BINS	1000
+
+/* Raise the standard error for a bin count outside 1..RFM_MAX_BINS. */
+static inline void
+rfm_check_bins(int64 bins, const char *fname)
+{
+	if (bins < 1 || bins > RFM_MAX_BINS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: bins must be between 1 and %d", fname, RFM_MAX_BINS),
+				 errdetail("The number of bins given was " INT64_FORMAT ".", bins),
+				 errhint("Five bins (scores 1 to 5) is the usual choice.")));
+}
+
+/* Raise the standard error for a NaN where a comparable value is needed. */
+static inline void
+rfm_check_not_nan(double v, const char *fname, const char *what)
+{
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: %s must not be NaN", fname, what),
+				 errdetail("NaN has no place in an ordering of customers."),
+				 errhint("Filter the rows out or replace NaN with NULL.")));
+}
+
+#endif							/* RFM_H */
