@@ -6,9 +6,9 @@ MODULE_big = rfm
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA = $(wildcard rfm--*.sql)
 
-TESTS = $(wildcard sql/*.sql)
-REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
-REGRESS_OPTS = --inputdir=. --load-extension=rfm
+# setup installs the extension and loads the shared data sets: it runs first.
+REGRESS = setup summary score segment
+REGRESS_OPTS = --inputdir=.
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

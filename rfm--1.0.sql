@@ -128,7 +128,7 @@ COMMENT ON AGGREGATE @extschema@.rfm_summary(date, float8, date) IS
 CREATE FUNCTION @extschema@.rfm_score(bins integer DEFAULT 5) RETURNS integer
     AS 'MODULE_PATHNAME', 'rfm_score_window' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_score(integer) IS
-    'Window function: score 1..bins = 1 + floor(bins * rows before the peer group / rows); peers share a score';
+    'Window function: scores 1..bins as even as ties allow; peers share a score; with no ties it equals ntile(bins)';
 
 CREATE TYPE @extschema@.rfm_scores AS (r integer, f integer, m integer);
 COMMENT ON TYPE @extschema@.rfm_scores IS 'Recency, frequency and monetary scores of one customer';
@@ -153,13 +153,15 @@ CREATE AGGREGATE @extschema@.rfm_breaks(bins integer ORDER BY value float8) (
     SFUNC = @extschema@.rfm_breaks_transition,
     STYPE = internal,
     FINALFUNC = @extschema@.rfm_breaks_final,
-    FINALFUNC_EXTRA
+    FINALFUNC_EXTRA,
+    PARALLEL = SAFE
 );
 CREATE AGGREGATE @extschema@.rfm_breaks(bins integer, method text ORDER BY value float8) (
     SFUNC = @extschema@.rfm_breaks_transition,
     STYPE = internal,
     FINALFUNC = @extschema@.rfm_breaks_final,
-    FINALFUNC_EXTRA
+    FINALFUNC_EXTRA,
+    PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_breaks(integer ORDER BY float8) IS
     'Cut points (bins - 1, ascending) with which rfm_score(value, breaks) reproduces the rfm_score(bins) window scores';

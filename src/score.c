@@ -3,15 +3,18 @@
  *		Tie-aware scores: the rfm_score and rfm_scores window functions, the
  *		rfm_breaks ordered-set aggregate and the scalar rfm_score.
  *
- * The rule, for n rows of which "less" rank strictly below the row:
+ * The rule ("as even as ties allow"): walk the peer groups (rows with equal
+ * values) in order.  Each score s in turn is given a fair share of the rows
+ * not yet scored, (rows left) / (scores left).  A group joins the current
+ * score, unless that score already holds rows and the group's middle row lies
+ * beyond its share: then the group opens the next score.
  *
- *		score = 1 + floor(bins * less / n)
- *
- * Rows that are peers (equal values) have the same "less" and so always share
- * a score, unlike NTILE.  With no ties and n divisible by bins this is NTILE.
- * rfm_breaks returns the smallest value reaching each score, so scoring a
- * value against those cut points (1 + the number of cut points <= value)
- * gives the same score for every value of the data they came from.
+ * So peers always share a score (unlike NTILE), the lowest group scores 1,
+ * no score is skipped, a large group of ties does not squeeze the others into
+ * fewer scores, and with no ties the scores are NTILE's.  rfm_breaks returns
+ * the first value of each score, so scoring a value against those cut points
+ * (1 + the number of cut points <= value) gives the same score for every
+ * value of the data they came from.
  *
  * rfm_breaks(bins, 'r') instead returns the cut points of the R package rfm:
  * R's default (type 7) quantiles at 1/bins, 2/bins, ... plus one.
@@ -37,11 +40,48 @@ PG_FUNCTION_INFO_V1(rfm_breaks_final);
 PG_FUNCTION_INFO_V1(rfm_breaks_method_final);
 PG_FUNCTION_INFO_V1(rfm_score_breaks);
 
-/* score = 1 + floor(bins * less / n), in exact integer arithmetic */
-static inline int32
-score_of(int64 less, int64 n, int32 bins)
+/*
+ * The scores of consecutive peer groups; call score_next once per group, in
+ * order, with its size.  Integer arithmetic only: the share test
+ * (a - start) + (g - 1) / 2 >= (n - start) / (bins - s + 1) is multiplied out.
+ */
+typedef struct ScoreWalk
 {
-	return 1 + (int32) (((int64) bins * less) / n);
+	int64		n;				/* rows in all */
+	int32		bins;
+	int32		score;			/* the current score */
+	int64		start;			/* first row of the current score */
+	int64		next;			/* first row of the next group */
+} ScoreWalk;
+
+static inline void
+score_walk_init(ScoreWalk *w, int64 n, int32 bins)
+{
+	w->n = n;
+	w->bins = bins;
+	w->score = 1;
+	w->start = 0;
+	w->next = 0;
+}
+
+static inline int32
+score_next(ScoreWalk *w, int64 g)
+{
+	int64		a = w->next;
+
+	if (a > w->start && w->score < w->bins)
+	{
+		int64		left = w->bins - w->score + 1;
+
+		/* 2 * middle offset >= 2 * share, with both sides times left */
+		if (left * (2 * (a - w->start) + g - 1) >= 2 * (w->n - w->start))
+		{
+			w->score++;
+			w->start = a;
+		}
+	}
+	w->next = a + g;
+	return w->score;
 }
 
 /* ------------------------------------------------------------------------
@@ -51,15 +91,14 @@ score_of(int64 less, int64 n, int32 bins)
 
 typedef struct ScoreContext
 {
-	int64		nrows;			/* rows in the partition; 0 until known */
-	int64		less;			/* rows before the current peer group */
-	int32		bins;
+	bool		ready;
 	bool		bins_null;
+	int16	   *scores;			/* score of each row of the partition */
 } ScoreContext;
 
 /*
- * rfm_score(bins) window function: 1 + floor(bins * rows before the peer
- * group / rows in the partition).  Peers share a score; NULL bins gives NULL.
+ * rfm_score(bins) window function: scores 1..bins as even as ties allow;
+ * peers share a score.  NULL bins gives NULL, as with ntile.
  */
 Datum
 rfm_score_window(PG_FUNCTION_ARGS)
@@ -69,27 +108,70 @@ rfm_score_window(PG_FUNCTION_ARGS)
 	int64		curpos = WinGetCurrentPosition(winobj);
 
 	ctx = (ScoreContext *) WinGetPartitionLocalMemory(winobj, sizeof(ScoreContext));
-	if (ctx->nrows == 0)
+	if (!ctx->ready)
 	{
 		bool		isnull;
 		Datum		b = WinGetFuncArgCurrent(winobj, 0, &isnull);
+		int64		n = WinGetPartitionRowCount(winobj);
 
-		ctx->nrows = WinGetPartitionRowCount(winobj);
+		ctx->ready = true;
 		ctx->bins_null = isnull;
 		if (!isnull)
 		{
+			ScoreWalk	w;
+			int64		gstart = 0;
+
 			rfm_check_bins(DatumGetInt32(b), "rfm_score");
-			ctx->bins = DatumGetInt32(b);
+			ctx->scores = MemoryContextAllocHuge(GetMemoryChunkContext(ctx),
+												 Max(n, 1) * sizeof(int16));
+			score_walk_init(&w, n, DatumGetInt32(b));
+			/* find the peer groups; score each when its end is known */
+			for (int64 pos = 1; pos <= n; pos++)
+			{
+				if (pos == n || !WinRowsArePeers(winobj, pos - 1, pos))
+				{
+					int16		sc = (int16) score_next(&w, pos - gstart);
+
+					for (int64 i = gstart; i < pos; i++)
+						ctx->scores[i] = sc;
+					gstart = pos;
+				}
+			}
 		}
-		ctx->less = 0;
 	}
-	else if (!WinRowsArePeers(winobj, curpos - 1, curpos))
-		ctx->less = curpos;
 	WinSetMarkPosition(winobj, curpos);
 
 	if (ctx->bins_null)
 		PG_RETURN_NULL();
-	PG_RETURN_INT32(score_of(ctx->less, ctx->nrows, ctx->bins));
+	PG_RETURN_INT32(ctx->scores[curpos]);
+}
+
+/*
+ * Score sorted values: the distinct values and the score of each.  v is
+ * sorted ascending, n > 0; *distinct and *scores are allocated in cxt.
+ */
+static int64
+score_sorted(const double *v, int64 n, int32 bins, MemoryContext cxt,
+			 double **distinct, int16 **scores)
+{
+	ScoreWalk	w;
+	int64		nd = 0,
+				gstart = 0;
+
+	*distinct = MemoryContextAllocHuge(cxt, Max(n, 1) * sizeof(double));
+	*scores = MemoryContextAllocHuge(cxt, Max(n, 1) * sizeof(int16));
+	score_walk_init(&w, n, bins);
+	for (int64 i = 1; i <= n; i++)
+	{
+		if (i == n || v[i] != v[i - 1])
+		{
+			(*distinct)[nd] = v[gstart];
+			(*scores)[nd] = (int16) score_next(&w, i - gstart);
+			nd++;
+			gstart = i;
+		}
+	}
+	return nd;
 }
 
 /* ------------------------------------------------------------------------
@@ -100,9 +182,9 @@ rfm_score_window(PG_FUNCTION_ARGS)
 typedef struct ScoresContext
 {
 	bool		ready;
-	int32		bins;
-	int64		n[3];			/* non-NULL values of each metric */
-	double	   *sorted[3];		/* ascending */
+	int64		nd[3];			/* distinct values of each metric */
+	double	   *distinct[3];	/* ascending (recency: descending) */
+	int16	   *scores[3];
 } ScoresContext;
 
 static int
@@ -114,42 +196,29 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* number of elements of v[0..n) strictly below x */
+static int
+cmp_double_desc(const void *a, const void *b)
+{
+	return cmp_double(b, a);
+}
+
+/* the index of x in v[0..n), sorted ascending or descending; x is present */
 static int64
-count_below(const double *v, int64 n, double x)
+find_value(const double *v, int64 n, double x, bool desc)
 {
 	int64		lo = 0,
-				hi = n;
+				hi = n - 1;
 
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
 
-		if (v[mid] < x)
+		if (desc ? v[mid] > x : v[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
-}
-
-/* number of elements of v[0..n) strictly above x */
-static int64
-count_above(const double *v, int64 n, double x)
-{
-	int64		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (v[mid] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return n - lo;
 }
 
 static const char *const metric_names[3] = {"recency", "frequency", "monetary"};
@@ -176,16 +245,19 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 		int64		nrows = WinGetPartitionRowCount(winobj);
 		Datum		b = WinGetFuncArgCurrent(winobj, 3, &isnull);
 		MemoryContext partcxt = GetMemoryChunkContext(ctx);
+		double	   *vals[3];
+		int64		n[3] = {0, 0, 0};
+		int32		bins;
 
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("rfm_scores: bins must not be null")));
-		rfm_check_bins(DatumGetInt32(b), "rfm_scores");
-		ctx->bins = DatumGetInt32(b);
+		bins = DatumGetInt32(b);
+		rfm_check_bins(bins, "rfm_scores");
 
 		for (k = 0; k < 3; k++)
-			ctx->sorted[k] = MemoryContextAllocHuge(partcxt, Max(nrows, 1) * sizeof(double));
+			vals[k] = palloc_extended(Max(nrows, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 		for (int64 pos = 0; pos < nrows; pos++)
 		{
 			for (k = 0; k < 3; k++)
@@ -200,12 +272,18 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 					double		d = DatumGetFloat8(v);
 
 					rfm_check_not_nan(d, "rfm_scores", metric_names[k]);
-					ctx->sorted[k][ctx->n[k]++] = d;
+					vals[k][n[k]++] = d;
 				}
 			}
 		}
 		for (k = 0; k < 3; k++)
-			qsort(ctx->sorted[k], ctx->n[k], sizeof(double), cmp_double);
+		{
+			/* recency: smaller is better, so walk from the largest */
+			qsort(vals[k], n[k], sizeof(double), k == 0 ? cmp_double_desc : cmp_double);
+			ctx->nd[k] = score_sorted(vals[k], n[k], bins, partcxt,
+									  &ctx->distinct[k], &ctx->scores[k]);
+			pfree(vals[k]);
+		}
 		ctx->ready = true;
 	}
 	WinSetMarkPosition(winobj, curpos);
@@ -213,7 +291,6 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 	for (k = 0; k < 3; k++)
 	{
 		Datum		v = WinGetFuncArgCurrent(winobj, k, &isnull);
-		int64		less;
 
 		nulls[k] = isnull;
 		if (isnull)
@@ -221,10 +298,8 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 			values[k] = (Datum) 0;
 			continue;
 		}
-		/* recency: smaller is better, so rank against the larger values */
-		less = (k == 0) ? count_above(ctx->sorted[k], ctx->n[k], DatumGetFloat8(v))
-			: count_below(ctx->sorted[k], ctx->n[k], DatumGetFloat8(v));
-		values[k] = Int32GetDatum(score_of(less, ctx->n[k], ctx->bins));
+		values[k] = Int32GetDatum(ctx->scores[k][find_value(ctx->distinct[k], ctx->nd[k],
+															  DatumGetFloat8(v), k == 0)]);
 	}
 
 	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
@@ -318,26 +393,24 @@ check_ascending(FunctionCallInfo fcinfo)
 }
 
 /*
- * Cut points of the rank rule: breaks[k-1] is the smallest value v with
- * bins * (number of values below v) >= k * n, or +Infinity if none.
+ * Cut points of the rank rule: breaks[k-1] is the first (smallest) value with
+ * score k + 1, or +Infinity if no value scores k + 1.
  */
 static void
 rank_breaks(const double *v, int64 n, int32 bins, Datum *out)
 {
-	int64		j = 0;
+	double	   *distinct;
+	int16	   *scores;
+	int64		nd = score_sorted(v, n, bins, CurrentMemoryContext, &distinct, &scores);
+	int32		k = 1;
 
-	for (int32 k = 1; k < bins; k++)
+	for (int64 i = 0; i < nd; i++)
 	{
-		/* smallest count of lower values that reaches score k + 1 */
-		int64		m = ((int64) k * n + bins - 1) / bins;
-
-		if (j < m)
-			j = m;
-		/* move to the start of a peer group */
-		while (j < n && j > 0 && v[j] == v[j - 1])
-			j++;
-		out[k - 1] = Float8GetDatum(j < n ? v[j] : get_float8_infinity());
+		while (k < scores[i])
+			out[(k++) - 1] = Float8GetDatum(distinct[i]);
 	}
+	while (k < bins)
+		out[(k++) - 1] = Float8GetDatum(get_float8_infinity());
 }
 
 /*
