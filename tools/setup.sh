@@ -1,0 +1,24 @@
+#!/bin/bash
+# Install what rfm needs on Debian 12 (run as root), then build and install
+# the extension into PostgreSQL 15.  Safe to run again: it installs only what
+# is missing and rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-common
+          libipc-run-perl make gcc)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+echo "== building rfm"
+make -s -j2 RFM_WERROR=1
+make -s install
