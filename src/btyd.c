@@ -40,6 +40,7 @@ PG_MODULE_MAGIC;
 #define BTYD_MAX_ITER		1000
 #define BTYD_GTOL			1e-8
 #define BTYD_LOG_BOUND		30.0	/* |log parameter| beyond this: diverged */
+#define BTYD_LOG_FINAL		15.0	/* ... or beyond this at the end (3.3e6) */
 #define BTYD_MAX_CLV_STEPS	100000
 #define BTYD_SERIAL_VERSION 1
 
@@ -676,8 +677,28 @@ logaddexp_w(double p, double q, double *wq)
 }
 
 /*
- * Negative mean log-likelihood (plus the L2 penalty l2 * sum(theta^2), as
- * lifetimes' penalizer_coef) of BG/NBD or MBG/NBD at u = log(r, alpha, a, b),
+ * L2 penalty l2 * sum(log(theta)^2), added to the mean negative
+ * log-likelihood, with its gradient added to grad.  It pulls the parameters
+ * towards 1 and so bounds them on both sides; a penalty on theta^2 (as
+ * lifetimes' penalizer_coef) pushes them towards 0, which is itself a way
+ * to diverge (b -> 0, a -> 0).
+ */
+static inline double
+l2_penalty(double l2, const double *u, double *grad, int np)
+{
+	double		pen = 0.0;
+	int			i;
+
+	for (i = 0; i < np; i++)
+	{
+		pen += u[i] * u[i];
+		grad[i] += 2.0 * l2 * u[i];
+	}
+	return l2 * pen;
+}
+
+/*
+ * Negative mean log-likelihood (plus the L2 penalty) of BG/NBD or MBG/NBD at u = log(r, alpha, a, b),
  * with its gradient in u.  Per customer, with
  *   A1 = lgamma(r+x) - lgamma(r) + r log(alpha),
  * BG/NBD:  L = exp(A1 + lB(a, b+x) - lB(a, b)) * [(alpha+T)^-(r+x)
@@ -759,15 +780,15 @@ bg_objective(const double *u, double *grad, void *ctx)
 		return INFINITY;
 
 	/* minimize the mean negative log-likelihood; gradient in u = log theta */
-	grad[0] = -gr * r / fd->ntotal + 2.0 * fd->l2 * r * r;
-	grad[1] = -gal * alpha / fd->ntotal + 2.0 * fd->l2 * alpha * alpha;
-	grad[2] = -ga * a / fd->ntotal + 2.0 * fd->l2 * a * a;
-	grad[3] = -gb * b / fd->ntotal + 2.0 * fd->l2 * b * b;
-	return -ll / fd->ntotal + fd->l2 * (r * r + alpha * alpha + a * a + b * b);
+	grad[0] = -gr * r / fd->ntotal;
+	grad[1] = -gal * alpha / fd->ntotal;
+	grad[2] = -ga * a / fd->ntotal;
+	grad[3] = -gb * b / fd->ntotal;
+	return -ll / fd->ntotal + l2_penalty(fd->l2, u, grad, 4);
 }
 
 /*
- * Negative mean log-likelihood (plus l2 * sum(theta^2)) of the Gamma-Gamma
+ * Negative mean log-likelihood (plus the L2 penalty) of the Gamma-Gamma
  * model at u = log(p, q, gamma), with its gradient.  The density of the mean
  * zbar = m of x transactions is
  *   lgamma(px+q) - lgamma(px) - lgamma(q) + q log(gamma) + (px-1) log(m)
@@ -824,10 +845,10 @@ gg_objective(const double *u, double *grad, void *ctx)
 	fd->loglik = ll;
 	if (!isfinite(ll))
 		return INFINITY;
-	grad[0] = -gp * p / fd->ntotal + 2.0 * fd->l2 * p * p;
-	grad[1] = -gq * q / fd->ntotal + 2.0 * fd->l2 * q * q;
-	grad[2] = -gg * g / fd->ntotal + 2.0 * fd->l2 * g * g;
-	return -ll / fd->ntotal + fd->l2 * (p * p + q * q + g * g);
+	grad[0] = -gp * p / fd->ntotal;
+	grad[1] = -gq * q / fd->ntotal;
+	grad[2] = -gg * g / fd->ntotal;
+	return -ll / fd->ntotal + l2_penalty(fd->l2, u, grad, 3);
 }
 
 /*
@@ -842,6 +863,22 @@ run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 	int			i;
 
 	btyd_minimize(fn, fd, np, u, BTYD_MAX_ITER, BTYD_GTOL, BTYD_LOG_BOUND, res);
+
+	/*
+	 * A parameter that ends near 0 or infinity means that the likelihood
+	 * still rises towards the edge of the parameter space (for example the
+	 * Poisson limit r, alpha -> infinity when customers do not differ): the
+	 * flat gradient there is no maximum.  Treat it as divergence.
+	 */
+	if (res->status != BTYD_OPT_NONFINITE && res->status != BTYD_OPT_DIVERGED)
+		for (i = 0; i < np; i++)
+			if (fabs(u[i]) > BTYD_LOG_FINAL)
+			{
+				res->status = BTYD_OPT_DIVERGED;
+				res->diverged_param = i;
+				break;
+			}
+
 	switch (res->status)
 	{
 		case BTYD_OPT_CONVERGED:
@@ -859,7 +896,7 @@ run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 					 errmsg("%s fit diverged: parameter %s went to %g",
 							kind_name(fd->kind), names[res->diverged_param],
 							exp(u[res->diverged_param])),
-					 errdetail("The data do not bound this parameter (after %d iterations), for example because the customers show no heterogeneity.",
+					 errdetail("The likelihood keeps rising as the parameter goes to 0 or infinity (after %d iterations): the data do not bound it, for example because the customers do not differ.",
 							   res->iterations),
 					 errhint("Fit over more varied customers, or add an L2 penalty with the overload that takes an l2 argument.")));
 			break;
