@@ -89,13 +89,16 @@ CREATE TABLE btyd_rows AS
 SELECT x, t_x, "T", count(*) AS n FROM btyd_cal GROUP BY x, t_x, "T";
 CREATE FUNCTION btyd_sql_ll(model text, r float8, alpha float8, a float8, b float8)
 RETURNS float8 LANGUAGE sql STABLE AS $$
-    SELECT sum(c.n * (s.lg + r * ln(alpha)
-             + ln(exp(-(r + c.x) * ln(alpha + c."T"))
-                  + CASE WHEN model = 'mbgnbd' OR c.x > 0
-                         THEN exp(ln(a) - ln(b + c.x - CASE WHEN model = 'bgnbd' THEN 1 ELSE 0 END)
-                                  - (r + c.x) * ln(alpha + c.t_x))
-                         ELSE 0 END)))
+    -- ln(exp(A3) + exp(A4)) = greatest + ln(1 + exp(least - greatest))
+    SELECT sum(c.n * (s.lg + r * ln(alpha) + greatest(e.a3, e.a4)
+                      + CASE WHEN e.a4 IS NULL OR abs(e.a3 - e.a4) > 700 THEN 0
+                             ELSE ln(1 + exp(-abs(e.a3 - e.a4))) END))
     FROM btyd_rows c
+    CROSS JOIN LATERAL (
+        SELECT -(r + c.x) * ln(alpha + c."T") AS a3,
+               CASE WHEN model = 'mbgnbd' OR c.x > 0
+                    THEN ln(a) - ln(b + c.x - CASE WHEN model = 'bgnbd' THEN 1 ELSE 0 END)
+                         - (r + c.x) * ln(alpha + c.t_x) END AS a4) e
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(ln(r + k)) FILTER (WHERE k < c.x), 0)
              + coalesce(sum(ln(b + k) - ln(a + b + k))
@@ -129,6 +132,32 @@ SELECT round((m).r::numeric, 3) AS r, round((m).alpha::numeric, 3) AS alpha,
        btyd_sql_ll('mbgnbd', (m).r * 1.01, (m).alpha, (m).a, (m).b) < (m).log_likelihood - 0.01 AS is_peak
 FROM btyd_mbg;
 
+
+-- The time unit only rescales alpha: in days, r, a, b are the same, alpha is
+-- 7 times larger and each purchase time density gains 1/7, so the
+-- log-likelihood falls by ln(7) * (repeat purchases)
+SELECT (d.m).time_unit,
+       abs((d.m).r - (w.m).r) < 1e-6 * (w.m).r AND abs((d.m).a - (w.m).a) < 1e-6 * (w.m).a
+       AND abs((d.m).b - (w.m).b) < 1e-6 * (w.m).b AS same_shape,
+       abs((d.m).alpha - 7 * (w.m).alpha) < 1e-6 * (d.m).alpha AS alpha_scaled,
+       abs((d.m).log_likelihood - ((w.m).log_likelihood - ln(7) * 2457)) < 1e-6 AS ll_shifted
+FROM (SELECT rfm_bgnbd_fit(x, 7 * t_x, 7 * "T", 'day') AS m FROM btyd_cal) d, btyd_bg w;
+
+-- Heavy buyers (x in the hundreds, t_x far from T) in the fit: converged,
+-- finite, and the log-likelihood equals the plain-SQL one (log-sum-exp)
+CREATE TABLE btyd_heavy AS
+SELECT x, t_x, "T" FROM btyd_cal
+UNION ALL VALUES (300, 99, 100), (500, 150, 200), (800, 390, 400), (250, 30, 300), (600, 70, 70);
+DROP TABLE btyd_rows;
+CREATE TABLE btyd_rows AS SELECT x, t_x, "T", count(*) AS n FROM btyd_heavy GROUP BY x, t_x, "T";
+SELECT (m).converged, (m).n_customers,
+       abs(btyd_sql_ll('bgnbd', (m).r, (m).alpha, (m).a, (m).b) - (m).log_likelihood) < 1e-6 AS bg_ll_matches,
+       (SELECT max(abs(g)) FROM unnest(btyd_sql_grad(m)) g) < 1e-3 AS bg_gradient_zero
+FROM (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m FROM btyd_heavy) s;
+SELECT (m).converged,
+       abs(btyd_sql_ll('mbgnbd', (m).r, (m).alpha, (m).a, (m).b) - (m).log_likelihood) < 1e-6 AS mbg_ll_matches,
+       (SELECT max(abs(g)) FROM unnest(btyd_sql_grad(m)) g) < 1e-3 AS mbg_gradient_zero
+FROM (SELECT rfm_mbgnbd_fit(x, t_x, "T", 'week') AS m FROM btyd_heavy) s;
 
 -- ---------------------------------------------------------------------
 -- Per-customer functions against plain-SQL formulas and series
@@ -351,4 +380,4 @@ DROP FUNCTION btyd_err(text);
 DROP FUNCTION btyd_sql_2f1(float8, float8, float8, float8);
 DROP FUNCTION btyd_sql_grad(rfm_bgnbd_model, float8);
 DROP FUNCTION btyd_sql_ll(text, float8, float8, float8, float8);
-DROP TABLE btyd_raw, btyd_tx, btyd_cal, btyd_ref, btyd_bg, btyd_gg, btyd_mbg, btyd_rows, btyd_big, btyd_serial;
+DROP TABLE btyd_raw, btyd_tx, btyd_cal, btyd_ref, btyd_bg, btyd_gg, btyd_mbg, btyd_rows, btyd_heavy, btyd_big, btyd_serial;
