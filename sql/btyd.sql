@@ -284,6 +284,18 @@ SELECT (m).converged, (m).n_customers
 FROM (SELECT rfm_bgnbd_fit(x, t_x, t, 'week', 0.01) AS m
       FROM (VALUES (1, 5, 10), (1, 5, 10)) v(x, t_x, t)) s;
 
+-- A fit stopped by the iteration budget: a warning, converged = false,
+-- finite parameters (terse: the detail prints the gradient norm)
+SET rfm.max_fit_iterations = 3;
+\set VERBOSITY terse
+SELECT (s.m).converged, (s.m).iterations,
+       (s.m).r BETWEEN 1e-6 AND 1e6 AND (s.m).alpha BETWEEN 1e-6 AND 1e6
+       AND (s.m).a BETWEEN 1e-6 AND 1e6 AND (s.m).b BETWEEN 1e-6 AND 1e6 AS finite_params,
+       (s.m).log_likelihood < (b.m).log_likelihood AS below_maximum
+FROM (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m FROM btyd_cal) s, btyd_bg b;
+\set VERBOSITY default
+RESET rfm.max_fit_iterations;
+
 -- ---------------------------------------------------------------------
 -- Parallel aggregation: partial states serialized, combined, equal results
 -- ---------------------------------------------------------------------

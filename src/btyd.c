@@ -26,6 +26,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/typcache.h"
 
 #include "btyd_math.h"
@@ -45,6 +46,30 @@ PG_MODULE_MAGIC;
 #define BTYD_SERIAL_VERSION 1
 
 static const char *const btyd_units[] = {"day", "week", "month", "quarter", "year", NULL};
+
+/* rfm.max_fit_iterations: BFGS iteration budget of the fitting aggregates */
+static int	btyd_max_iterations = BTYD_MAX_ITER;
+
+/*
+ * Define the GUCs of this file on first use, so that this file needs no
+ * _PG_init of its own (a placeholder set earlier keeps its value).
+ */
+static void
+btyd_define_gucs(void)
+{
+	static bool done = false;
+
+	if (done)
+		return;
+	DefineCustomIntVariable("rfm.max_fit_iterations",
+							"Maximum number of BFGS iterations of the BG/NBD, MBG/NBD and Gamma-Gamma fits.",
+							"A fit that reaches it returns converged = false with a warning.",
+							&btyd_max_iterations,
+							BTYD_MAX_ITER, 1, 1000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	done = true;
+}
 
 /* one distinct input row: (x, t_x, T) or, for Gamma-Gamma, (x, mean value, 0) */
 typedef struct BtydRow
@@ -862,7 +887,8 @@ run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 	double		g[BTYD_MAX_PARAMS];
 	int			i;
 
-	btyd_minimize(fn, fd, np, u, BTYD_MAX_ITER, BTYD_GTOL, BTYD_LOG_BOUND, res);
+	btyd_define_gucs();
+	btyd_minimize(fn, fd, np, u, btyd_max_iterations, BTYD_GTOL, BTYD_LOG_BOUND, res);
 
 	/*
 	 * A parameter that ends near 0 or infinity means that the likelihood
@@ -906,7 +932,7 @@ run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 					(errmsg("%s fit did not converge", kind_name(fd->kind)),
 					 errdetail("The gradient norm is %g after %d iterations; the result has converged = false.",
 							   res->gnorm, res->iterations),
-					 errhint("Check the data, or add a small L2 penalty.")));
+					 errhint("Raise rfm.max_fit_iterations, check the data, or add a small L2 penalty.")));
 			break;
 	}
 	/* the reported log-likelihood is the unpenalized one at the final point */
