@@ -253,8 +253,15 @@ SELECT abs(rfm_clv(m, 2, 30.43, 38.86, 35.0, 52, 0.3, 0) - 35 * 0.3 * rfm_expect
            - (SELECT sum(35 * (rfm_expected_purchases(m, least(i, 10.5), 2, 30.43, 38.86)
                                - rfm_expected_purchases(m, i - 1, 2, 30.43, 38.86)) / 1.002 ^ least(i, 10.5))
               FROM generate_series(1, 11) i)) < 1e-9 AS discounted_ok,
-       rfm_clv(m, 2, 30.43, 38.86, 35.0, 0) = 0 AS zero_horizon
+       rfm_clv(m, 2, 30.43, 38.86, 35.0, 0) = 0 AS zero_horizon,
+       -- 2000 steps up to z = 0.998: beyond the cached coefficients
+       abs(rfm_clv(m, 0, 0, 0, 1, 2000) - rfm_expected_purchases_new(m, 2000)) < 1e-9 AS long_horizon_ok
 FROM btyd_bg;
+-- and at a = 1, between its neighbours
+SELECT c1 BETWEEN least(c0, c2) AND greatest(c0, c2) AND abs(c1 - (c0 + c2) / 2) < 1e-6 * c1 AS clv_a_one_ok
+FROM (SELECT rfm_clv(ROW('bgnbd', 0.243, 4.414, 0.999, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c0,
+             rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.000, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c1,
+             rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.001, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c2) s;
 -- every customer, with the Gamma-Gamma order value (mean for one-time buyers)
 -- (discounting lowers every CLV, and never below the value of the first step)
 SELECT count(*) AS scored, bool_and(clv > 0 AND clv < clv0) AS discounting_lowers,

@@ -43,6 +43,7 @@ PG_MODULE_MAGIC;
 #define BTYD_LOG_BOUND		30.0	/* |log parameter| beyond this: diverged */
 #define BTYD_LOG_FINAL		15.0	/* ... or beyond this at the end (3.3e6) */
 #define BTYD_MAX_CLV_STEPS	100000
+#define BTYD_CLV_COEFS		2048	/* cached 2F1 coefficients in rfm_clv */
 #define BTYD_SERIAL_VERSION 1
 
 static const char *const btyd_units[] = {"day", "week", "month", "quarter", "year", NULL};
@@ -1292,6 +1293,47 @@ rfm_expected_purchases_new(PG_FUNCTION_ARGS)
 }
 
 /*
+ * sum over steps i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i with
+ * t_i = min(i, horizon), for a != 1: cond_expected_a at every step, but
+ * with the series coefficients (which do not depend on t) computed once.
+ */
+static double
+clv_sum(const BgModel *m, double a, double x, double tx, double T,
+		double horizon, int steps, double d)
+{
+	double		buf[BTYD_CLV_COEFS];
+	BtydSeries	series;
+	BgModel		ma = *m;
+	double		C = a + m->b + x + ((m->kind == BTYD_KIND_MBGNBD) ? 0.0 : -1.0);
+	double		pre,
+				prev = 0.0,
+				clv = 0.0;
+	int			i;
+
+	ma.a = a;
+	pre = C / (a - 1.0) * p_alive(&ma, x, tx, T);
+	btyd_series_init(&series, C - m->r - x, a - 1.0, C, buf, BTYD_CLV_COEFS);
+	for (i = 1; i <= steps; i++)
+	{
+		double		t = Min((double) i, horizon);
+		double		z = t / (m->alpha + T + t);
+		double		Fm1 = btyd_series_m1_eval(&series, z);
+		double		cum;
+
+		if (isnan(Fm1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("hypergeometric series did not converge for horizon %g", t),
+					 errdetail("The horizon is extremely long compared with alpha + T = %g.", m->alpha + T),
+					 errhint("Use a shorter horizon or a larger time unit.")));
+		cum = pre * (-Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z)));
+		clv += (cum - prev) / pow(1.0 + d, t);
+		prev = cum;
+	}
+	return clv;
+}
+
+/*
  * rfm_clv(model, x, t_x, T, order_value, horizon, margin, discount_rate):
  * discounted expected margin over the horizon, in steps of one time unit.
  */
@@ -1307,10 +1349,8 @@ rfm_clv(PG_FUNCTION_ARGS)
 				horizon = PG_GETARG_FLOAT8(5),
 				margin = PG_GETARG_FLOAT8(6),
 				d = PG_GETARG_FLOAT8(7);
-	double		prev = 0.0,
-				clv = 0.0,
+	double		clv,
 				steps;
-	int			i;
 
 	read_bg_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	check_customer(x, tx, T);
@@ -1329,14 +1369,11 @@ rfm_clv(PG_FUNCTION_ARGS)
 				 errmsg("horizon of %g time units is too long", horizon),
 				 errdetail("The CLV sums one step per time unit, at most %d steps.", BTYD_MAX_CLV_STEPS),
 				 errhint("Fit the model in a larger time unit.")));
-	for (i = 1; i <= (int) steps; i++)
-	{
-		double		t = Min((double) i, horizon);
-		double		cum = cond_expected(&m, t, x, tx, T);
-
-		clv += (cum - prev) / pow(1.0 + d, t);
-		prev = cum;
-	}
+	if (fabs(m.a - 1.0) < 1e-4)
+		clv = 0.5 * (clv_sum(&m, 1.0 - 1e-4, x, tx, T, horizon, (int) steps, d) +
+					 clv_sum(&m, 1.0 + 1e-4, x, tx, T, horizon, (int) steps, d));
+	else
+		clv = clv_sum(&m, m.a, x, tx, T, horizon, (int) steps, d);
 	PG_RETURN_FLOAT8(clv * value * margin);
 }
 

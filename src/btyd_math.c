@@ -69,6 +69,9 @@ btyd_hyp2f1_series_m1(double a, double b, double c, double z)
 			return sum;			/* a or b a non-positive integer: finite sum */
 		if (!isfinite(sum))
 			return NAN;
+		/* cheap test first: the tail bound below needs a small term */
+		if (fabs(term) > 1e-15 * fabs(sum))
+			continue;
 		/* bound on the ratio of all later terms to this one */
 		rho = fabs((a + n + 1) * (b + n + 1) / ((c + n + 1) * (n + 2.0)) * z);
 		if (rho < z)
@@ -77,6 +80,67 @@ btyd_hyp2f1_series_m1(double a, double b, double c, double z)
 			return sum;
 	}
 	return NAN;
+}
+
+void
+btyd_series_init(BtydSeries *s, double a, double b, double c,
+				 double *buf, int bufsize)
+{
+	s->a = a;
+	s->b = b;
+	s->c = c;
+	s->coef = buf;
+	s->maxcoef = bufsize;
+	s->coef[0] = 1.0;
+	s->ncoef = 1;
+}
+
+/*
+ * 2F1(a, b; c; z) - 1 from the cached coefficients, with the stopping rule
+ * of btyd_hyp2f1_series_m1; falls back to that function when the buffer is
+ * too small for this z.
+ */
+double
+btyd_series_m1_eval(BtydSeries *s, double z)
+{
+	double		sum = 0.0,
+				zn = 1.0;
+	int			n;
+
+	if (z == 0.0)
+		return 0.0;
+	if (!(z > 0.0 && z < 1.0))
+		return NAN;
+	for (n = 1;; n++)
+	{
+		double		term,
+					rho;
+		int			k = n - 1;	/* the original loop's index */
+
+		if (n >= s->maxcoef)
+			return btyd_hyp2f1_series_m1(s->a, s->b, s->c, z);
+		if (n >= s->ncoef)
+		{
+			if (s->c + k == 0.0)
+				return NAN;
+			s->coef[n] = s->coef[k] * (s->a + k) * (s->b + k) / ((s->c + k) * (k + 1.0));
+			s->ncoef = n + 1;
+		}
+		zn *= z;
+		term = s->coef[n] * zn;
+		sum += term;
+		if (term == 0.0)
+			return sum;
+		if (!isfinite(sum))
+			return NAN;
+		if (fabs(term) > 1e-15 * fabs(sum))
+			continue;
+		rho = fabs((s->a + n) * (s->b + n) / ((s->c + n) * (n + 1.0)) * z);
+		if (rho < z)
+			rho = z;
+		if (rho < 1.0 && fabs(term) * rho / (1.0 - rho) <= 1e-17 * fabs(sum))
+			return sum;
+	}
 }
 
 /* the plain series 2F1(a, b; c; z) for 0 <= z < 1 */

@@ -30,6 +30,25 @@ extern double btyd_hyp2f1_series(double a, double b, double c, double z);
 extern double btyd_hyp2f1_series_m1(double a, double b, double c, double z);
 
 /*
+ * The same series evaluated at many z with fixed (a, b, c): the coefficients
+ * (a)_n (b)_n / ((c)_n n!) are computed once into a caller's buffer, and
+ * each evaluation costs one multiply-add per term.
+ */
+typedef struct BtydSeries
+{
+	double		a,
+				b,
+				c;
+	int			ncoef;			/* coefficients computed so far */
+	int			maxcoef;		/* size of coef */
+	double	   *coef;
+} BtydSeries;
+
+extern void btyd_series_init(BtydSeries *s, double a, double b, double c,
+							 double *buf, int bufsize);
+extern double btyd_series_m1_eval(BtydSeries *s, double z);
+
+/*
  * 2F1(a, b; c; z) for z < 1, choosing between the direct series, Euler's
  * transformation (z in [0,1)) and Pfaff's transformation (z < 0).  NaN when
  * the value cannot be computed to full precision.
