@@ -313,14 +313,15 @@ state_set_l2(BtydState *st, double l2)
 static void
 state_set_unit(BtydState *st, text *unit_t)
 {
-	char	   *unit = text_to_cstring(unit_t);
+	char	   *unit;
 	int			i;
 
-	if (st->unit[0] != '\0' && strcmp(st->unit, unit) == 0)
-	{
-		pfree(unit);
+	/* the usual case, checked without a copy: the unit seen before */
+	if (st->unit[0] != '\0' &&
+		VARSIZE_ANY_EXHDR(unit_t) == strlen(st->unit) &&
+		memcmp(VARDATA_ANY(unit_t), st->unit, VARSIZE_ANY_EXHDR(unit_t)) == 0)
 		return;
-	}
+	unit = text_to_cstring(unit_t);
 	for (i = 0; btyd_units[i] != NULL; i++)
 		if (strcmp(unit, btyd_units[i]) == 0)
 			break;
