@@ -626,7 +626,10 @@ rfm_btyd_deserialize(PG_FUNCTION_ARGS)
 
 /*
  * The rows of a fit, sorted by x, with the distinct values of x so that
- * lgamma and digamma terms that depend on x only are computed once per x.
+ * lgamma and digamma terms that depend on x only are computed once per x,
+ * and (BG/NBD, MBG/NBD) the distinct values of t_x and T, so that
+ * log(alpha + t) is computed once per value: calendar data have few of
+ * them (one per day of first or last purchase), however many customers.
  */
 typedef struct FitData
 {
@@ -636,7 +639,13 @@ typedef struct FitData
 	int		   *group;			/* rows[i].x == xs[group[i]] */
 	int			nx;
 	double	   *xs;
-	double	   *cx;				/* per-x scratch */
+	double	   *cx;				/* per-x scratch, 8 per x */
+	int			nt;				/* distinct values of t_x and T */
+	double	   *ts;
+	int		   *iT;				/* rows[i].T == ts[iT[i]] */
+	int		   *itx;			/* rows[i].v == ts[itx[i]] */
+	double	   *lt;				/* scratch: log(alpha + ts[j]) */
+	double	   *rt;				/* scratch: 1 / (alpha + ts[j]) */
 	double		ntotal;
 	double		l2;
 	double		loglik;			/* unpenalized log-likelihood of the last call */
@@ -657,10 +666,40 @@ row_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		da = *(const double *) a,
+				db = *(const double *) b;
+
+	return (da > db) - (da < db);
+}
+
+/* index of v in the sorted array ts[0..n-1], where it is known to be */
+static int
+find_value(const double *ts, int n, double v)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ts[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	Assert(ts[lo] == v);
+	return lo;
+}
+
 static void
 fitdata_init(FitData *fd, const BtydState *st)
 {
-	BtydRow    *rows = palloc(sizeof(BtydRow) * Max(st->nrows, 1));
+	int			n = Max(st->nrows, 1);
+	BtydRow    *rows = palloc(sizeof(BtydRow) * n);
 	int			i;
 
 	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
@@ -668,15 +707,42 @@ fitdata_init(FitData *fd, const BtydState *st)
 	fd->kind = st->kind;
 	fd->nrows = st->nrows;
 	fd->rows = rows;
-	fd->group = palloc(sizeof(int) * Max(st->nrows, 1));
-	fd->xs = palloc(sizeof(double) * Max(st->nrows, 1));
-	fd->cx = palloc(sizeof(double) * 8 * Max(st->nrows, 1));
+	fd->group = palloc(sizeof(int) * n);
+	fd->xs = palloc(sizeof(double) * n);
 	fd->nx = 0;
 	for (i = 0; i < st->nrows; i++)
 	{
 		if (fd->nx == 0 || fd->xs[fd->nx - 1] != rows[i].x)
 			fd->xs[fd->nx++] = rows[i].x;
 		fd->group[i] = fd->nx - 1;
+	}
+	fd->cx = palloc(sizeof(double) * 8 * Max(fd->nx, 1));
+
+	fd->nt = 0;
+	if (st->kind != BTYD_KIND_GG)
+	{
+		double	   *all = palloc(sizeof(double) * 2 * n);
+
+		for (i = 0; i < st->nrows; i++)
+		{
+			/* +0.0 turns -0.0 into 0.0, so that the search finds it */
+			all[2 * i] = rows[i].T + 0.0;
+			all[2 * i + 1] = rows[i].v + 0.0;
+		}
+		qsort(all, 2 * st->nrows, sizeof(double), double_cmp);
+		for (i = 0; i < 2 * st->nrows; i++)
+			if (fd->nt == 0 || all[fd->nt - 1] != all[i])
+				all[fd->nt++] = all[i];
+		fd->ts = all;
+		fd->iT = palloc(sizeof(int) * n);
+		fd->itx = palloc(sizeof(int) * n);
+		for (i = 0; i < st->nrows; i++)
+		{
+			fd->iT[i] = find_value(fd->ts, fd->nt, rows[i].T + 0.0);
+			fd->itx[i] = find_value(fd->ts, fd->nt, rows[i].v + 0.0);
+		}
+		fd->lt = palloc(sizeof(double) * Max(fd->nt, 1));
+		fd->rt = palloc(sizeof(double) * Max(fd->nt, 1));
 	}
 	fd->ntotal = (double) st->ncust;
 	fd->l2 = st->l2;
@@ -778,14 +844,21 @@ bg_objective(const double *u, double *grad, void *ctx)
 		c[5] = (mbg || x > 0.0) ? 1.0 / (b + x - 1.0 + d) : 0.0;
 	}
 
+	/* terms that depend on t_x or T only */
+	for (k = 0; k < fd->nt; k++)
+	{
+		fd->lt[k] = log(alpha + fd->ts[k]);
+		fd->rt[k] = 1.0 / (alpha + fd->ts[k]);
+	}
+
 	for (i = 0; i < fd->nrows; i++)
 	{
 		const BtydRow *row = &fd->rows[i];
 		const double *c = &fd->cx[8 * fd->group[i]];
 		double		n = (double) row->n;
 		double		x = row->x;
-		double		lT = log(alpha + row->T);
-		double		ltx = log(alpha + row->v);
+		double		lT = fd->lt[fd->iT[i]];
+		double		ltx = fd->lt[fd->itx[i]];
 		double		A3 = -(r + x) * lT;
 		double		w = 0.0;
 		double		lse;
@@ -797,7 +870,7 @@ bg_objective(const double *u, double *grad, void *ctx)
 
 		ll += n * (c[0] + r * la + lse);
 		gr += n * (c[1] + la - (1.0 - w) * lT - w * ltx);
-		gal += n * (r / alpha - (r + x) * ((1.0 - w) / (alpha + row->T) + w / (alpha + row->v)));
+		gal += n * (r / alpha - (r + x) * ((1.0 - w) * fd->rt[fd->iT[i]] + w * fd->rt[fd->itx[i]]));
 		ga += n * (c[2] + w / a);
 		gb += n * (c[2] + c[3] - w * c[5]);
 	}
