@@ -72,13 +72,13 @@ COMMENT ON FUNCTION @extschema@.rfm_btyd_deserialize(bytea, internal) IS
 'Deserialize function of the BG/NBD, MBG/NBD and Gamma-Gamma fitting aggregates';
 
 CREATE FUNCTION @extschema@.rfm_bgnbd_fit_final(internal)
-RETURNS @extschema@.rfm_bgnbd_model AS 'MODULE_PATHNAME', 'rfm_bgnbd_fit_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+RETURNS @extschema@.rfm_bgnbd_model AS 'MODULE_PATHNAME', 'rfm_bgnbd_fit_final' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_bgnbd_fit_final(internal) IS
-'Final function of rfm_bgnbd_fit and rfm_mbgnbd_fit: the maximum-likelihood fit';
+'Final function of rfm_bgnbd_fit and rfm_mbgnbd_fit: the maximum-likelihood fit (STABLE: the iteration budget is the setting rfm.max_fit_iterations)';
 CREATE FUNCTION @extschema@.rfm_gamma_gamma_fit_final(internal)
-RETURNS @extschema@.rfm_gamma_gamma_model AS 'MODULE_PATHNAME', 'rfm_gamma_gamma_fit_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+RETURNS @extschema@.rfm_gamma_gamma_model AS 'MODULE_PATHNAME', 'rfm_gamma_gamma_fit_final' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_gamma_gamma_fit_final(internal) IS
-'Final function of rfm_gamma_gamma_fit: the maximum-likelihood fit';
+'Final function of rfm_gamma_gamma_fit: the maximum-likelihood fit (STABLE: the iteration budget is the setting rfm.max_fit_iterations)';
 
 -- fitting aggregates
 
@@ -159,12 +159,12 @@ COMMENT ON FUNCTION @extschema@.rfm_p_alive(@extschema@.rfm_bgnbd_model, float8,
 CREATE FUNCTION @extschema@.rfm_expected_purchases(model @extschema@.rfm_bgnbd_model, horizon float8, x float8, t_x float8, "T" float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_expected_purchases(@extschema@.rfm_bgnbd_model, float8, float8, float8, float8) IS
-'Expected number of purchases in the next horizon time units (the model''s time_unit) of a customer with history (x, t_x, T): FHL 2005 eq. 10 for BG/NBD, Wagner & Hoppe 2008 for MBG/NBD';
+'Expected number of purchases in the next horizon time units (the model''s time_unit) of a customer with history (x, t_x, T): Fader, Hardie & Lee 2005 for BG/NBD, Wagner & Hoppe 2008 for MBG/NBD';
 
 CREATE FUNCTION @extschema@.rfm_expected_purchases_new(model @extschema@.rfm_bgnbd_model, horizon float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_purchases_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_expected_purchases_new(@extschema@.rfm_bgnbd_model, float8) IS
-'E[X(t)]: expected number of repeat purchases in the first horizon time units (the model''s time_unit) after a new customer''s first purchase (FHL 2005 eq. 9)';
+'E[X(t)]: expected number of repeat purchases in the first horizon time units (the model''s time_unit) after a new customer''s first purchase (Fader, Hardie & Lee 2005)';
 
 CREATE FUNCTION @extschema@.rfm_expected_order_value(model @extschema@.rfm_gamma_gamma_model, x float8, mean_value float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_order_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -162,7 +162,7 @@ FROM (SELECT rfm_mbgnbd_fit(x, t_x, "T", 'week') AS m FROM btyd_heavy) s;
 -- ---------------------------------------------------------------------
 -- Per-customer functions against plain-SQL formulas and series
 -- ---------------------------------------------------------------------
--- P(alive) (FHL 2005 eq. 13 / Batislam 2007)
+-- P(alive) (Fader, Hardie & Lee 2005; Batislam et al. 2007)
 SELECT abs(rfm_p_alive(b.m, 2, 30.43, 38.86)
            - 1 / (1 + (b.m).a / ((b.m).b + 1) * (((b.m).alpha + 38.86) / ((b.m).alpha + 30.43)) ^ ((b.m).r + 2))) < 1e-12 AS bg_p_alive_ok,
        rfm_p_alive(b.m, 0, 0, 38.86) = 1 AS bg_no_repeat_alive,
@@ -180,7 +180,7 @@ RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
         SELECT n + 1, term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z FROM s WHERE n < 4000 AND abs(term) > 1e-22)
     SELECT sum(term) FROM s
 $$;
--- BG/NBD E[X(t)] (FHL eq. 9) and MBG/NBD E[X(t)] and E[Y(t) | x, t_x, T]
+-- BG/NBD E[X(t)] (Fader, Hardie & Lee 2005) and MBG/NBD E[X(t)] and E[Y(t) | x, t_x, T]
 -- (lifetimes' formulas) evaluated with the direct series
 SELECT t,
        abs(rfm_expected_purchases_new(b.m, t)

@@ -1262,7 +1262,7 @@ p_alive(const BgModel *m, double x, double tx, double T)
 
 /*
  * Expected purchases in (T, T + t] given (x, t_x, T), for a != 1.
- * BG/NBD (FHL 2005, eq. 10) and MBG/NBD (Wagner & Hoppe 2008):
+ * BG/NBD (Fader, Hardie & Lee 2005) and MBG/NBD (Wagner & Hoppe 2008):
  *   E = C/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, B; C; z)] P(alive)
  * with z = t/(alpha+T+t), C = a+b+x-1 and B = b+x (BG/NBD), C = a+b+x and
  * B = b+x+1 (MBG/NBD).  By Euler's transformation
