@@ -92,7 +92,7 @@ CREATE AGGREGATE @extschema@.rfm_bgnbd_fit(x float8, t_x float8, "T" float8, tim
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_bgnbd_fit(float8, float8, float8, text) IS
-'Maximum-likelihood fit of the BG/NBD model (Fader, Hardie & Lee 2005) over one row per customer: x = repeat purchases, t_x = time of the last repeat purchase since the first purchase (0 if x = 0), T = time from the first purchase to the end of the calibration period, all in time_unit (day, week, month, quarter or year); rows with a NULL value are skipped; NULL over no rows';
+'Maximum-likelihood fit of the BG/NBD model (Fader, Hardie & Lee 2005) over one row per customer: x = repeat purchases, t_x = time of the last repeat purchase since the first purchase (0 if x = 0), T = time from the first purchase to the end of the calibration period, all in time_unit (hour, day, week, month, quarter or year); rows with a NULL value are skipped; NULL over no rows';
 CREATE AGGREGATE @extschema@.rfm_bgnbd_fit(x float8, t_x float8, "T" float8, time_unit text, l2 float8) (
     SFUNC = @extschema@.rfm_bgnbd_fit_trans,
     STYPE = internal,

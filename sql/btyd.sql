@@ -142,6 +142,15 @@ SELECT (d.m).time_unit,
        abs((d.m).alpha - 7 * (w.m).alpha) < 1e-6 * (d.m).alpha AS alpha_scaled,
        abs((d.m).log_likelihood - ((w.m).log_likelihood - ln(7) * 2457)) < 1e-6 AS ll_shifted
 FROM (SELECT rfm_bgnbd_fit(x, 7 * t_x, 7 * "T", 'day') AS m FROM btyd_cal) d, btyd_bg w;
+-- likewise in hours, and in years for MBG/NBD
+SELECT abs((h.m).alpha - 168 * (w.m).alpha) < 1e-6 * (h.m).alpha AND abs((h.m).b - (w.m).b) < 1e-6 * (w.m).b AS hours_ok,
+       abs((y.m).alpha - (g.m).alpha / 52) < 1e-6 * (y.m).alpha AND abs((y.m).r - (g.m).r) < 1e-6 * (g.m).r AS years_ok
+FROM (SELECT rfm_bgnbd_fit(x, 168 * t_x, 168 * "T", 'hour') AS m FROM btyd_cal) h,
+     (SELECT rfm_mbgnbd_fit(x, t_x / 52, "T" / 52, 'year') AS m FROM btyd_cal) y, btyd_bg w, btyd_mbg g;
+-- and the currency only rescales gamma (here: spend in millionths of a dollar)
+SELECT abs((c.m).p - (d.m).p) < 1e-6 * (d.m).p AND abs((c.m).q - (d.m).q) < 1e-6 * (d.m).q AS same_shape,
+       abs((c.m).gamma - 1e6 * (d.m).gamma) < 1e-6 * (c.m).gamma AS gamma_scaled
+FROM (SELECT rfm_gamma_gamma_fit(x, 1e6 * zbar) AS m FROM btyd_cal) c, btyd_gg d;
 
 -- Heavy buyers (x in the hundreds, t_x far from T) in the fit: converged,
 -- finite, and the log-likelihood equals the plain-SQL one (log-sum-exp)

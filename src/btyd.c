@@ -40,13 +40,14 @@ PG_MODULE_MAGIC;
 #define BTYD_UNIT_LEN		16
 #define BTYD_MAX_ITER		1000
 #define BTYD_GTOL			1e-8
-#define BTYD_LOG_BOUND		30.0	/* |log parameter| beyond this: diverged */
-#define BTYD_LOG_FINAL		15.0	/* ... or beyond this at the end (3.3e6) */
+#define BTYD_LOG_BOUND		30.0	/* log parameter this far from its start:
+									 * diverged */
+#define BTYD_LOG_FINAL		15.0	/* ... or this far at the end (3.3e6) */
 #define BTYD_MAX_CLV_STEPS	100000
 #define BTYD_CLV_COEFS		2048	/* cached 2F1 coefficients in rfm_clv */
 #define BTYD_SERIAL_VERSION 1
 
-static const char *const btyd_units[] = {"day", "week", "month", "quarter", "year", NULL};
+static const char *const btyd_units[] = {"hour", "day", "week", "month", "quarter", "year", NULL};
 
 /* rfm.max_fit_iterations: BFGS iteration budget of the fitting aggregates */
 static int	btyd_max_iterations = BTYD_MAX_ITER;
@@ -330,7 +331,7 @@ state_set_unit(BtydState *st, text *unit_t)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown time unit \"%s\"", unit),
 				 errdetail("The time unit says in which unit t_x and T are measured."),
-				 errhint("Use one of day, week, month, quarter, year.")));
+				 errhint("Use one of hour, day, week, month, quarter, year.")));
 	if (st->unit[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -959,21 +960,28 @@ static void
 run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 		const char *const *names, BtydOptResult *res)
 {
-	double		g[BTYD_MAX_PARAMS];
+	double		g[BTYD_MAX_PARAMS],
+				u0[BTYD_MAX_PARAMS];
 	int			i;
 
+	/*
+	 * The starting values are scaled to the data (alpha to the time unit,
+	 * gamma to the currency), so distances from them are unit-free.
+	 */
+	memcpy(u0, u, sizeof(double) * np);
 	btyd_define_gucs();
 	btyd_minimize(fn, fd, np, u, btyd_max_iterations, BTYD_GTOL, BTYD_LOG_BOUND, res);
 
 	/*
-	 * A parameter that ends near 0 or infinity means that the likelihood
-	 * still rises towards the edge of the parameter space (for example the
-	 * Poisson limit r, alpha -> infinity when customers do not differ): the
-	 * flat gradient there is no maximum.  Treat it as divergence.
+	 * A parameter that ends near 0 or infinity (a factor e^15 = 3.3e6 from
+	 * its start) means that the likelihood still rises towards the edge of
+	 * the parameter space (for example the Poisson limit r, alpha ->
+	 * infinity when customers do not differ): the flat gradient there is no
+	 * maximum.  Treat it as divergence.
 	 */
 	if (res->status != BTYD_OPT_NONFINITE && res->status != BTYD_OPT_DIVERGED)
 		for (i = 0; i < np; i++)
-			if (fabs(u[i]) > BTYD_LOG_FINAL)
+			if (fabs(u[i] - u0[i]) > BTYD_LOG_FINAL)
 			{
 				res->status = BTYD_OPT_DIVERGED;
 				res->diverged_param = i;

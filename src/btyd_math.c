@@ -365,6 +365,7 @@ btyd_minimize(btyd_objective fn, void *ctx, int n, double *u,
 				ut[BTYD_MAX_PARAMS],
 				gt[BTYD_MAX_PARAMS],
 				Hy[BTYD_MAX_PARAMS];
+	double		u0[BTYD_MAX_PARAMS];
 	double		f;
 	int			i,
 				j,
@@ -372,6 +373,7 @@ btyd_minimize(btyd_objective fn, void *ctx, int n, double *u,
 	bool		first = true;
 	LineCtx		lc;
 
+	memcpy(u0, u, sizeof(double) * n);
 	memset(res, 0, sizeof(*res));
 	res->diverged_param = -1;
 	f = fn(u, g, ctx);
@@ -467,7 +469,7 @@ btyd_minimize(btyd_objective fn, void *ctx, int n, double *u,
 		}
 		f = fnew;
 		for (i = 0; i < n; i++)
-			if (fabs(u[i]) > bound)
+			if (fabs(u[i] - u0[i]) > bound)
 			{
 				res->status = BTYD_OPT_DIVERGED;
 				res->diverged_param = i;

@@ -63,7 +63,7 @@ typedef enum BtydOptStatus
 	BTYD_OPT_CONVERGED = 0,
 	BTYD_OPT_MAXITER,			/* iteration budget used up */
 	BTYD_OPT_STALLED,			/* line search could not improve, gradient not small */
-	BTYD_OPT_DIVERGED,			/* a coordinate left [-bound, bound] */
+	BTYD_OPT_DIVERGED,			/* a coordinate moved more than bound */
 	BTYD_OPT_NONFINITE			/* objective not finite at the start */
 } BtydOptStatus;
 
@@ -79,7 +79,8 @@ typedef struct BtydOptResult
 
 /*
  * Minimize fn over R^n (n <= BTYD_MAX_PARAMS) from u (updated in place) by
- * BFGS.  Converged when the max-norm of the gradient is below gtol.
+ * BFGS.  Converged when the max-norm of the gradient is below gtol;
+ * diverged when a coordinate moves more than bound from its start.
  */
 extern void btyd_minimize(btyd_objective fn, void *ctx, int n, double *u,
 						  int maxiter, double gtol, double bound,
