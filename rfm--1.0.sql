@@ -103,7 +103,7 @@ CREATE AGGREGATE @extschema@.rfm_bgnbd_fit(x float8, t_x float8, "T" float8, tim
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_bgnbd_fit(float8, float8, float8, text, float8) IS
-'BG/NBD fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(r)^2 + ln(alpha)^2 + ln(a)^2 + ln(b)^2), which pulls the parameters towards 1 and keeps them away from 0 and infinity (unlike lifetimes'' penalizer_coef on the squared parameters)';
+'BG/NBD fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(r)^2 + ln(alpha)^2 + ln(a)^2 + ln(b)^2), which pulls the parameters towards 1 and keeps them away from 0 and infinity (unlike lifetimes'' penalizer_coef on the squared parameters); alpha is in the time unit, so its share of the penalty depends on the unit';
 CREATE AGGREGATE @extschema@.rfm_mbgnbd_fit(x float8, t_x float8, "T" float8, time_unit text) (
     SFUNC = @extschema@.rfm_mbgnbd_fit_trans,
     STYPE = internal,
@@ -147,7 +147,7 @@ CREATE AGGREGATE @extschema@.rfm_gamma_gamma_fit(x float8, mean_value float8, l2
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rfm_gamma_gamma_fit(float8, float8, float8) IS
-'Gamma-Gamma fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(p)^2 + ln(q)^2 + ln(gamma)^2)';
+'Gamma-Gamma fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(p)^2 + ln(q)^2 + ln(gamma)^2); gamma is in the currency of the values, so its share of the penalty depends on the currency unit';
 
 -- per-customer functions
 
