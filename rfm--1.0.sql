@@ -203,3 +203,193 @@ CREATE FUNCTION @extschema@.rfm_label(code text, lang text DEFAULT 'en') RETURNS
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_label(text, text) IS
     'English (''en'') or Chinese (''zh'') label of a segment name or value type code';
+
+
+-- ==== BG/NBD, MBG/NBD, Gamma-Gamma (src/btyd.c) ====
+
+CREATE TYPE @extschema@.rfm_bgnbd_model AS (
+    model text,
+    r float8,
+    alpha float8,
+    a float8,
+    b float8,
+    log_likelihood float8,
+    n_customers bigint,
+    iterations integer,
+    converged boolean,
+    time_unit text,
+    l2 float8
+);
+COMMENT ON TYPE @extschema@.rfm_bgnbd_model IS
+'A fitted BG/NBD (model = ''bgnbd'') or MBG/NBD (model = ''mbgnbd'') model: purchase rates ~ Gamma(r, alpha) per time_unit, dropout probability ~ Beta(a, b); with the maximized log-likelihood (without the penalty), the number of customers, BFGS iterations, whether the fit converged, the time unit of t_x and T, and the L2 penalty used';
+
+CREATE TYPE @extschema@.rfm_gamma_gamma_model AS (
+    p float8,
+    q float8,
+    gamma float8,
+    log_likelihood float8,
+    n_customers bigint,
+    iterations integer,
+    converged boolean,
+    l2 float8
+);
+COMMENT ON TYPE @extschema@.rfm_gamma_gamma_model IS
+'A fitted Gamma-Gamma spend model: transaction values ~ Gamma(p, nu) with nu ~ Gamma(q, gamma) across customers; with the maximized log-likelihood (without the penalty), the number of repeat customers, BFGS iterations, whether the fit converged and the L2 penalty used';
+
+-- fitting aggregates: state functions
+
+CREATE FUNCTION @extschema@.rfm_bgnbd_fit_trans(internal, float8, float8, float8, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_bgnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_bgnbd_fit_trans(internal, float8, float8, float8, text) IS
+'Transition function of rfm_bgnbd_fit';
+CREATE FUNCTION @extschema@.rfm_bgnbd_fit_trans(internal, float8, float8, float8, text, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_bgnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_bgnbd_fit_trans(internal, float8, float8, float8, text, float8) IS
+'Transition function of rfm_bgnbd_fit with an L2 penalty';
+CREATE FUNCTION @extschema@.rfm_mbgnbd_fit_trans(internal, float8, float8, float8, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_mbgnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_mbgnbd_fit_trans(internal, float8, float8, float8, text) IS
+'Transition function of rfm_mbgnbd_fit';
+CREATE FUNCTION @extschema@.rfm_mbgnbd_fit_trans(internal, float8, float8, float8, text, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_mbgnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_mbgnbd_fit_trans(internal, float8, float8, float8, text, float8) IS
+'Transition function of rfm_mbgnbd_fit with an L2 penalty';
+CREATE FUNCTION @extschema@.rfm_gamma_gamma_fit_trans(internal, float8, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_gamma_gamma_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_gamma_gamma_fit_trans(internal, float8, float8) IS
+'Transition function of rfm_gamma_gamma_fit';
+CREATE FUNCTION @extschema@.rfm_gamma_gamma_fit_trans(internal, float8, float8, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_gamma_gamma_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_gamma_gamma_fit_trans(internal, float8, float8, float8) IS
+'Transition function of rfm_gamma_gamma_fit with an L2 penalty';
+
+CREATE FUNCTION @extschema@.rfm_btyd_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_btyd_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_btyd_combine(internal, internal) IS
+'Combine function of the BG/NBD, MBG/NBD and Gamma-Gamma fitting aggregates';
+CREATE FUNCTION @extschema@.rfm_btyd_serialize(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'rfm_btyd_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_btyd_serialize(internal) IS
+'Serialize function of the BG/NBD, MBG/NBD and Gamma-Gamma fitting aggregates';
+CREATE FUNCTION @extschema@.rfm_btyd_deserialize(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_btyd_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_btyd_deserialize(bytea, internal) IS
+'Deserialize function of the BG/NBD, MBG/NBD and Gamma-Gamma fitting aggregates';
+
+CREATE FUNCTION @extschema@.rfm_bgnbd_fit_final(internal)
+RETURNS @extschema@.rfm_bgnbd_model AS 'MODULE_PATHNAME', 'rfm_bgnbd_fit_final' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_bgnbd_fit_final(internal) IS
+'Final function of rfm_bgnbd_fit and rfm_mbgnbd_fit: the maximum-likelihood fit (STABLE: the iteration budget is the setting rfm.max_fit_iterations)';
+CREATE FUNCTION @extschema@.rfm_gamma_gamma_fit_final(internal)
+RETURNS @extschema@.rfm_gamma_gamma_model AS 'MODULE_PATHNAME', 'rfm_gamma_gamma_fit_final' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_gamma_gamma_fit_final(internal) IS
+'Final function of rfm_gamma_gamma_fit: the maximum-likelihood fit (STABLE: the iteration budget is the setting rfm.max_fit_iterations)';
+
+-- fitting aggregates
+
+CREATE AGGREGATE @extschema@.rfm_bgnbd_fit(x float8, t_x float8, "T" float8, time_unit text) (
+    SFUNC = @extschema@.rfm_bgnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_bgnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_bgnbd_fit(float8, float8, float8, text) IS
+'Maximum-likelihood fit of the BG/NBD model (Fader, Hardie & Lee 2005) over one row per customer: x = repeat purchases, t_x = time of the last repeat purchase since the first purchase (0 if x = 0), T = time from the first purchase to the end of the calibration period, all in time_unit (hour, day, week, month, quarter or year); rows with a NULL value are skipped; NULL over no rows';
+CREATE AGGREGATE @extschema@.rfm_bgnbd_fit(x float8, t_x float8, "T" float8, time_unit text, l2 float8) (
+    SFUNC = @extschema@.rfm_bgnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_bgnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_bgnbd_fit(float8, float8, float8, text, float8) IS
+'BG/NBD fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(r)^2 + ln(alpha)^2 + ln(a)^2 + ln(b)^2), which pulls the parameters towards 1 and keeps them away from 0 and infinity (unlike lifetimes'' penalizer_coef on the squared parameters); alpha is in the time unit, so its share of the penalty depends on the unit';
+CREATE AGGREGATE @extschema@.rfm_mbgnbd_fit(x float8, t_x float8, "T" float8, time_unit text) (
+    SFUNC = @extschema@.rfm_mbgnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_bgnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_mbgnbd_fit(float8, float8, float8, text) IS
+'Maximum-likelihood fit of the MBG/NBD model (Batislam, Denizel & Filiztekin 2007; as lifetimes'' ModifiedBetaGeoFitter), in which a customer may also drop out right after the first purchase; arguments as for rfm_bgnbd_fit';
+CREATE AGGREGATE @extschema@.rfm_mbgnbd_fit(x float8, t_x float8, "T" float8, time_unit text, l2 float8) (
+    SFUNC = @extschema@.rfm_mbgnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_bgnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_mbgnbd_fit(float8, float8, float8, text, float8) IS
+'MBG/NBD fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(r)^2 + ln(alpha)^2 + ln(a)^2 + ln(b)^2)';
+CREATE AGGREGATE @extschema@.rfm_gamma_gamma_fit(x float8, mean_value float8) (
+    SFUNC = @extschema@.rfm_gamma_gamma_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_gamma_gamma_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_gamma_gamma_fit(float8, float8) IS
+'Maximum-likelihood fit of the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV") over one row per customer: x = repeat purchases, mean_value = mean value of the repeat purchases (> 0); customers with x = 0 and rows with a NULL value are skipped; NULL over no rows, an error if there are rows but fewer than 2 repeat customers';
+CREATE AGGREGATE @extschema@.rfm_gamma_gamma_fit(x float8, mean_value float8, l2 float8) (
+    SFUNC = @extschema@.rfm_gamma_gamma_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_gamma_gamma_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_gamma_gamma_fit(float8, float8, float8) IS
+'Gamma-Gamma fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(p)^2 + ln(q)^2 + ln(gamma)^2); gamma is in the currency of the values, so its share of the penalty depends on the currency unit';
+
+-- per-customer functions
+
+CREATE FUNCTION @extschema@.rfm_p_alive(model @extschema@.rfm_bgnbd_model, x float8, t_x float8, "T" float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_p_alive(@extschema@.rfm_bgnbd_model, float8, float8, float8) IS
+'Probability that a customer with x repeat purchases, the last at t_x, observed for T time units (the model''s time_unit) is still alive at T';
+
+CREATE FUNCTION @extschema@.rfm_expected_purchases(model @extschema@.rfm_bgnbd_model, horizon float8, x float8, t_x float8, "T" float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_expected_purchases(@extschema@.rfm_bgnbd_model, float8, float8, float8, float8) IS
+'Expected number of purchases in the next horizon time units (the model''s time_unit) of a customer with history (x, t_x, T): Fader, Hardie & Lee 2005 for BG/NBD, Wagner & Hoppe 2008 for MBG/NBD';
+
+CREATE FUNCTION @extschema@.rfm_expected_purchases_new(model @extschema@.rfm_bgnbd_model, horizon float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_purchases_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_expected_purchases_new(@extschema@.rfm_bgnbd_model, float8) IS
+'E[X(t)]: expected number of repeat purchases in the first horizon time units (the model''s time_unit) after a new customer''s first purchase (Fader, Hardie & Lee 2005)';
+
+CREATE FUNCTION @extschema@.rfm_expected_order_value(model @extschema@.rfm_gamma_gamma_model, x float8, mean_value float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_expected_order_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_expected_order_value(@extschema@.rfm_gamma_gamma_model, float8, float8) IS
+'Gamma-Gamma conditional expected mean order value of a customer with x repeat purchases of mean value mean_value: p (gamma + x mean_value) / (p x + q - 1); for x = 0 the population mean p gamma / (q - 1)';
+
+CREATE FUNCTION @extschema@.rfm_clv(model @extschema@.rfm_bgnbd_model, x float8, t_x float8, "T" float8,
+                                   order_value float8, horizon float8,
+                                   margin float8 DEFAULT 1.0, discount_rate float8 DEFAULT 0.0)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_clv(@extschema@.rfm_bgnbd_model, float8, float8, float8, float8, float8, float8, float8) IS
+'Customer lifetime value over the next horizon time units (the model''s time_unit): order_value * margin * sum over steps i = 1..ceil(horizon) of (E[purchases by min(i, horizon)] - E[purchases by i - 1]) / (1 + discount_rate)^min(i, horizon); discount_rate is per time unit of the model (e.g. 0.10/52 a week for 10% a year); order_value typically from rfm_expected_order_value';
+
+CREATE FUNCTION @extschema@.rfm_simple_clv(avg_order_value float8, purchases_per_period float8,
+                                          margin float8, retention float8, discount_rate float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_simple_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_simple_clv(float8, float8, float8, float8, float8) IS
+'Model-free CLV: avg_order_value * purchases_per_period * margin * retention / (1 + discount_rate - retention), the value of the future periods'' margins when a share retention of customers stays from one period to the next and cash is discounted by discount_rate per period (the current period not included)';
+
+CREATE FUNCTION @extschema@.rfm_hyp2f1(a float8, b float8, c float8, z float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_hyp2f1' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_hyp2f1(float8, float8, float8, float8) IS
+'Gauss hypergeometric function 2F1(a, b; c; z) for z < 1 (series with Euler''s and Pfaff''s transformations), as used by the expected-purchase functions';

@@ -5,6 +5,9 @@
  * src/summary.c	the rfm_summary aggregate and its rfm_state type
  * src/score.c		rfm_score, rfm_scores, rfm_breaks: tie-aware scores
  * src/segment.c	rfm_segment, rfm_value_type: segments and value types
+ * src/btyd.c		BG/NBD, MBG/NBD and Gamma-Gamma fits and predictions
+ * src/btyd_math.c	their numerics (likelihoods, gradients, 2F1, BFGS)
+ * src/rfm.c		module magic and _PG_init (GUCs)
  */
 #ifndef RFM_H
 #define RFM_H
@@ -42,5 +45,8 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
 				 errdetail("NaN has no place in an ordering of customers."),
 				 errhint("Filter the rows out or replace NaN with NULL.")));
 }
+
+/* src/btyd.c */
+extern void rfm_btyd_define_gucs(void);
 
 #endif							/* RFM_H */

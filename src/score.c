@@ -25,6 +25,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "nodes/pg_list.h"
 #include "utils/array.h"
@@ -175,18 +176,34 @@ score_sorted(const double *v, int64 n, int32 bins, MemoryContext cxt,
 }
 
 /* ------------------------------------------------------------------------
- * rfm_scores(recency, frequency, monetary, bins) OVER ()
+ * Sorting
  * ------------------------------------------------------------------------
  */
 
-typedef struct ScoresContext
+/* a value and the partition row it came from */
+typedef struct ValuePos
 {
-	bool		ready;
-	int64		nd[3];			/* distinct values of each metric */
-	double	   *distinct[3];	/* ascending (recency: descending) */
-	int16	   *scores[3];
-} ScoresContext;
+	double		v;
+	int64		pos;
+} ValuePos;
 
+#if PG_VERSION_NUM >= 140000
+#define ST_SORT sort_doubles
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_value_pos
+#define ST_ELEMENT_TYPE ValuePos
+#define ST_COMPARE(a, b) (((a)->v > (b)->v) - ((a)->v < (b)->v))
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+#else
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -196,36 +213,35 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int
-cmp_double_desc(const void *a, const void *b)
+static void
+sort_doubles(double *v, size_t n)
 {
-	return cmp_double(b, a);
+	qsort(v, n, sizeof(double), cmp_double);
 }
 
-/* the index of x in v[0..n), sorted ascending or descending; x is present */
-static int64
-find_value(const double *v, int64 n, double x, bool desc)
+static void
+sort_value_pos(ValuePos *v, size_t n)
 {
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo < hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (desc ? v[mid] > x : v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	qsort(v, n, sizeof(ValuePos), cmp_double);
 }
+#endif
+
+/* ------------------------------------------------------------------------
+ * rfm_scores(recency, frequency, monetary, bins) OVER ()
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct ScoresContext
+{
+	bool		ready;
+	int16	   *scores[3];		/* per row; 0 where the value is NULL */
+} ScoresContext;
 
 static const char *const metric_names[3] = {"recency", "frequency", "monetary"};
 
 /*
  * rfm_scores(recency, frequency, monetary, bins) window function: the three
- * scores of a row in one pass over the partition (no sort of the rows).
+ * scores of a row from one read of the partition; the executor sorts nothing.
  */
 Datum
 rfm_scores_window(PG_FUNCTION_ARGS)
@@ -245,7 +261,7 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 		int64		nrows = WinGetPartitionRowCount(winobj);
 		Datum		b = WinGetFuncArgCurrent(winobj, 3, &isnull);
 		MemoryContext partcxt = GetMemoryChunkContext(ctx);
-		double	   *vals[3];
+		ValuePos   *vals[3];
 		int64		n[3] = {0, 0, 0};
 		int32		bins;
 
@@ -257,7 +273,7 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 		rfm_check_bins(bins, "rfm_scores");
 
 		for (k = 0; k < 3; k++)
-			vals[k] = palloc_extended(Max(nrows, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+			vals[k] = palloc_extended(Max(nrows, 1) * sizeof(ValuePos), MCXT_ALLOC_HUGE);
 		for (int64 pos = 0; pos < nrows; pos++)
 		{
 			for (k = 0; k < 3; k++)
@@ -272,16 +288,34 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 					double		d = DatumGetFloat8(v);
 
 					rfm_check_not_nan(d, "rfm_scores", metric_names[k]);
-					vals[k][n[k]++] = d;
+					/* recency: smaller is better, so rank its negation */
+					vals[k][n[k]].v = (k == 0) ? -d : d;
+					vals[k][n[k]].pos = pos;
+					n[k]++;
 				}
 			}
 		}
 		for (k = 0; k < 3; k++)
 		{
-			/* recency: smaller is better, so walk from the largest */
-			qsort(vals[k], n[k], sizeof(double), k == 0 ? cmp_double_desc : cmp_double);
-			ctx->nd[k] = score_sorted(vals[k], n[k], bins, partcxt,
-									  &ctx->distinct[k], &ctx->scores[k]);
+			ScoreWalk	w;
+			int64		gstart = 0;
+			int16	   *sc = MemoryContextAllocHuge(partcxt, Max(nrows, 1) * sizeof(int16));
+
+			memset(sc, 0, Max(nrows, 1) * sizeof(int16));
+			sort_value_pos(vals[k], n[k]);
+			score_walk_init(&w, n[k], bins);
+			for (int64 i = 1; i <= n[k]; i++)
+			{
+				if (i == n[k] || vals[k][i].v != vals[k][i - 1].v)
+				{
+					int16		s = (int16) score_next(&w, i - gstart);
+
+					for (int64 j = gstart; j < i; j++)
+						sc[vals[k][j].pos] = s;
+					gstart = i;
+				}
+			}
+			ctx->scores[k] = sc;
 			pfree(vals[k]);
 		}
 		ctx->ready = true;
@@ -290,16 +324,10 @@ rfm_scores_window(PG_FUNCTION_ARGS)
 
 	for (k = 0; k < 3; k++)
 	{
-		Datum		v = WinGetFuncArgCurrent(winobj, k, &isnull);
+		int16		s = ctx->scores[k][curpos];
 
-		nulls[k] = isnull;
-		if (isnull)
-		{
-			values[k] = (Datum) 0;
-			continue;
-		}
-		values[k] = Int32GetDatum(ctx->scores[k][find_value(ctx->distinct[k], ctx->nd[k],
-															  DatumGetFloat8(v), k == 0)]);
+		nulls[k] = (s == 0);
+		values[k] = Int32GetDatum(s);
 	}
 
 	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
@@ -459,7 +487,7 @@ breaks_final(FunctionCallInfo fcinfo, bool r_method)
 		PG_RETURN_NULL();
 
 	/* sorting in place is harmless: the state is not used again unsorted */
-	qsort(st->v, st->n, sizeof(double), cmp_double);
+	sort_doubles(st->v, st->n);
 	out = palloc(sizeof(Datum) * Max(bins - 1, 1));
 	if (r_method)
 		r_breaks(st->v, st->n, bins, out);

@@ -36,8 +36,6 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-PG_MODULE_MAGIC;
-
 #ifdef HAVE_INT128
 typedef int128 rfm_wide;
 #define RFM_WIDE_MAX_SCALE	30	/* keeps 8 integer digits at worst */
@@ -56,7 +54,6 @@ typedef int64 rfm_wide;
 #define RFM_AMOUNT_NUMERIC		1
 #define RFM_AMOUNT_FLOAT8		2
 
-#define RFM_INITIAL_DAYS	8
 
 /*
  * The in-memory state.  Only send/recv and in/out define the external form;
@@ -86,10 +83,19 @@ typedef struct RfmState
 	int64		returns;		/* rows with amount < 0 */
 	int64		first_time;		/* of orders; valid when orders > 0 */
 	int64		last_time;
-	rfm_wide	sum;			/* numeric amounts: sum * 10^-scale */
-	double		fsum;			/* float8 amounts: Neumaier sum ... */
-	double		fcomp;			/* ... and its compensation */
+	union
+	{
+		rfm_wide	sum;		/* numeric amounts: sum * 10^-scale */
+		struct
+		{
+			double		fsum;	/* float8 amounts: Neumaier sum ... */
+			double		fcomp;	/* ... and its compensation */
+		}			f;
+	}			u;
 } RfmState;
+
+/* a new state (with room for 8 days on 64-bit builds) is a 128-byte request */
+#define RFM_INITIAL_DAYS	((int32) ((128 - MAXALIGN(sizeof(RfmState))) / sizeof(int32)))
 
 #define RFM_HDRSZ			MAXALIGN(sizeof(RfmState))
 #define RFM_OVERFLOW(st)	((char *) (st) + RFM_HDRSZ)
@@ -491,10 +497,10 @@ state_add_overflow(RfmState *st, Datum num)
 static RfmState *
 state_flush_sum(RfmState *st)
 {
-	if (st->sum != 0)
+	if (st->u.sum != 0)
 	{
-		st = state_add_overflow(st, wide_to_numeric(st->sum, st->scale));
-		st->sum = 0;
+		st = state_add_overflow(st, wide_to_numeric(st->u.sum, st->scale));
+		st->u.sum = 0;
 	}
 	return st;
 }
@@ -511,12 +517,12 @@ state_add_wide(RfmState *st, rfm_wide v, int dscale, Datum orig)
 
 	if (dscale > st->scale)
 	{
-		if (wide_mul_overflow(st->sum, p10[dscale - st->scale], &s))
+		if (wide_mul_overflow(st->u.sum, p10[dscale - st->scale], &s))
 		{
 			st = state_flush_sum(st);
 			s = 0;
 		}
-		st->sum = s;
+		st->u.sum = s;
 		st->scale = dscale;
 	}
 	else if (dscale < st->scale &&
@@ -525,13 +531,13 @@ state_add_wide(RfmState *st, rfm_wide v, int dscale, Datum orig)
 	else if (dscale < st->scale)
 		v = s;
 
-	if (wide_add_overflow(st->sum, v, &s))
+	if (wide_add_overflow(st->u.sum, v, &s))
 	{
 		st = state_flush_sum(st);
-		st->sum = v;
+		st->u.sum = v;
 	}
 	else
-		st->sum = s;
+		st->u.sum = s;
 	return st;
 }
 
@@ -544,7 +550,17 @@ state_add_numeric(RfmState *st, struct varlena *num)
 	bool		special;
 
 	if (numeric_to_wide(num, &v, &dscale, &special))
+	{
+		rfm_wide	sum;
+
+		/* the common case: same scale as the total, no overflow */
+		if (dscale == st->scale && !wide_add_overflow(st->u.sum, v, &sum))
+		{
+			st->u.sum = sum;
+			return st;
+		}
 		return state_add_wide(st, v, dscale, PointerGetDatum(num));
+	}
 	if (special)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -566,12 +582,12 @@ state_add_float8(RfmState *st, double x)
 				 errmsg("rfm_summary: amount must be finite"),
 				 errdetail("An amount of NaN or infinity was found."),
 				 errhint("Exclude such rows, or replace the value with NULL to skip the row.")));
-	t = st->fsum + x;
-	if (fabs(st->fsum) >= fabs(x))
-		st->fcomp += (st->fsum - t) + x;
+	t = st->u.f.fsum + x;
+	if (fabs(st->u.f.fsum) >= fabs(x))
+		st->u.f.fcomp += (st->u.f.fsum - t) + x;
 	else
-		st->fcomp += (x - t) + st->fsum;
-	st->fsum = t;
+		st->u.f.fcomp += (x - t) + st->u.f.fsum;
+	st->u.f.fsum = t;
 	if (unlikely(isinf(t)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -916,8 +932,8 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 
 	if (a->amount_kind == RFM_AMOUNT_NUMERIC)
 	{
-		if (b->sum != 0)
-			a = state_add_wide(a, b->sum, b->scale, (Datum) 0);
+		if (b->u.sum != 0)
+			a = state_add_wide(a, b->u.sum, b->scale, (Datum) 0);
 		else if (b->scale > a->scale)
 			a = state_add_wide(a, 0, b->scale, (Datum) 0);
 		if (b->overflow_len > 0)
@@ -925,10 +941,10 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		double		bcomp = b->fcomp;
+		double		bcomp = b->u.f.fcomp;
 
-		state_add_float8(a, b->fsum);
-		a->fcomp += bcomp;
+		state_add_float8(a, b->u.f.fsum);
+		a->u.f.fcomp += bcomp;
 	}
 
 	a = state_merge_days(a, b);
@@ -971,8 +987,8 @@ state_monetary(const RfmState *st)
 
 	if (st->amount_kind == RFM_AMOUNT_FLOAT8)
 		return DirectFunctionCall1(float8_numeric,
-								   Float8GetDatum(st->fsum + st->fcomp));
-	m = wide_to_numeric(st->sum, st->scale);
+								   Float8GetDatum(st->u.f.fsum + st->u.f.fcomp));
+	m = wide_to_numeric(st->u.sum, st->scale);
 	if (st->overflow_len > 0)
 		m = DirectFunctionCall2(numeric_add, m,
 								PointerGetDatum(RFM_OVERFLOW(st)));
@@ -1073,9 +1089,18 @@ state_serialize(StringInfo buf, const RfmState *st)
 	pq_sendint64(buf, st->first_time);
 	pq_sendint64(buf, st->last_time);
 	pq_sendint32(buf, st->scale);
-	pq_sendstring(buf, wide_to_cstring(st->sum, 0, digits));
-	pq_sendfloat8(buf, st->fsum);
-	pq_sendfloat8(buf, st->fcomp);
+	if (st->amount_kind == RFM_AMOUNT_NUMERIC)
+	{
+		pq_sendstring(buf, wide_to_cstring(st->u.sum, 0, digits));
+		pq_sendfloat8(buf, 0.0);
+		pq_sendfloat8(buf, 0.0);
+	}
+	else
+	{
+		pq_sendstring(buf, "0");
+		pq_sendfloat8(buf, st->u.f.fsum);
+		pq_sendfloat8(buf, st->u.f.fcomp);
+	}
 	if (st->overflow_len > 0)
 		pq_sendstring(buf, DatumGetCString(DirectFunctionCall1(numeric_out,
 															   PointerGetDatum(RFM_OVERFLOW(st)))));
@@ -1179,9 +1204,15 @@ state_deserialize(StringInfo buf, int code)
 	st->first_time = first_time;
 	st->last_time = last_time;
 	st->scale = scale;
-	st->sum = sum;
-	st->fsum = fsum;
-	st->fcomp = fcomp;
+	if (amount_kind == RFM_AMOUNT_NUMERIC)
+		st->u.sum = sum;
+	else
+	{
+		if (sum != 0)
+			bad_state(code, "A fixed-point sum in a float8 state.");
+		st->u.f.fsum = fsum;
+		st->u.f.fcomp = fcomp;
+	}
 	for (int i = 0; i < ndays; i++)
 	{
 		int32		d = pq_getmsgint(buf, 4);

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-common
+packages=(postgresql-15 postgresql-server-dev-15 postgresql-common
           libipc-run-perl make gcc)
 missing=()
 for p in "${packages[@]}"; do

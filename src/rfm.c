@@ -1,0 +1,25 @@
+/*
+ * rfm.c
+ *		Module magic and load-time set-up of the rfm extension: its GUCs, and
+ *		the "rfm." prefix reserved so that a misspelt setting is reported.
+ */
+#include "rfm.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Called once when the library is loaded into a backend. */
+void
+_PG_init(void)
+{
+	rfm_btyd_define_gucs();
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("rfm");
+#else
+	EmitWarningsOnPlaceholders("rfm");
+#endif
+}

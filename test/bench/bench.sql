@@ -1,0 +1,120 @@
+-- rfm benchmark: built-in aggregates and the hand-written NTILE recipe
+-- against rfm_summary + rfm_scores + rfm_segment over the same table, in one
+-- session.  Prints the best time of :reps runs of each query and the ratios.
+-- Variables: :orders, :customers, :reps (set by bench.sh).
+\set ON_ERROR_STOP 1
+\pset footer off
+CREATE EXTENSION IF NOT EXISTS rfm;
+SET jit = off;
+SET work_mem = '2GB';
+SET TimeZone = 'UTC';
+SET max_parallel_workers_per_gather = :workers;
+
+DROP TABLE IF EXISTS bench_orders;
+CREATE UNLOGGED TABLE bench_orders AS
+SELECT (hashint8(i) & 2147483647) % :customers AS customer_id,
+       timestamptz '2023-01-01 00:00+00'
+         + ((hashint8(i * 3 + 1) & 2147483647) % (730 * 86400)) * interval '1 second' AS order_time,
+       round(((hashint8(i * 7 + 2) & 2147483647) % 100000) / 100.0 - 50, 2) AS amount
+FROM generate_series(1::bigint, :orders) i;
+VACUUM ANALYZE bench_orders;
+
+-- Best-of-n wall time of a query, in milliseconds.  The query's rows are
+-- fetched and discarded; every query below aggregates its own output, so
+-- no aggregate or window function can be pruned by the planner.
+CREATE OR REPLACE FUNCTION pg_temp.best_ms(q text, n int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    best numeric;
+    ms numeric;
+BEGIN
+    FOR i IN 1 .. n LOOP
+        t0 := clock_timestamp();
+        EXECUTE q;
+        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+        best := least(best, ms);
+    END LOOP;
+    RETURN round(best);
+END $$;
+
+CREATE TEMP TABLE results (name text, ms numeric);
+
+-- 1. The built-in aggregates rfm_summary replaces.
+INSERT INTO results SELECT 'builtin', pg_temp.best_ms($q$
+SELECT sum(n), sum(m), min(f), max(l) FROM (
+  SELECT customer_id, count(*) AS n, sum(amount) AS m, min(order_time) AS f, max(order_time) AS l
+  FROM bench_orders WHERE order_time <= '2025-01-01 00:00+00' GROUP BY customer_id) s
+$q$, :reps);
+
+-- 2. rfm_summary.
+INSERT INTO results SELECT 'rfm_summary', pg_temp.best_ms($q$
+SELECT sum((s).frequency), sum((s).monetary), min((s).first_order), max((s).last_order) FROM (
+  SELECT customer_id, rfm_summary(order_time, amount, '2025-01-01 00:00+00') AS s
+  FROM bench_orders GROUP BY customer_id) x
+$q$, :reps);
+
+-- 3. The hand-written recipe: GROUP BY, three NTILE windows, a CASE.
+INSERT INTO results SELECT 'recipe', pg_temp.best_ms($q$
+SELECT segment, count(*), sum(monetary) FROM (
+  SELECT monetary,
+         CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
+              WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
+              WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
+              WHEN r = 5 THEN 'New Customers'
+              WHEN r = 4 THEN 'Promising'
+              WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
+              WHEN r = 3 THEN 'About To Sleep'
+              WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
+              WHEN (f + m) / 2 >= 3 THEN 'At Risk'
+              WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
+              ELSE 'Hibernating' END AS segment
+  FROM (SELECT monetary,
+               ntile(5) OVER (ORDER BY recency DESC) AS r,
+               ntile(5) OVER (ORDER BY frequency) AS f,
+               ntile(5) OVER (ORDER BY monetary) AS m
+        FROM (SELECT customer_id,
+                     extract(epoch FROM '2025-01-01 00:00+00' - max(order_time)) / 86400 AS recency,
+                     count(*) AS frequency, sum(amount) AS monetary
+              FROM bench_orders WHERE order_time <= '2025-01-01 00:00+00'
+              GROUP BY customer_id) s) w) q
+GROUP BY segment
+$q$, :reps);
+
+-- 4. rfm: summary, the three scores in one pass, the segment.
+INSERT INTO results SELECT 'rfm_scoring', pg_temp.best_ms($q$
+SELECT rfm_segment((sc).r, (sc).f, (sc).m) AS segment, count(*), sum(monetary) FROM (
+  SELECT monetary, rfm_scores(recency, frequency, monetary) OVER () AS sc
+  FROM (SELECT (s).recency, (s).frequency, (s).monetary
+        FROM (SELECT customer_id, rfm_summary(order_time, amount, '2025-01-01 00:00+00') AS s
+              FROM bench_orders GROUP BY customer_id) x) y) z
+GROUP BY 1
+$q$, :reps);
+
+-- 5. rfm with three sorted rfm_score windows (tie-aware, as the recipe's shape).
+INSERT INTO results SELECT 'rfm_score_windows', pg_temp.best_ms($q$
+SELECT rfm_segment(r, f, m) AS segment, count(*), sum(monetary) FROM (
+  SELECT monetary,
+         rfm_score(5) OVER (ORDER BY recency DESC) AS r,
+         rfm_score(5) OVER (ORDER BY frequency) AS f,
+         rfm_score(5) OVER (ORDER BY monetary) AS m
+  FROM (SELECT (s).recency, (s).frequency, (s).monetary
+        FROM (SELECT customer_id, rfm_summary(order_time, amount, '2025-01-01 00:00+00') AS s
+              FROM bench_orders GROUP BY customer_id) x) y) z
+GROUP BY 1
+$q$, :reps);
+
+\echo
+SELECT name AS query, ms FROM results;
+\echo 'Ratios (below 1.0: rfm is faster)'
+SELECT 'rfm_summary / built-in aggregates' AS comparison,
+       round((SELECT ms FROM results WHERE name = 'rfm_summary') / (SELECT ms FROM results WHERE name = 'builtin'), 2) AS ratio,
+       '<= 1.00' AS target
+UNION ALL
+SELECT 'rfm scoring query / NTILE recipe',
+       round((SELECT ms FROM results WHERE name = 'rfm_scoring') / (SELECT ms FROM results WHERE name = 'recipe'), 2),
+       '<= 0.67 (1.5x faster)'
+UNION ALL
+SELECT 'rfm with three rfm_score windows / NTILE recipe',
+       round((SELECT ms FROM results WHERE name = 'rfm_score_windows') / (SELECT ms FROM results WHERE name = 'recipe'), 2),
+       '(for information)';
+DROP TABLE bench_orders;
