@@ -32,6 +32,15 @@ SELECT count(*) AS customers, sum(x) AS repeat_purchases,
        count(*) = 2357 AND sum(x) = 2457 AND count(*) FILTER (WHERE x > 0) = 946 AS counts_ok
 FROM btyd_cal;
 
+-- rfm_summary gives the same model inputs straight from the raw transactions:
+-- x = repeat_frequency, t_x = repeat_recency / 7, T = age / 7 (days to weeks).
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE (s).repeat_frequency = c.x AND (s).repeat_recency / 7 = c.t_x
+                          AND (s).age / 7 = c."T") AS same_x_tx_T
+FROM (SELECT customer_id, rfm_summary(day, dollars, date '1997-09-30') AS s
+      FROM btyd_tx GROUP BY customer_id) q
+JOIN btyd_cal c USING (customer_id);
+
 -- the same summary as the one distributed with lifetimes (rounded there to 2 decimals)
 CREATE TABLE btyd_ref (id int, x int, t_x float8, "T" float8, zbar float8);
 \copy btyd_ref FROM 'test/data/cdnow_summary.csv' WITH (FORMAT csv, HEADER true)
