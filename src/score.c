@@ -569,11 +569,12 @@ rfm_score_breaks(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("rfm_score: breaks must not contain NULL")));
 		c = DatumGetFloat8(elems[i]);
-		if (isnan(c) || c < prev)
+		rfm_check_not_nan(c, "rfm_score", "a break");
+		if (c < prev)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("rfm_score: breaks must be in ascending order"),
-					 errdetail("Element %d (%g) is below element %d (%g) or NaN.",
+					 errdetail("Element %d (%g) is below element %d (%g).",
 							   i + 1, c, i, prev),
 					 errhint("Use the array rfm_breaks returns.")));
 		prev = c;
