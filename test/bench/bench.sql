@@ -103,6 +103,44 @@ SELECT rfm_segment(r, f, m) AS segment, count(*), sum(monetary) FROM (
 GROUP BY 1
 $q$, :reps);
 
+-- 6 and 7. Scoring alone, from a per-customer table (say a materialized view
+-- refreshed nightly): the recipe's three NTILE windows and CASE against
+-- rfm_scores + rfm_segment.
+CREATE TEMP TABLE bench_customers AS
+SELECT (s).recency, (s).frequency, (s).monetary
+FROM (SELECT customer_id, rfm_summary(order_time, amount, '2025-01-01 00:00+00') AS s
+      FROM bench_orders GROUP BY customer_id) x;
+VACUUM ANALYZE bench_customers;
+
+INSERT INTO results SELECT 'recipe_scoring_only', pg_temp.best_ms($q$
+SELECT segment, count(*), sum(monetary) FROM (
+  SELECT monetary,
+         CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
+              WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
+              WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
+              WHEN r = 5 THEN 'New Customers'
+              WHEN r = 4 THEN 'Promising'
+              WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
+              WHEN r = 3 THEN 'About To Sleep'
+              WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
+              WHEN (f + m) / 2 >= 3 THEN 'At Risk'
+              WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
+              ELSE 'Hibernating' END AS segment
+  FROM (SELECT monetary,
+               ntile(5) OVER (ORDER BY recency DESC) AS r,
+               ntile(5) OVER (ORDER BY frequency) AS f,
+               ntile(5) OVER (ORDER BY monetary) AS m
+        FROM bench_customers) w) q
+GROUP BY segment
+$q$, :reps);
+
+INSERT INTO results SELECT 'rfm_scoring_only', pg_temp.best_ms($q$
+SELECT rfm_segment((sc).r, (sc).f, (sc).m) AS segment, count(*), sum(monetary) FROM (
+  SELECT monetary, rfm_scores(recency, frequency, monetary) OVER () AS sc
+  FROM bench_customers) z
+GROUP BY 1
+$q$, :reps);
+
 \echo
 SELECT name AS query, ms FROM results;
 \echo 'Ratios (below 1.0: rfm is faster)'
@@ -113,6 +151,10 @@ UNION ALL
 SELECT 'rfm scoring query / NTILE recipe',
        round((SELECT ms FROM results WHERE name = 'rfm_scoring') / (SELECT ms FROM results WHERE name = 'recipe'), 2),
        '<= 0.67 (1.5x faster)'
+UNION ALL
+SELECT 'scoring alone: rfm_scores + rfm_segment / NTILE + CASE',
+       round((SELECT ms FROM results WHERE name = 'rfm_scoring_only') / (SELECT ms FROM results WHERE name = 'recipe_scoring_only'), 2),
+       '(for information)'
 UNION ALL
 SELECT 'rfm with three rfm_score windows / NTILE recipe',
        round((SELECT ms FROM results WHERE name = 'rfm_score_windows') / (SELECT ms FROM results WHERE name = 'recipe'), 2),
