@@ -114,6 +114,19 @@ FROM (SELECT c.customer,
       FROM lc_customers c LEFT JOIN lc_orders o USING (customer)
       GROUP BY c.customer) q;
 
+-- As a window aggregate the final function runs again on a growing state
+-- (it must not change it): with orders in time order, the running stage at
+-- a customer's last order equals the grouped stage.
+SELECT count(*) AS customers, count(*) FILTER (WHERE w.stage IS NOT DISTINCT FROM g.stage) AS same
+FROM (SELECT DISTINCT ON (customer) customer, stage
+      FROM (SELECT customer, k,
+                   rfm_lifecycle(date '2024-01-01' - k, amount, date '2024-01-01')
+                       OVER (PARTITION BY customer ORDER BY k DESC
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stage
+            FROM lc_orders) r
+      ORDER BY customer, k) w
+JOIN lc_stages g USING (customer);
+
 -- Date input does not depend on the session time zone.
 CREATE TEMP TABLE lc_utc AS SELECT customer, stage FROM lc_stages;
 SET TimeZone = 'Pacific/Kiritimati';
