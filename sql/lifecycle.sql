@@ -257,7 +257,17 @@ SELECT c.customer_id,
             WHEN p.earlier_span >= s.recent_days
                  AND p.recent * p.earlier_span < s.rate_ratio * (p.n - p.recent) * s.recent_days THEN 'decline'
             WHEN p.n < s.min_purchase_days THEN 'growth'
-            ELSE 'maturity' END AS stage
+            ELSE 'maturity' END AS stage,
+       -- which rule decided (the same conditions, numbered as in the README)
+       CASE WHEN p.n IS NULL THEN NULL
+            WHEN p.recency > s.churn_days THEN 2
+            WHEN p.age <= s.new_days THEN 3
+            WHEN p.recency > s.churn_ratio * coalesce(p.median_gap, s.single_purchase_interval) THEN 4
+            WHEN p.recency > s.decline_ratio * coalesce(p.median_gap, s.single_purchase_interval) THEN 5
+            WHEN p.earlier_span >= s.recent_days
+                 AND p.recent * p.earlier_span < s.rate_ratio * (p.n - p.recent) * s.recent_days THEN 6
+            WHEN p.n < s.min_purchase_days THEN 7
+            ELSE 8 END AS rule
 FROM (SELECT DISTINCT customer_id FROM retail) c
      LEFT JOIN per p USING (customer_id), lc_settings s;
 
@@ -276,11 +286,15 @@ SELECT count(*) AS customers,
 FROM lc_retail_c c FULL JOIN lc_retail_sql q USING (customer_id);
 
 SELECT * FROM lc_retail_compare;
+-- every rule decides some customers (2: window, 3: new, 4: churn ratio,
+-- 5: decline ratio, 6: rate, 7: few purchase days, 8: maturity)
+SELECT rule, stage, count(*) FROM lc_retail_sql GROUP BY rule, stage ORDER BY rule;
 -- shorter windows, so that the rate rule and the growth count rule bite
 INSERT INTO rfm_lifecycle_settings (new_days, min_purchase_days, churn_days, churn_ratio,
                                     decline_ratio, single_purchase_interval, recent_days, rate_ratio)
 VALUES (30, 3, 200, 5, 3, 60, 60, 0.75);
 SELECT * FROM lc_retail_compare;
+SELECT rule, stage, count(*) FROM lc_retail_sql GROUP BY rule, stage ORDER BY rule;
 DELETE FROM rfm_lifecycle_settings;
 
 -- With a model: P(alive) from BG/NBD.  A fit on these customers finds
