@@ -202,7 +202,7 @@ COMMENT ON FUNCTION @extschema@.rfm_value_type(float8, float8, float8, text) IS
 CREATE FUNCTION @extschema@.rfm_label(code text, lang text DEFAULT 'en') RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_label(text, text) IS
-    'English (''en'') or Chinese (''zh'') label of a segment name or value type code';
+    'English (''en'') or Chinese (''zh'') label of a segment name, value type code or lifecycle stage code';
 
 
 -- ==== BG/NBD, MBG/NBD, Gamma-Gamma (src/btyd.c) ====
@@ -393,3 +393,99 @@ CREATE FUNCTION @extschema@.rfm_hyp2f1(a float8, b float8, c float8, z float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_hyp2f1' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_hyp2f1(float8, float8, float8, float8) IS
 'Gauss hypergeometric function 2F1(a, b; c; z) for z < 1 (series with Euler''s and Pfaff''s transformations), as used by the expected-purchase functions';
+
+-- ==== Lifecycle (src/lifecycle.c) ====
+
+-- At most one row; no row means the defaults (the column defaults, which
+-- src/lifecycle.c repeats).  The script inserts no row, so that pg_dump's
+-- copy of a user's row restores without a conflict.
+CREATE TABLE @extschema@.rfm_lifecycle_settings (
+    id boolean PRIMARY KEY DEFAULT true
+        CONSTRAINT one_row_only CHECK (id),
+    new_days integer NOT NULL DEFAULT 90
+        CONSTRAINT new_days_not_negative CHECK (new_days >= 0),
+    min_purchase_days integer NOT NULL DEFAULT 2
+        CONSTRAINT min_purchase_days_at_least_1 CHECK (min_purchase_days >= 1),
+    churn_days integer NOT NULL DEFAULT 365
+        CONSTRAINT churn_days_at_least_1 CHECK (churn_days >= 1),
+    churn_ratio float8 NOT NULL DEFAULT 4
+        CONSTRAINT churn_ratio_finite CHECK (churn_ratio < 'infinity'),
+    decline_ratio float8 NOT NULL DEFAULT 2
+        CONSTRAINT decline_ratio_positive_finite CHECK (decline_ratio > 0 AND decline_ratio < 'infinity'),
+    single_purchase_interval integer NOT NULL DEFAULT 90
+        CONSTRAINT single_purchase_interval_at_least_1 CHECK (single_purchase_interval >= 1),
+    recent_days integer NOT NULL DEFAULT 180
+        CONSTRAINT recent_days_at_least_1 CHECK (recent_days >= 1),
+    rate_ratio float8 NOT NULL DEFAULT 0.5
+        CONSTRAINT rate_ratio_in_0_1 CHECK (rate_ratio > 0 AND rate_ratio <= 1),
+    p_alive_churned float8 NOT NULL DEFAULT 0.3
+        CONSTRAINT p_alive_churned_in_0_1 CHECK (p_alive_churned >= 0 AND p_alive_churned <= 1),
+    p_alive_decline float8 NOT NULL DEFAULT 0.6
+        CONSTRAINT p_alive_decline_in_0_1 CHECK (p_alive_decline >= 0 AND p_alive_decline <= 1),
+    CONSTRAINT churn_ratio_not_below_decline_ratio CHECK (churn_ratio >= decline_ratio),
+    CONSTRAINT p_alive_churned_not_above_p_alive_decline CHECK (p_alive_churned <= p_alive_decline)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_lifecycle_settings', '');
+GRANT SELECT ON @extschema@.rfm_lifecycle_settings TO PUBLIC;
+COMMENT ON TABLE @extschema@.rfm_lifecycle_settings IS
+    'Thresholds of rfm_lifecycle and rfm_lifecycle_stage: at most one row, no row means the column defaults; INSERT INTO rfm_lifecycle_settings DEFAULT VALUES, then UPDATE';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.id IS 'Always true: keeps the table to one row';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.new_days IS 'growth: first purchase day at most this many days before the day of as_of';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.min_purchase_days IS 'growth: fewer distinct purchase days than this (and no decline or churn rule applies)';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.churn_days IS 'churned: last purchase day more than this many days before the day of as_of';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.churn_ratio IS 'churned: days since the last purchase more than this times the usual interval (median gap between purchase days)';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.decline_ratio IS 'decline: days since the last purchase more than this times the usual interval';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.single_purchase_interval IS 'The usual interval, in days, assumed for a customer with a single purchase day';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.recent_days IS 'decline: length in days of the recent window whose purchase rate is compared with the earlier history''s (which must span at least as many days)';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.rate_ratio IS 'decline: recent purchase days per day below this times the earlier purchase days per day';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.p_alive_churned IS 'rfm_lifecycle_stage: P(alive) below this gives churned';
+COMMENT ON COLUMN @extschema@.rfm_lifecycle_settings.p_alive_decline IS 'rfm_lifecycle_stage: P(alive) below this gives at least decline';
+
+CREATE FUNCTION @extschema@.rfm_lifecycle_final(@extschema@.rfm_state)
+    RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_lifecycle_final(@extschema@.rfm_state) IS
+    'Final function of rfm_lifecycle (STABLE: reads rfm_lifecycle_settings once per query)';
+
+CREATE AGGREGATE @extschema@.rfm_lifecycle(order_time timestamptz, amount numeric, as_of timestamptz) (
+    SFUNC = @extschema@.rfm_summary_trans,
+    STYPE = @extschema@.rfm_state,
+    FINALFUNC = @extschema@.rfm_lifecycle_final,
+    COMBINEFUNC = @extschema@.rfm_summary_combine,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.rfm_lifecycle(order_time timestamptz, amount float8, as_of timestamptz) (
+    SFUNC = @extschema@.rfm_summary_trans,
+    STYPE = @extschema@.rfm_state,
+    FINALFUNC = @extschema@.rfm_lifecycle_final,
+    COMBINEFUNC = @extschema@.rfm_summary_combine,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.rfm_lifecycle(order_time date, amount numeric, as_of date) (
+    SFUNC = @extschema@.rfm_summary_trans,
+    STYPE = @extschema@.rfm_state,
+    FINALFUNC = @extschema@.rfm_lifecycle_final,
+    COMBINEFUNC = @extschema@.rfm_summary_combine,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.rfm_lifecycle(order_time date, amount float8, as_of date) (
+    SFUNC = @extschema@.rfm_summary_trans,
+    STYPE = @extschema@.rfm_state,
+    FINALFUNC = @extschema@.rfm_lifecycle_final,
+    COMBINEFUNC = @extschema@.rfm_summary_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(timestamptz, numeric, timestamptz) IS
+    'Lifecycle stage of one customer at as_of: acquisition (no order: a customer row LEFT JOINed to no orders), growth, maturity, decline or churned, by the rules of rfm_lifecycle_settings; NULL for no rows or returns only';
+COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(timestamptz, float8, timestamptz) IS
+    'Lifecycle stage of one customer at as_of (float8 amounts); calendar days in the session time zone';
+COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(date, numeric, date) IS
+    'Lifecycle stage of one customer at as_of, with order dates';
+COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(date, float8, date) IS
+    'Lifecycle stage of one customer at as_of, with order dates (float8 amounts)';
+
+CREATE FUNCTION @extschema@.rfm_lifecycle_stage(stage text, p_alive float8)
+    RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_lifecycle_stage(text, float8) IS
+    'A stage of rfm_lifecycle worsened by a model''s P(alive): below p_alive_churned churned, below p_alive_decline at least decline; acquisition and NULL p_alive are left as they are';

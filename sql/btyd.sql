@@ -302,6 +302,18 @@ SELECT c1 BETWEEN least(c0, c2) AND greatest(c0, c2) AND abs(c1 - (c0 + c2) / 2)
 FROM (SELECT rfm_clv(ROW('bgnbd', 0.243, 4.414, 0.999, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c0,
              rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.000, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c1,
              rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.001, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c2) s;
+-- rfm_clv evaluates the series of eight steps at once: against the sum of
+-- discounted rfm_expected_purchases differences, step by step, for every
+-- customer, with the BG/NBD and the MBG/NBD fit, 52 weeks and 10.5 weeks
+SELECT k.model, count(*) AS cases, max(abs(clv - ref) / ref) < 1e-10 AS batched_ok
+FROM (SELECT 'bgnbd' AS model, m FROM btyd_bg UNION ALL SELECT 'mbgnbd', m FROM btyd_mbg) k,
+     (VALUES (52::float8), (10.5)) h(h), btyd_cal c,
+     LATERAL (SELECT rfm_clv(k.m, c.x, c.t_x, c."T", 1, h.h, 1, 0.10 / 52) AS clv,
+                     (SELECT sum((rfm_expected_purchases(k.m, least(i, h.h), c.x, c.t_x, c."T")
+                                  - rfm_expected_purchases(k.m, i - 1, c.x, c.t_x, c."T"))
+                                 / (1 + 0.10 / 52) ^ least(i, h.h))
+                      FROM generate_series(1, ceil(h.h)::int) i) AS ref) v
+GROUP BY k.model ORDER BY k.model;
 -- every customer, with the Gamma-Gamma order value (mean for one-time buyers)
 -- (discounting lowers every CLV, and never below the value of the first step)
 SELECT count(*) AS scored, bool_and(clv > 0 AND clv < clv0) AS discounting_lowers,

@@ -3,6 +3,8 @@
  *		Declarations shared by the rfm extension's C files.
  *
  * src/summary.c	the rfm_summary aggregate and its rfm_state type
+ * src/summary.h	the layout of rfm_state, for final functions that read it
+ * src/lifecycle.c	rfm_lifecycle, rfm_lifecycle_stage: lifecycle stages
  * src/score.c		rfm_score, rfm_scores, rfm_breaks: tie-aware scores
  * src/segment.c	rfm_segment, rfm_value_type: segments and value types
  * src/btyd.c		BG/NBD, MBG/NBD and Gamma-Gamma fits and predictions

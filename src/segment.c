@@ -1,7 +1,8 @@
 /*
  * segment.c
  *		Segments from scores and value types from metrics: rfm_segment,
- *		rfm_value_type (scalar and window forms) and rfm_label.
+ *		rfm_value_type (scalar and window forms) and rfm_label (which also
+ *		labels the lifecycle stages of src/lifecycle.c).
  *
  * rfm_segment maps 1..5 scores to the 11 widely used segment names through a
  * grid on R and FM = floor((F + M) / 2), the combined frequency-monetary
@@ -87,6 +88,15 @@ static const Label value_type_labels[8] = {
 	{"important_develop", "Important develop", "重要发展客户"},	/* H L H */
 	{"general_value", "General value", "一般价值客户"},	/* H H L */
 	{"important_value", "Important value", "重要价值客户"},	/* H H H */
+};
+
+/* lifecycle stage codes, as rfm_lifecycle returns them (src/lifecycle.c) */
+static const Label stage_labels[] = {
+	{"acquisition", "Acquisition", "获取期"},
+	{"growth", "Growth", "提升期"},
+	{"maturity", "Maturity", "成熟期"},
+	{"decline", "Decline", "衰退期"},
+	{"churned", "Churned", "离开期"},
 };
 
 static inline void
@@ -249,8 +259,8 @@ rfm_value_type_window(PG_FUNCTION_ARGS)
 }
 
 /*
- * rfm_label(code, lang): the English or Chinese label of a segment name or
- * value type code.
+ * rfm_label(code, lang): the English or Chinese label of a segment name,
+ * value type code or lifecycle stage code.
  */
 Datum
 rfm_label(PG_FUNCTION_ARGS)
@@ -276,10 +286,13 @@ rfm_label(PG_FUNCTION_ARGS)
 	for (int i = 0; i < (int) lengthof(value_type_labels) && !found; i++)
 		if (strcmp(code, value_type_labels[i].code) == 0)
 			found = &value_type_labels[i];
+	for (int i = 0; i < (int) lengthof(stage_labels) && !found; i++)
+		if (strcmp(code, stage_labels[i].code) == 0)
+			found = &stage_labels[i];
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rfm_label: unknown code \"%s\"", code),
-				 errhint("Codes are the values rfm_segment and rfm_value_type return.")));
+				 errhint("Codes are the values rfm_segment, rfm_value_type and rfm_lifecycle return.")));
 	PG_RETURN_TEXT_P(cstring_to_text(zh ? found->zh : found->en));
 }
