@@ -249,8 +249,9 @@ rfm_value_type_window(PG_FUNCTION_ARGS)
 }
 
 /*
- * rfm_label(code, lang): the English or Chinese label of a segment name or
- * value type code.
+ * rfm_label(code, lang): the English or Chinese label of a code of the rule
+ * tables (segments, strategies, channels, techniques, tiers) or else of a
+ * built-in segment name or value type code.
  */
 Datum
 rfm_label(PG_FUNCTION_ARGS)
@@ -270,6 +271,14 @@ rfm_label(PG_FUNCTION_ARGS)
 				 errmsg("rfm_label: unknown language \"%s\"", lang),
 				 errhint("Use 'en' or 'zh'.")));
 
+	/* the rule tables first (src/action.c): users may relabel or add codes */
+	{
+		const char *label = rfm_action_label(fcinfo, code, zh);
+
+		if (label)
+			PG_RETURN_TEXT_P(cstring_to_text(label));
+	}
+
 	for (int i = 0; i < (int) lengthof(segment_labels) && !found; i++)
 		if (strcmp(code, segment_labels[i].code) == 0)
 			found = &segment_labels[i];
@@ -280,6 +289,6 @@ rfm_label(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rfm_label: unknown code \"%s\"", code),
-				 errhint("Codes are the values rfm_segment and rfm_value_type return.")));
+				 errhint("Codes are the values rfm_segment and rfm_value_type return, and the codes of the rule tables (rfm_segment_action, rfm_strategy, rfm_channel, rfm_sales_technique, rfm_tier).")));
 	PG_RETURN_TEXT_P(cstring_to_text(zh ? found->zh : found->en));
 }
