@@ -744,7 +744,7 @@ BEGIN
             INSERT INTO @extschema@.rfm_builtin_deleted VALUES (TG_TABLE_NAME, old_key) ON CONFLICT DO NOTHING;
         END IF;
         NEW.origin := 'user';
-    ELSIF OLD.origin = 'builtin' THEN
+    ELSIF OLD.origin = 'builtin' AND to_jsonb(NEW) - 'origin' <> to_jsonb(OLD) - 'origin' THEN
         NEW.origin := 'changed';
     ELSE
         NEW.origin := OLD.origin;
@@ -766,10 +766,13 @@ BEGIN
                   DETAIL = 'The functions read their settings from it.',
                   HINT = format('Change it with UPDATE %s SET ...', TG_TABLE_NAME);
     END IF;
-    IF TG_TABLE_NAME IN ('rfm_channel', 'rfm_sales_technique') THEN
+    IF TG_TABLE_NAME IN ('rfm_channel', 'rfm_sales_technique', 'rfm_strategy', 'rfm_tier') THEN
         SELECT string_agg(quote_literal(segment), ', ' ORDER BY segment) INTO used
         FROM @extschema@.rfm_segment_action
-        WHERE OLD.code = ANY (CASE TG_TABLE_NAME WHEN 'rfm_channel' THEN channels ELSE techniques END);
+        WHERE CASE TG_TABLE_NAME WHEN 'rfm_channel' THEN OLD.code = ANY (channels)
+                                 WHEN 'rfm_sales_technique' THEN OLD.code = ANY (techniques)
+                                 WHEN 'rfm_strategy' THEN strategy = OLD.code
+                                 ELSE tier = OLD.code END;
         IF used IS NOT NULL THEN
             RAISE EXCEPTION '% "%" is used by the rules of segments %', TG_TABLE_NAME, OLD.code, used
                 USING ERRCODE = 'foreign_key_violation',
@@ -782,7 +785,7 @@ BEGIN
     RETURN OLD;
 END $$;
 COMMENT ON FUNCTION @extschema@.rfm_rule_before_delete() IS
-    'Trigger: refuses to delete a channel or technique a rule uses or a settings row; deleting a builtin or changed row leaves a tombstone';
+    'Trigger: refuses to delete a strategy, channel, technique or tier a rule uses, or a settings row; deleting a builtin or changed row leaves a tombstone';
 
 CREATE FUNCTION @extschema@.rfm_rule_no_truncate() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -795,12 +798,17 @@ END $$;
 COMMENT ON FUNCTION @extschema@.rfm_rule_no_truncate() IS
     'Trigger: refuses TRUNCATE of a rule table (DELETE keeps track of deleted defaults)';
 
--- On restore: a tombstone deletes the re-installed builtin row, and first the
--- builtin rules that use it (the user had changed or deleted them: their
+-- On restore (an INSERT not made by a trigger): a tombstone deletes the
+-- re-installed builtin row, and first the builtin rules that use it (the user had changed or deleted them: their
 -- rows or tombstones are in the same dump).
 CREATE FUNCTION @extschema@.rfm_builtin_deleted_apply() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- a tombstone written by a rule table's delete trigger: that row is
+    -- being deleted already
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
     CASE NEW.table_name
     WHEN 'rfm_strategy' THEN
         DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND strategy = NEW.key;

@@ -289,6 +289,6 @@ rfm_label(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rfm_label: unknown code \"%s\"", code),
-				 errhint("Codes are the values rfm_segment and rfm_value_type return, and the codes of the rule tables (rfm_segment_action, rfm_strategy, rfm_channel, rfm_sales_technique, rfm_tier).")));
+				 errhint("Codes are the values rfm_segment and rfm_value_type return.")));
 	PG_RETURN_TEXT_P(cstring_to_text(zh ? found->zh : found->en));
 }
