@@ -834,6 +834,21 @@ END $$;
 COMMENT ON FUNCTION @extschema@.rfm_builtin_deleted_apply() IS
     'Trigger: applies a tombstone, deleting the builtin row (and builtin rules using it) that CREATE EXTENSION installed again on restore';
 
+-- A tombstone that is there already is skipped: applying one tombstone can
+-- write others (for the builtin rules it deletes) that come later in the dump.
+CREATE FUNCTION @extschema@.rfm_builtin_deleted_dedupe() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.rfm_builtin_deleted WHERE table_name = NEW.table_name AND key = NEW.key) THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_builtin_deleted_dedupe() IS
+    'Trigger: skips a tombstone that is already recorded';
+
+CREATE TRIGGER rfm_dedupe BEFORE INSERT ON @extschema@.rfm_builtin_deleted
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_builtin_deleted_dedupe();
 CREATE TRIGGER rfm_apply AFTER INSERT ON @extschema@.rfm_builtin_deleted
     FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_builtin_deleted_apply();
 
