@@ -123,7 +123,7 @@ level_of(const char *s)
 		if (strcmp(s, level_names[i]) == 0)
 			return i;
 	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("rfm_channel has the level \"%s\"", s),
 			 errhint("Levels are low, medium or high.")));
 	return 0;
@@ -305,7 +305,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 	load_query(schema, "SELECT tier_by FROM %s.rfm_tier_settings", read_only);
 	if (SPI_processed != 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("rfm_tier_settings must have one row"),
 				 errhint("Reinstall the extension's settings with INSERT INTO rfm_tier_settings (tier_by) VALUES ('segment').")));
 	{
@@ -320,7 +320,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 			   " online_service_points, popular_repeat_points FROM %s.rfm_loyalty_settings", read_only);
 	if (SPI_processed != 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("rfm_loyalty_settings must have one row")));
 	for (int k = 0; k < 6; k++)
 		c->loyalty[k] = get_int(0, k + 1);
