@@ -95,6 +95,7 @@ typedef struct ActionCache
 	TransactionId xmin;
 	TransactionId xmax;
 	uint32		xcnt;
+	int32		subxcnt;
 	CommandId	curcid;
 
 	int			nseg;
@@ -338,6 +339,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 		c->xmin = snap->xmin;
 		c->xmax = snap->xmax;
 		c->xcnt = snap->xcnt;
+		c->subxcnt = snap->suboverflowed ? -1 : snap->subxcnt;
 		c->curcid = snap->curcid;
 	}
 }
@@ -345,8 +347,9 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 /*
  * The rules for this call site, loaded if needed.  The rules read under a
  * snapshot stay valid under any snapshot of the same transaction with the
- * same xmin, xmax, number of running transactions and command id: such a
- * snapshot sees the same committed data.
+ * same xmin, xmax, numbers of running (sub)transactions and command id: such
+ * a snapshot sees the same committed data (below an unchanged xmax the set
+ * of running transactions can only shrink, which changes the count).
  */
 static ActionCache *
 get_rules(FunctionCallInfo fcinfo)
@@ -365,7 +368,8 @@ get_rules(FunctionCallInfo fcinfo)
 		Snapshot	snap = GetActiveSnapshot();
 
 		if (snap->curcid == c->curcid && snap->xmin == c->xmin && snap->xmax == c->xmax &&
-			snap->xcnt == c->xcnt && MY_LXID == c->lxid)
+			snap->xcnt == c->xcnt && (snap->suboverflowed ? -1 : snap->subxcnt) == c->subxcnt &&
+			MY_LXID == c->lxid)
 			return c;
 	}
 	load_rules(c, fcinfo);
