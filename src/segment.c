@@ -249,9 +249,8 @@ rfm_value_type_window(PG_FUNCTION_ARGS)
 }
 
 /*
- * rfm_label(code, lang): the English or Chinese label of a code of the rule
- * tables (segments, strategies, channels, techniques, tiers) or else of a
- * built-in segment name or value type code.
+ * rfm_label(code, lang): the English or Chinese label of a segment name or
+ * value type code.
  */
 Datum
 rfm_label(PG_FUNCTION_ARGS)
@@ -271,7 +270,11 @@ rfm_label(PG_FUNCTION_ARGS)
 				 errmsg("rfm_label: unknown language \"%s\"", lang),
 				 errhint("Use 'en' or 'zh'.")));
 
-	/* the rule tables first (src/action.c): users may relabel or add codes */
+	/*
+	 * The codes of the rule tables first (src/action.c: segments with a rule,
+	 * strategies, channels, techniques, tiers): users may relabel or add
+	 * codes.  Then the built-in codes below.
+	 */
 	{
 		const char *label = rfm_action_label(fcinfo, code, zh);
 
