@@ -105,6 +105,11 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst')
 is(rules('dst'), $want, 'custom format: the rules are exactly the user\'s');
 is(plans('dst'), $want_plans, 'custom format: the same plans and labels');
 
+$node->safe_psql('postgres', 'CREATE DATABASE dst_single');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '--single-transaction', '-d', $node->connstr('dst_single'), "$dir/src.dump" ],
+	'pg_restore --single-transaction without errors');
+is(rules('dst_single'), $want, 'one transaction: the rules are exactly the user\'s');
+
 $node->command_ok([ 'pg_dump', '-f', "$dir/src.sql", '-d', $node->connstr('src') ], 'pg_dump plain');
 $node->safe_psql('postgres', 'CREATE DATABASE dst_plain');
 $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('dst_plain'), '-f', "$dir/src.sql" ],
