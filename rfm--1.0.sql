@@ -200,9 +200,9 @@ COMMENT ON FUNCTION @extschema@.rfm_value_type(float8, float8, float8, text) IS
     'Window function (OVER ()): the value type against the partition''s ''mean'' or ''median'' of each metric';
 
 CREATE FUNCTION @extschema@.rfm_label(code text, lang text DEFAULT 'en') RETURNS text
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_label(text, text) IS
-    'English (''en'') or Chinese (''zh'') label of a segment name, value type code or lifecycle stage code';
+    'English (''en'') or Chinese (''zh'') label of a segment name, value type code or lifecycle stage code, or of a code of the rule tables (which come first; STABLE: it reads them)';
 
 
 -- ==== BG/NBD, MBG/NBD, Gamma-Gamma (src/btyd.c) ====
@@ -489,3 +489,598 @@ CREATE FUNCTION @extschema@.rfm_lifecycle_stage(stage text, p_alive float8)
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_lifecycle_stage(text, float8) IS
     'A stage of rfm_lifecycle worsened by a model''s P(alive): below p_alive_churned churned, below p_alive_decline at least decline; acquisition and NULL p_alive are left as they are';
+
+-- ==== Strategies, tiers and actions (src/action.c) ====
+--
+-- The business rules of seed 000 as data each company can change: strategies,
+-- communication channels, sales techniques, member tiers, the rule of each
+-- segment, and two one-row settings tables.  All are extension configuration
+-- tables, so pg_dump keeps the user's rules:
+--   origin = 'builtin'  a row this script installed, untouched (not dumped:
+--                        CREATE EXTENSION installs it again on restore);
+--   origin = 'changed'  a builtin row the user updated (dumped);
+--   origin = 'user'     a row the user added (dumped).
+-- Deleting a builtin or changed row leaves its key in rfm_builtin_deleted
+-- (dumped), whose trigger deletes the re-installed builtin row on restore.
+-- Inserting a row with a builtin row's key replaces that row (it becomes
+-- 'changed'): that is also how a restore puts changed rows back.
+-- Restore order: pg_dump restores these tables' data by foreign keys, else by
+-- name: rfm_builtin_deleted first, rfm_segment_action after every table it
+-- names (hence rfm_sales_technique, not rfm_technique).
+
+CREATE TABLE @extschema@.rfm_builtin_deleted (
+    table_name text NOT NULL,
+    key text NOT NULL,
+    PRIMARY KEY (table_name, key)
+);
+COMMENT ON TABLE @extschema@.rfm_builtin_deleted IS
+    'Keys of builtin rule rows the user deleted, so that a restore deletes them again (maintained by triggers; do not edit)';
+
+CREATE TABLE @extschema@.rfm_strategy (
+    code text PRIMARY KEY CHECK (code ~ '^\S(.*\S)?$'),
+    label_en text NOT NULL,
+    label_zh text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_strategy IS
+    'Customer strategies (seed 000): retain 维系, develop 拓展, win_back 挽留, reduce 缩减; add your own';
+
+CREATE TABLE @extschema@.rfm_channel (
+    code text PRIMARY KEY CHECK (code ~ '^\S(.*\S)?$'),
+    contact_intensity text NOT NULL CHECK (contact_intensity IN ('low', 'medium', 'high')),
+    cost_level text NOT NULL CHECK (cost_level IN ('low', 'medium', 'high')),
+    label_en text NOT NULL,
+    label_zh text NOT NULL,
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_channel IS
+    'Communication channels (沟通渠道) with their contact intensity and cost level: low, medium or high';
+
+CREATE TABLE @extschema@.rfm_sales_technique (
+    code text PRIMARY KEY CHECK (code ~ '^\S(.*\S)?$'),
+    label_en text NOT NULL,
+    label_zh text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_sales_technique IS
+    'Customer development techniques (顾客拓展手段, seed 000 appendix 2): repeat_sale, cross_sell, up_sell, purchase_reminder, referral';
+
+CREATE TABLE @extschema@.rfm_tier (
+    code text PRIMARY KEY CHECK (code ~ '^\S(.*\S)?$'),
+    rank integer NOT NULL,
+    discount numeric NOT NULL CHECK (discount >= 0 AND discount < 1),
+    point_rate numeric NOT NULL CHECK (point_rate >= 0 AND point_rate = round(point_rate, 2)),
+    min_spend numeric NOT NULL CHECK (min_spend >= 0),
+    min_score integer NOT NULL CHECK (min_score >= 0),
+    label_en text NOT NULL,
+    label_zh text NOT NULL,
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user')),
+    UNIQUE (rank) DEFERRABLE
+);
+COMMENT ON TABLE @extschema@.rfm_tier IS
+    'Member tiers (会员等级): discount on single products in [0, 1), loyalty point multiplier, and the lower bounds of spend and score (r + f + m) from which a customer reaches the tier; a tier runs up to the next higher tier''s bound';
+
+CREATE TABLE @extschema@.rfm_segment_action (
+    segment text PRIMARY KEY CHECK (segment ~ '^\S(.*\S)?$'),
+    strategy text NOT NULL REFERENCES @extschema@.rfm_strategy (code),
+    service_lever text NOT NULL,
+    channels text[] NOT NULL,
+    price_lever text NOT NULL,
+    techniques text[] NOT NULL DEFAULT '{}',
+    tier text NOT NULL REFERENCES @extschema@.rfm_tier (code),
+    label_en text NOT NULL,
+    label_zh text NOT NULL,
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_segment_action IS
+    'The rule of each segment code (value types, classic segments, your own): strategy, service lever, channels, price lever, sales techniques and member tier';
+
+CREATE TABLE @extschema@.rfm_tier_settings (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    tier_by text NOT NULL CHECK (tier_by IN ('segment', 'score', 'spend')),
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_tier_settings IS
+    'One row: how a customer reaches a tier: ''segment'' (the segment rule''s tier), ''score'' (r + f + m against rfm_tier.min_score) or ''spend'' (against rfm_tier.min_spend)';
+
+CREATE TABLE @extschema@.rfm_loyalty_settings (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    signup_points integer NOT NULL CHECK (signup_points >= 0),
+    order_points integer NOT NULL CHECK (order_points >= 0),
+    order_points_step integer NOT NULL CHECK (order_points_step >= 0),
+    order_points_max integer NOT NULL CHECK (order_points_max >= order_points),
+    online_service_points integer NOT NULL CHECK (online_service_points >= 0),
+    popular_repeat_points integer NOT NULL CHECK (popular_repeat_points >= 0),
+    origin text NOT NULL DEFAULT 'user' CHECK (origin IN ('builtin', 'changed', 'user'))
+);
+COMMENT ON TABLE @extschema@.rfm_loyalty_settings IS
+    'One row: loyalty points (seed 000 appendix 1): a sign-up bonus; the k-th regular order earns min(order_points + (k - 1) * order_points_step, order_points_max); each use of an online service and each repeat purchase of a popular product earn a flat amount; the total is multiplied by the tier''s point_rate';
+
+-- The defaults (DOMAIN.md section 3).
+INSERT INTO @extschema@.rfm_strategy (code, label_en, label_zh, description, origin) VALUES
+ ('retain', 'Retain', '维系', 'Valuable customers, the core of revenue: keep the relationship', 'builtin'),
+ ('develop', 'Develop', '拓展', 'Customers with potential: grow their number, order value and frequency', 'builtin'),
+ ('win_back', 'Win back', '挽留', 'Valuable customers drifting away: their loss costs directly', 'builtin'),
+ ('reduce', 'Reduce', '缩减', 'Marginal customers: cut the budget', 'builtin');
+
+INSERT INTO @extschema@.rfm_channel (code, contact_intensity, cost_level, label_en, label_zh, origin) VALUES
+ ('email', 'low', 'low', 'Email', '邮件', 'builtin'),
+ ('web', 'low', 'low', 'Web page', '网页', 'builtin'),
+ ('sms', 'medium', 'low', 'SMS', '短信', 'builtin'),
+ ('kiosk', 'low', 'medium', 'Self-service terminal', '自助终端', 'builtin'),
+ ('phone', 'medium', 'medium', 'Phone call', '电话', 'builtin'),
+ ('direct_mail', 'medium', 'medium', 'Direct mail', '直邮', 'builtin'),
+ ('store', 'high', 'high', 'Physical store', '实体店', 'builtin'),
+ ('account_manager_visit', 'high', 'high', 'Account manager visit', '客户经理拜访', 'builtin');
+
+INSERT INTO @extschema@.rfm_sales_technique (code, label_en, label_zh, description, origin) VALUES
+ ('repeat_sale', 'Repeat sale', '重复销售', 'Sell the same products again to existing customers', 'builtin'),
+ ('cross_sell', 'Cross-sell', '交叉销售', 'Sell more products of kinds close to earlier purchases', 'builtin'),
+ ('up_sell', 'Up-sell', '向上销售', 'Sell more expensive products of the same kind', 'builtin'),
+ ('purchase_reminder', 'Purchase reminder', '购买提醒', 'Remind win-back and general keep customers to buy again', 'builtin'),
+ ('referral', 'Referral', '推荐', 'Customers bring customers', 'builtin');
+
+INSERT INTO @extschema@.rfm_tier (code, rank, discount, point_rate, min_spend, min_score, label_en, label_zh, origin) VALUES
+ ('basic', 1, 0, 1.00, 0, 0, 'Basic member', '普通会员', 'builtin'),
+ ('silver', 2, 0.10, 1.20, 1000, 7, 'Silver member', '银牌会员', 'builtin'),
+ ('gold', 3, 0.20, 1.50, 5000, 10, 'Gold member', '金牌会员', 'builtin'),
+ ('vip', 4, 0.40, 2.00, 20000, 13, 'VIP member', 'VIP会员', 'builtin');
+
+INSERT INTO @extschema@.rfm_segment_action
+    (segment, strategy, service_lever, channels, price_lever, techniques, tier, label_en, label_zh, origin) VALUES
+ ('important_value', 'retain', 'VIP service: member-only features, priority support, lounge-style perks',
+  '{email,sms}', 'VIP tier price', '{repeat_sale,up_sell,referral}', 'vip', 'Important value', '重要价值客户', 'builtin'),
+ ('important_keep', 'retain', 'Gold service: member-only features, regular care',
+  '{email,sms}', 'Gold tier price', '{repeat_sale,cross_sell}', 'gold', 'Important keep', '重要保持客户', 'builtin'),
+ ('important_develop', 'develop', 'Gold service; an account manager for customers of high potential',
+  '{phone,direct_mail,sms}', 'Gold tier price', '{cross_sell,up_sell}', 'gold', 'Important develop', '重要发展客户', 'builtin'),
+ ('important_win_back', 'win_back', 'Personal contact: learn why they left, fix it',
+  '{phone,account_manager_visit}', 'Gold tier price and a win-back offer', '{purchase_reminder}', 'gold', 'Important win-back', '重要挽留客户', 'builtin'),
+ ('general_value', 'develop', 'Standard service, member features to try',
+  '{email,sms}', 'Silver tier price', '{cross_sell,up_sell}', 'silver', 'General value', '一般价值客户', 'builtin'),
+ ('general_develop', 'develop', 'Standard service, member features to try',
+  '{email,sms}', 'Silver tier price', '{repeat_sale,cross_sell}', 'silver', 'General develop', '一般发展客户', 'builtin'),
+ ('general_keep', 'win_back', 'Standard service',
+  '{email,sms}', 'Basic price; a reminder coupon', '{purchase_reminder}', 'basic', 'General keep', '一般保持客户', 'builtin'),
+ ('general_win_back', 'reduce', 'Self-service only',
+  '{email}', 'Basic price', '{}', 'basic', 'General win-back', '一般挽留客户', 'builtin'),
+ ('Champions', 'retain', 'VIP service, early access to new products',
+  '{email,sms}', 'VIP tier price', '{up_sell,referral}', 'vip', 'Champions', '冠军客户', 'builtin'),
+ ('Loyal Customers', 'retain', 'Gold service, loyalty rewards',
+  '{email,sms}', 'Gold tier price', '{up_sell,cross_sell}', 'gold', 'Loyal Customers', '忠诚客户', 'builtin'),
+ ('Potential Loyalist', 'develop', 'Membership offer, personal recommendations',
+  '{email,sms}', 'Silver tier price', '{cross_sell,repeat_sale}', 'silver', 'Potential Loyalist', '潜在忠诚客户', 'builtin'),
+ ('New Customers', 'develop', 'Onboarding: a welcome and help with the first steps',
+  '{email}', 'Basic price; a second-order incentive', '{repeat_sale,cross_sell}', 'basic', 'New Customers', '新客户', 'builtin'),
+ ('Promising', 'develop', 'Standard service, product education',
+  '{email,sms}', 'Basic price', '{cross_sell}', 'basic', 'Promising', '有潜力客户', 'builtin'),
+ ('Need Attention', 'develop', 'Limited-time offers, recommendations from past purchases',
+  '{email,sms}', 'Silver tier price', '{purchase_reminder,cross_sell}', 'silver', 'Need Attention', '需要关注客户', 'builtin'),
+ ('About To Sleep', 'win_back', 'Reconnect: popular products, useful content',
+  '{email}', 'Basic price; a reminder coupon', '{purchase_reminder}', 'basic', 'About To Sleep', '即将沉睡客户', 'builtin'),
+ ('At Risk', 'win_back', 'Personal messages, renewals',
+  '{email,phone}', 'Gold tier price and a win-back offer', '{purchase_reminder}', 'gold', 'At Risk', '有流失风险客户', 'builtin'),
+ ('Can''t Lose Them', 'win_back', 'Personal contact: talk to them, new products',
+  '{phone,account_manager_visit}', 'Gold tier price and a win-back offer', '{purchase_reminder,up_sell}', 'gold', 'Can''t Lose Them', '不能失去的客户', 'builtin'),
+ ('Hibernating', 'reduce', 'Self-service only',
+  '{email}', 'Basic price', '{cross_sell}', 'basic', 'Hibernating', '休眠客户', 'builtin'),
+ ('Lost', 'reduce', 'Self-service only',
+  '{email}', 'Basic price', '{}', 'basic', 'Lost', '流失客户', 'builtin');
+
+INSERT INTO @extschema@.rfm_tier_settings (tier_by, origin) VALUES ('segment', 'builtin');
+INSERT INTO @extschema@.rfm_loyalty_settings
+    (signup_points, order_points, order_points_step, order_points_max, online_service_points, popular_repeat_points, origin)
+    VALUES (100, 10, 5, 50, 5, 2, 'builtin');
+
+-- Validation: clear errors before the constraints' own.
+
+CREATE FUNCTION @extschema@.rfm_rule_check() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF TG_TABLE_NAME = 'rfm_tier' THEN
+        IF NEW.discount IS NULL OR NOT (NEW.discount >= 0 AND NEW.discount < 1) THEN
+            RAISE EXCEPTION 'tier "%": discount % is outside [0, 1)', NEW.code, NEW.discount
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A discount is the share taken off the price: 0.10 is 10% off (9折); 1 or more would make the price zero or negative.',
+                      HINT = 'Use a value from 0 (no discount) up to, not including, 1.';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'rfm_channel' THEN
+        IF NEW.contact_intensity IS DISTINCT FROM 'low' AND NEW.contact_intensity IS DISTINCT FROM 'medium'
+           AND NEW.contact_intensity IS DISTINCT FROM 'high'
+           OR NEW.cost_level IS DISTINCT FROM 'low' AND NEW.cost_level IS DISTINCT FROM 'medium'
+           AND NEW.cost_level IS DISTINCT FROM 'high' THEN
+            RAISE EXCEPTION 'channel "%": contact intensity and cost level must be low, medium or high', NEW.code
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('The row has contact_intensity %L and cost_level %L.', NEW.contact_intensity, NEW.cost_level),
+                      HINT = 'Use ''low'', ''medium'' or ''high''.';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'rfm_tier_settings' THEN
+        IF NEW.tier_by IS DISTINCT FROM 'segment' AND NEW.tier_by IS DISTINCT FROM 'score'
+           AND NEW.tier_by IS DISTINCT FROM 'spend' THEN
+            RAISE EXCEPTION 'unknown tier_by "%"', NEW.tier_by
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A customer reaches a tier by the segment''s rule, by score (r + f + m) or by spend.',
+                      HINT = 'Use ''segment'', ''score'' or ''spend''.';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'rfm_segment_action' THEN
+        IF NOT EXISTS (SELECT FROM @extschema@.rfm_strategy WHERE code = NEW.strategy) THEN
+            RAISE EXCEPTION 'segment "%": unknown strategy "%"', NEW.segment, NEW.strategy
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('The strategies are: %s.', (SELECT string_agg(code, ', ' ORDER BY code) FROM @extschema@.rfm_strategy)),
+                      HINT = 'Use one of them, or add the strategy to rfm_strategy first.';
+        END IF;
+        IF NOT EXISTS (SELECT FROM @extschema@.rfm_tier WHERE code = NEW.tier) THEN
+            RAISE EXCEPTION 'segment "%": unknown tier "%"', NEW.segment, NEW.tier
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('The tiers are: %s.', (SELECT string_agg(code, ', ' ORDER BY rank) FROM @extschema@.rfm_tier)),
+                      HINT = 'Use one of them, or add the tier to rfm_tier first.';
+        END IF;
+        IF NEW.channels IS NULL OR cardinality(NEW.channels) = 0 OR array_position(NEW.channels, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'segment "%": channels must name at least one channel and no NULL', NEW.segment
+                USING ERRCODE = 'check_violation',
+                      HINT = 'For example ARRAY[''email''].';
+        END IF;
+        SELECT string_agg(c, ', ') INTO bad FROM unnest(NEW.channels) c
+        WHERE NOT EXISTS (SELECT FROM @extschema@.rfm_channel WHERE code = c);
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'segment "%": unknown channel %', NEW.segment, bad
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('The channels are: %s.', (SELECT string_agg(code, ', ' ORDER BY code) FROM @extschema@.rfm_channel)),
+                      HINT = 'Use those codes, or add the channel to rfm_channel first.';
+        END IF;
+        IF NEW.techniques IS NULL OR array_position(NEW.techniques, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'segment "%": techniques must not be or contain NULL', NEW.segment
+                USING ERRCODE = 'check_violation',
+                      HINT = 'Use ''{}'' for no technique.';
+        END IF;
+        SELECT string_agg(t, ', ') INTO bad FROM unnest(NEW.techniques) t
+        WHERE NOT EXISTS (SELECT FROM @extschema@.rfm_sales_technique WHERE code = t);
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'segment "%": unknown sales technique %', NEW.segment, bad
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('The techniques are: %s.', (SELECT string_agg(code, ', ' ORDER BY code) FROM @extschema@.rfm_sales_technique)),
+                      HINT = 'Use those codes, or add the technique to rfm_sales_technique first.';
+        END IF;
+        IF (SELECT count(DISTINCT c) FROM unnest(NEW.channels) c) <> cardinality(NEW.channels)
+           OR (SELECT count(DISTINCT t) FROM unnest(NEW.techniques) t) <> cardinality(NEW.techniques) THEN
+            RAISE EXCEPTION 'segment "%": a channel or technique is listed twice', NEW.segment
+                USING ERRCODE = 'unique_violation',
+                      HINT = 'List each code once.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_rule_check() IS
+    'Trigger: rejects a bad rule row (discount outside [0, 1), unknown codes, bad levels) with a clear error';
+
+-- Tiers: a higher rank needs a higher spend and a higher score.  Checked at
+-- the end of each statement, so that tiers can be reshuffled in one UPDATE.
+CREATE FUNCTION @extschema@.rfm_tier_order_check() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lo record;
+    hi record;
+BEGIN
+    SELECT a.code AS lo_code, a.rank AS lo_rank, a.min_spend AS lo_spend, a.min_score AS lo_score,
+           b.code AS hi_code, b.rank AS hi_rank, b.min_spend AS hi_spend, b.min_score AS hi_score
+    INTO lo
+    FROM @extschema@.rfm_tier a JOIN @extschema@.rfm_tier b ON a.rank < b.rank
+    WHERE a.min_spend >= b.min_spend OR a.min_score >= b.min_score
+    ORDER BY a.rank, b.rank LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'tiers "%" and "%" overlap', lo.lo_code, lo.hi_code
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Tier %s (rank %s) starts at spend %s and score %s; tier %s (rank %s) at spend %s and score %s. A higher rank must start at a higher spend and a higher score.',
+                                  lo.lo_code, lo.lo_rank, lo.lo_spend, lo.lo_score, lo.hi_code, lo.hi_rank, lo.hi_spend, lo.hi_score),
+                  HINT = 'Each tier covers from its min_spend (min_score) up to the next tier''s: order the bounds by rank.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_tier_order_check() IS
+    'Trigger (end of statement): tier bounds must increase with rank, so that spend and score ranges neither overlap nor leave a gap';
+
+-- Builtin rows, changed rows and tombstones (see the top of this section).
+
+CREATE FUNCTION @extschema@.rfm_rule_before_insert() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keycol text := TG_ARGV[0];
+    rel regclass := TG_RELID::regclass;
+    newrow jsonb := to_jsonb(NEW);
+    old_origin text;
+    cols text;
+BEGIN
+    EXECUTE format('SELECT origin FROM %s WHERE %I::text = $1', rel, keycol)
+        INTO old_origin USING newrow ->> keycol;
+    IF old_origin = 'builtin' THEN
+        -- replace the builtin row in place (its key may be referenced)
+        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
+        FROM pg_attribute WHERE attrelid = TG_RELID AND attnum > 0 AND NOT attisdropped;
+        EXECUTE format('UPDATE %s SET (%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, $1)) WHERE %I::text = $2',
+                       rel, cols, cols, rel, keycol)
+            USING newrow, newrow ->> keycol;
+        RETURN NULL;
+    ELSIF old_origin IS NOT NULL THEN
+        RAISE EXCEPTION 'duplicate rule: % already has a row with % = %', TG_TABLE_NAME, keycol, quote_literal(newrow ->> keycol)
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Each key has one rule.',
+                  HINT = format('Change the existing row with UPDATE %s SET ... WHERE %I = %L.', TG_TABLE_NAME, keycol, newrow ->> keycol);
+    END IF;
+    IF NEW.origin IS DISTINCT FROM 'changed' THEN
+        NEW.origin := 'user';
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_rule_before_insert() IS
+    'Trigger: a new row with a builtin row''s key replaces it in place (as a changed row); another duplicate key is an error';
+
+CREATE FUNCTION @extschema@.rfm_rule_before_update() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keycol text := TG_ARGV[0];
+    old_key text := to_jsonb(OLD) ->> keycol;
+    used text;
+BEGIN
+    IF old_key IS DISTINCT FROM to_jsonb(NEW) ->> keycol THEN
+        IF TG_TABLE_NAME IN ('rfm_channel', 'rfm_sales_technique') THEN
+            SELECT string_agg(quote_literal(segment), ', ' ORDER BY segment) INTO used
+            FROM @extschema@.rfm_segment_action
+            WHERE old_key = ANY (CASE TG_TABLE_NAME WHEN 'rfm_channel' THEN channels ELSE techniques END);
+            IF used IS NOT NULL THEN
+                RAISE EXCEPTION '% "%" is used by the rules of segments %', TG_TABLE_NAME, old_key, used
+                    USING ERRCODE = 'foreign_key_violation',
+                          HINT = 'Remove it from those rules first.';
+            END IF;
+        END IF;
+        IF OLD.origin <> 'user' THEN
+            INSERT INTO @extschema@.rfm_builtin_deleted VALUES (TG_TABLE_NAME, old_key) ON CONFLICT DO NOTHING;
+        END IF;
+        NEW.origin := 'user';
+    ELSIF OLD.origin = 'builtin' AND to_jsonb(NEW) - 'origin' <> to_jsonb(OLD) - 'origin' THEN
+        NEW.origin := 'changed';
+    ELSE
+        NEW.origin := OLD.origin;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_rule_before_update() IS
+    'Trigger: an updated builtin row becomes a changed row (kept by pg_dump); a changed key leaves a tombstone for the old one';
+
+CREATE FUNCTION @extschema@.rfm_rule_before_delete() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keycol text := TG_ARGV[0];
+    used text;
+BEGIN
+    IF TG_TABLE_NAME IN ('rfm_tier_settings', 'rfm_loyalty_settings') THEN
+        RAISE EXCEPTION '% must keep its one row', TG_TABLE_NAME
+            USING ERRCODE = 'integrity_constraint_violation',
+                  DETAIL = 'The functions read their settings from it.',
+                  HINT = format('Change it with UPDATE %s SET ...', TG_TABLE_NAME);
+    END IF;
+    IF TG_TABLE_NAME IN ('rfm_channel', 'rfm_sales_technique', 'rfm_strategy', 'rfm_tier') THEN
+        SELECT string_agg(quote_literal(segment), ', ' ORDER BY segment) INTO used
+        FROM @extschema@.rfm_segment_action
+        WHERE CASE TG_TABLE_NAME WHEN 'rfm_channel' THEN OLD.code = ANY (channels)
+                                 WHEN 'rfm_sales_technique' THEN OLD.code = ANY (techniques)
+                                 WHEN 'rfm_strategy' THEN strategy = OLD.code
+                                 ELSE tier = OLD.code END;
+        IF used IS NOT NULL THEN
+            RAISE EXCEPTION '% "%" is used by the rules of segments %', TG_TABLE_NAME, OLD.code, used
+                USING ERRCODE = 'foreign_key_violation',
+                      HINT = 'Remove it from those rules first.';
+        END IF;
+    END IF;
+    IF OLD.origin <> 'user' THEN
+        INSERT INTO @extschema@.rfm_builtin_deleted VALUES (TG_TABLE_NAME, to_jsonb(OLD) ->> keycol) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN OLD;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_rule_before_delete() IS
+    'Trigger: refuses to delete a strategy, channel, technique or tier a rule uses, or a settings row; deleting a builtin or changed row leaves a tombstone';
+
+CREATE FUNCTION @extschema@.rfm_rule_no_truncate() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %', TG_TABLE_NAME
+        USING ERRCODE = 'feature_not_supported',
+              DETAIL = 'Truncation would skip the row triggers that let pg_dump keep deleted defaults deleted.',
+              HINT = format('Use DELETE FROM %s.', TG_TABLE_NAME);
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_rule_no_truncate() IS
+    'Trigger: refuses TRUNCATE of a rule table (DELETE keeps track of deleted defaults)';
+
+-- On restore (an INSERT not made by a trigger): a tombstone deletes the
+-- re-installed builtin row, and first the builtin rules that use it (the user had changed or deleted them: their
+-- rows or tombstones are in the same dump).
+CREATE FUNCTION @extschema@.rfm_builtin_deleted_apply() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- a tombstone written by a rule table's delete trigger: that row is
+    -- being deleted already
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
+    CASE NEW.table_name
+    WHEN 'rfm_strategy' THEN
+        DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND strategy = NEW.key;
+        DELETE FROM @extschema@.rfm_strategy WHERE origin = 'builtin' AND code = NEW.key;
+    WHEN 'rfm_channel' THEN
+        DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND NEW.key = ANY (channels);
+        DELETE FROM @extschema@.rfm_channel WHERE origin = 'builtin' AND code = NEW.key;
+    WHEN 'rfm_sales_technique' THEN
+        DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND NEW.key = ANY (techniques);
+        DELETE FROM @extschema@.rfm_sales_technique WHERE origin = 'builtin' AND code = NEW.key;
+    WHEN 'rfm_tier' THEN
+        DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND tier = NEW.key;
+        DELETE FROM @extschema@.rfm_tier WHERE origin = 'builtin' AND code = NEW.key;
+    WHEN 'rfm_segment_action' THEN
+        DELETE FROM @extschema@.rfm_segment_action WHERE origin = 'builtin' AND segment = NEW.key;
+    ELSE
+        RAISE EXCEPTION 'unknown rule table "%"', NEW.table_name
+            USING ERRCODE = 'check_violation',
+                  HINT = 'rfm_builtin_deleted is maintained by the rule tables'' triggers.';
+    END CASE;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_builtin_deleted_apply() IS
+    'Trigger: applies a tombstone, deleting the builtin row (and builtin rules using it) that CREATE EXTENSION installed again on restore';
+
+-- A tombstone that is there already is skipped: applying one tombstone can
+-- write others (for the builtin rules it deletes) that come later in the dump.
+CREATE FUNCTION @extschema@.rfm_builtin_deleted_dedupe() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.rfm_builtin_deleted WHERE table_name = NEW.table_name AND key = NEW.key) THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@.rfm_builtin_deleted_dedupe() IS
+    'Trigger: skips a tombstone that is already recorded';
+
+CREATE TRIGGER rfm_dedupe BEFORE INSERT ON @extschema@.rfm_builtin_deleted
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_builtin_deleted_dedupe();
+CREATE TRIGGER rfm_apply AFTER INSERT ON @extschema@.rfm_builtin_deleted
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_builtin_deleted_apply();
+
+CREATE TRIGGER rfm_a_check BEFORE INSERT OR UPDATE ON @extschema@.rfm_channel
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_check();
+CREATE TRIGGER rfm_a_check BEFORE INSERT OR UPDATE ON @extschema@.rfm_tier
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_check();
+CREATE TRIGGER rfm_a_check BEFORE INSERT OR UPDATE ON @extschema@.rfm_segment_action
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_check();
+CREATE TRIGGER rfm_a_check BEFORE INSERT OR UPDATE ON @extschema@.rfm_tier_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_check();
+CREATE TRIGGER rfm_order AFTER INSERT OR UPDATE OR DELETE ON @extschema@.rfm_tier
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_tier_order_check();
+
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_strategy
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('code');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_channel
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('code');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_sales_technique
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('code');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_tier
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('code');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_segment_action
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('segment');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_tier_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('id');
+CREATE TRIGGER rfm_b_insert BEFORE INSERT ON @extschema@.rfm_loyalty_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_insert('id');
+
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_strategy
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('code');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_channel
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('code');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_sales_technique
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('code');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_tier
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('code');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_segment_action
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('segment');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_tier_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('id');
+CREATE TRIGGER rfm_b_update BEFORE UPDATE ON @extschema@.rfm_loyalty_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_update('id');
+
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_strategy
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('code');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_channel
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('code');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_sales_technique
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('code');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_tier
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('code');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_segment_action
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('segment');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_tier_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('id');
+CREATE TRIGGER rfm_b_delete BEFORE DELETE ON @extschema@.rfm_loyalty_settings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_rule_before_delete('id');
+
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_strategy
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_channel
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_sales_technique
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_tier
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_segment_action
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_tier_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_loyalty_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_builtin_deleted
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_rule_no_truncate();
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_builtin_deleted', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_strategy', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_channel', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_sales_technique', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_tier', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_segment_action', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_tier_settings', 'WHERE origin <> ''builtin''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_loyalty_settings', 'WHERE origin <> ''builtin''');
+
+-- Per-row functions: C, reading the tables once per query and call site.
+
+CREATE TYPE @extschema@.rfm_action_plan AS (
+    segment text,
+    strategy text,
+    service_lever text,
+    channels text[],
+    contact_intensity text,
+    cost_level text,
+    price_lever text,
+    techniques text[],
+    tier text,
+    discount numeric
+);
+COMMENT ON TYPE @extschema@.rfm_action_plan IS
+    'What to do about one customer: the segment''s strategy, service lever, channels (with the highest contact intensity and cost level among them), price lever, sales techniques, and the member tier with its discount';
+
+CREATE FUNCTION @extschema@.rfm_strategy(segment text) RETURNS text
+    AS 'MODULE_PATHNAME', 'rfm_strategy_of' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_strategy(text) IS
+    'The strategy code (retain, develop, win_back, reduce, ...) of a segment''s rule in rfm_segment_action; an error if the segment has no rule';
+
+CREATE FUNCTION @extschema@.rfm_channels(segment text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'rfm_channels_of' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_channels(text) IS
+    'The channel codes of a segment''s rule; an error if the segment has no rule';
+
+CREATE FUNCTION @extschema@.rfm_tier(segment text, score integer DEFAULT NULL, spend numeric DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'rfm_tier_of' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_tier(text, integer, numeric) IS
+    'The member tier of a customer, as rfm_tier_settings.tier_by says: the segment rule''s tier, or the highest tier whose min_score (min_spend) the score r + f + m (the spend) reaches';
+
+CREATE FUNCTION @extschema@.rfm_tier_discount(tier text) RETURNS numeric
+    AS 'MODULE_PATHNAME', 'rfm_tier_discount' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_tier_discount(text) IS
+    'The discount of a member tier, a share in [0, 1): 0.40 is 40% off';
+
+CREATE FUNCTION @extschema@.rfm_discounted_price(price numeric, tier text) RETURNS numeric
+    AS 'MODULE_PATHNAME', 'rfm_discounted_price' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_discounted_price(numeric, text) IS
+    'price * (1 - the tier''s discount), exact (round it as your currency needs)';
+
+CREATE FUNCTION @extschema@.rfm_loyalty_points(tier text, orders integer, online_services integer DEFAULT 0,
+                                              popular_repeats integer DEFAULT 0, signed_up boolean DEFAULT true)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'rfm_loyalty_points' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_loyalty_points(text, integer, integer, integer, boolean) IS
+    'Loyalty points by rfm_loyalty_settings: floor(point_rate of the tier * (sign-up bonus + growing points for the orders - popular_repeats regular orders + flat points for popular repeats and online services))';
+
+CREATE FUNCTION @extschema@.rfm_action(segment text, score integer DEFAULT NULL, spend numeric DEFAULT NULL)
+    RETURNS @extschema@.rfm_action_plan
+    AS 'MODULE_PATHNAME', 'rfm_action' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_action(text, integer, numeric) IS
+    'The whole plan for a customer of a segment (rfm_action_plan); score and spend are needed when tiers go by score or spend; NULL for a NULL segment, an error for a segment with no rule';

@@ -7,6 +7,7 @@
  * src/lifecycle.c	rfm_lifecycle, rfm_lifecycle_stage: lifecycle stages
  * src/score.c		rfm_score, rfm_scores, rfm_breaks: tie-aware scores
  * src/segment.c	rfm_segment, rfm_value_type: segments and value types
+ * src/action.c	rfm_strategy, rfm_tier, rfm_action ...: rules from the rule tables
  * src/btyd.c		BG/NBD, MBG/NBD and Gamma-Gamma fits and predictions
  * src/btyd_math.c	their numerics (likelihoods, gradients, 2F1, BFGS)
  * src/rfm.c		module magic and _PG_init (GUCs)
@@ -15,6 +16,8 @@
 #define RFM_H
 
 #include "postgres.h"
+
+#include "fmgr.h"
 
 #include <math.h>
 
@@ -47,6 +50,9 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
 				 errdetail("NaN has no place in an ordering of customers."),
 				 errhint("Filter the rows out or replace NaN with NULL.")));
 }
+
+/* src/action.c */
+extern const char *rfm_action_label(FunctionCallInfo fcinfo, const char *code, bool zh);
 
 /* src/btyd.c */
 extern void rfm_btyd_define_gucs(void);

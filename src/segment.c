@@ -280,6 +280,18 @@ rfm_label(PG_FUNCTION_ARGS)
 				 errmsg("rfm_label: unknown language \"%s\"", lang),
 				 errhint("Use 'en' or 'zh'.")));
 
+	/*
+	 * The codes of the rule tables first (src/action.c: segments with a rule,
+	 * strategies, channels, techniques, tiers): users may relabel or add
+	 * codes.  Then the built-in codes below.
+	 */
+	{
+		const char *label = rfm_action_label(fcinfo, code, zh);
+
+		if (label)
+			PG_RETURN_TEXT_P(cstring_to_text(label));
+	}
+
 	for (int i = 0; i < (int) lengthof(segment_labels) && !found; i++)
 		if (strcmp(code, segment_labels[i].code) == 0)
 			found = &segment_labels[i];
