@@ -157,6 +157,7 @@ SELECT rfm_breaks(5) WITHIN GROUP (ORDER BY x DESC) FROM (VALUES (1)) v(x);
 SELECT rfm_breaks(5, 'ntile') WITHIN GROUP (ORDER BY x) FROM (VALUES (1)) v(x);
 SELECT rfm_breaks(5) WITHIN GROUP (ORDER BY x) FROM (VALUES ('NaN'::float8)) v(x);
 SELECT rfm_breaks(5) WITHIN GROUP (ORDER BY x) IS NULL AS no_values FROM (VALUES (NULL::float8)) v(x);
+SELECT rfm_breaks(3) WITHIN GROUP (ORDER BY x) FROM (VALUES (1), ('Infinity'::float8)) v(x);
 SELECT rfm_score(1, '{3,2}');
 SELECT rfm_score(1, '{1,NaN}');
 SELECT rfm_score(1, '{1,NULL}');

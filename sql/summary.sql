@@ -141,6 +141,15 @@ SELECT rfm_summary('2024-01-01'::timestamptz, 1::numeric, 'infinity'::timestampt
 SELECT rfm_summary('-infinity'::timestamptz, 1::numeric, '2024-01-10'::timestamptz);
 SELECT rfm_summary('2024-01-01'::timestamptz, 1::numeric, a) FROM (VALUES ('2024-01-10'::timestamptz), ('2024-01-11')) v(a);
 
+-- A zero with a scale beyond the fixed-point sum keeps its scale, exactly.
+SELECT (rfm_summary(now(), ('0.' || repeat('0', 100))::numeric, now())).monetary = 0 AS zero_of_scale_100;
+SELECT (rfm_summary(now(), a, now())).monetary = sum(a) AS exact
+FROM (VALUES (0::numeric(80,70)), (5), (1.25)) v(a);
+-- Dates beyond the timestamp range: an as_of there is an error, an order there is after as_of.
+SELECT rfm_summary('2024-01-01'::date, 1::numeric, '300000-01-01'::date);
+SELECT (rfm_summary(d, 1::numeric, '2024-01-10'::date)).frequency
+FROM (VALUES ('2024-01-01'::date), ('300000-01-01')) v(d);
+
 -- As a window aggregate: a running summary per customer.
 SELECT count(*) AS rows,
        count(*) FILTER (WHERE (s).frequency = n AND (s).monetary = m) AS running_ok

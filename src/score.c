@@ -385,6 +385,12 @@ rfm_breaks_transition(PG_FUNCTION_ARGS)
 		double		d = PG_GETARG_FLOAT8(1);
 
 		rfm_check_not_nan(d, "rfm_breaks", "value");
+		if (isinf(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rfm_breaks: value must be finite"),
+					 errdetail("Infinity marks a score no value reaches in the cut points."),
+					 errhint("Filter out infinite values.")));
 		if (st->n == st->cap)
 		{
 			st->cap *= 2;

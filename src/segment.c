@@ -207,7 +207,7 @@ rfm_value_type_window(PG_FUNCTION_ARGS)
 
 		for (k = 0; k < 3; k++)
 		{
-			double	   *vals = median ? palloc(Max(nrows, 1) * sizeof(double)) : NULL;
+			double	   *vals = median ? palloc_extended(Max(nrows, 1) * sizeof(double), MCXT_ALLOC_HUGE) : NULL;
 			int64		n = 0;
 			long double sum = 0;
 

@@ -187,7 +187,7 @@ pow10_table(void)
 		int			i;
 
 		p[0] = 1;
-		for (i = 1; i <= RFM_WIDE_MAX_SCALE + 8 && i < 39; i++)
+		for (i = 1; i <= RFM_WIDE_DIGITS; i++)
 			p[i] = p[i - 1] * 10;
 		done = true;
 	}
@@ -264,32 +264,33 @@ numeric_to_wide(struct varlena *num, rfm_wide *val, int *dscale, bool *special)
 		ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
 	}
 
+	/* the scale first: a zero of a huge scale must keep it, in the overflow */
+	if (*dscale > RFM_WIDE_MAX_SCALE || ndigits * 4 > RFM_WIDE_DIGITS)
+		return false;
 	if (ndigits == 0)
 	{
 		*val = 0;
 		return true;
 	}
-	if (*dscale > RFM_WIDE_MAX_SCALE || ndigits * 4 > RFM_WIDE_MAX_SCALE + 8)
-		return false;
 
 	for (i = 0; i < ndigits; i++)
 	{
 		int16		d;
 
 		memcpy(&d, digits + i * sizeof(int16), sizeof(int16));
-		acc = acc * 10000 + d;	/* cannot overflow: ndigits*4 <= 38 */
+		acc = acc * 10000 + d;	/* cannot overflow: ndigits * 4 <= RFM_WIDE_DIGITS */
 	}
 
 	/* acc = value * 10000^(ndigits - 1 - weight); want value * 10^dscale */
 	shift = *dscale - 4 * (ndigits - 1 - weight);
 	if (shift > 0)
 	{
-		if (shift > RFM_WIDE_MAX_SCALE + 8 || wide_mul_overflow(acc, p10[shift], &acc))
+		if (shift > RFM_WIDE_DIGITS || wide_mul_overflow(acc, p10[shift], &acc))
 			return false;
 	}
 	else if (shift < 0)
 	{
-		if (-shift > RFM_WIDE_MAX_SCALE + 8 || acc % p10[-shift] != 0)
+		if (-shift > RFM_WIDE_DIGITS || acc % p10[-shift] != 0)
 			return false;
 		acc /= p10[-shift];
 	}
@@ -647,12 +648,22 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
 
 		if (DATE_NOT_FINITE(d))
 			not_finite_error("as_of");
+		if (d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("rfm_summary: as_of date out of range"),
+					 errdetail("Dates after 294276 AD cannot be summarized.")));
 		as_of = (int64) d * USECS_PER_DAY;
 	}
 
 	if (st == NULL)
 	{
-		st = state_alloc(aggcxt, RFM_INITIAL_DAYS, 0);
+		/*
+		 * A new state is returned as a new pointer, which the aggregate
+		 * machinery copies into its own context: allocate it in the
+		 * short-lived current context so that only that copy remains.
+		 */
+		st = state_alloc(CurrentMemoryContext, RFM_INITIAL_DAYS, 0);
 		st->kind = kind;
 		st->amount_kind = amount_kind;
 		st->as_of = as_of;
@@ -678,7 +689,9 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
 
 		if (DATE_IS_NOBEGIN(d))
 			not_finite_error("order time");
-		t = DATE_IS_NOEND(d) ? DT_NOEND : (int64) d * USECS_PER_DAY;
+		/* a date beyond as_of's range is after as_of: treat it as infinity */
+		t = (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)) ?
+			DT_NOEND : (int64) d * USECS_PER_DAY;
 	}
 
 	/* rows after as_of do not exist yet at as_of */
@@ -830,9 +843,8 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		a = MemoryContextAlloc(aggcxt, VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
+		/* a new pointer: the aggregate machinery copies it into its context */
+		PG_RETURN_POINTER(b);
 	}
 	a = (RfmState *) PG_GETARG_POINTER(0);
 

@@ -16,10 +16,12 @@
 
 #ifdef HAVE_INT128
 typedef int128 rfm_wide;
+#define RFM_WIDE_DIGITS		38	/* decimal digits that always fit */
 #define RFM_WIDE_MAX_SCALE	30	/* keeps 8 integer digits at worst */
 #else
 typedef int64 rfm_wide;
-#define RFM_WIDE_MAX_SCALE	12
+#define RFM_WIDE_DIGITS		18
+#define RFM_WIDE_MAX_SCALE	10
 #endif
 
 #define RFM_STATE_VERSION	1
