@@ -40,3 +40,25 @@ SELECT value_type, rfm_label(value_type, 'zh') AS "类型",
 FROM customer_segment
 GROUP BY value_type
 ORDER BY sum(monetary) DESC;
+
+\echo 'Lifecycle stages (rfm_lifecycle, thresholds in rfm_lifecycle_settings)'
+SELECT stage, rfm_label(stage, 'zh') AS "阶段", count(*) AS customers
+FROM (SELECT customer_id, rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00') AS stage
+      FROM orders GROUP BY customer_id) q
+GROUP BY stage ORDER BY count(*) DESC;
+
+-- BG/NBD and Gamma-Gamma fitted on the customers' (x, t_x, T) in weeks.
+CREATE TABLE models AS
+SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week') AS bg,
+       rfm_gamma_gamma_fit(repeat_frequency, avg_order_value::float8)
+         FILTER (WHERE repeat_frequency > 0 AND avg_order_value > 0) AS gg
+FROM customer_rfm WHERE frequency > 0;
+
+\echo 'Expected value of the next 52 weeks per segment (BG/NBD + Gamma-Gamma, 30% margin, 10% a year)'
+SELECT s.segment, count(*) AS customers,
+       round(avg(rfm_p_alive(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7))::numeric, 3) AS "avg P(alive)",
+       round(sum(rfm_clv(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7,
+                         rfm_expected_order_value(m.gg, c.repeat_frequency, greatest(c.avg_order_value, 0.01)::float8),
+                         52, 0.3, 0.10 / 52))::numeric, 0) AS "CLV 52 weeks (30% margin)"
+FROM customer_rfm c JOIN customer_segment s USING (customer_id), models m
+GROUP BY s.segment ORDER BY 4 DESC;
