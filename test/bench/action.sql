@@ -20,20 +20,7 @@ SELECT i AS customer_id,
 FROM generate_series(1::bigint, :rows) i;
 VACUUM ANALYZE bench_customers;
 
-CREATE OR REPLACE FUNCTION pg_temp.best_ms(q text, n int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz;
-    best numeric;
-    ms numeric;
-BEGIN
-    FOR i IN 1 .. n LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-        best := least(best, ms);
-    END LOOP;
-    RETURN round(best);
-END $$;
+\ir best_ms.sql
 
 -- the lookup an analyst would write without the C functions
 CREATE FUNCTION pg_temp.sql_strategy(seg text) RETURNS text LANGUAGE sql STABLE AS

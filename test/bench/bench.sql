@@ -22,20 +22,7 @@ VACUUM ANALYZE bench_orders;
 -- Best-of-n wall time of a query, in milliseconds.  The query's rows are
 -- fetched and discarded; every query below aggregates its own output, so
 -- no aggregate or window function can be pruned by the planner.
-CREATE OR REPLACE FUNCTION pg_temp.best_ms(q text, n int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz;
-    best numeric;
-    ms numeric;
-BEGIN
-    FOR i IN 1 .. n LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-        best := least(best, ms);
-    END LOOP;
-    RETURN round(best);
-END $$;
+\ir best_ms.sql
 
 CREATE TEMP TABLE results (name text, ms numeric);
 
