@@ -25,6 +25,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/typcache.h"
@@ -818,6 +819,9 @@ bg_objective(const double *u, double *grad, void *ctx)
 	int			k,
 				i;
 
+	/* one evaluation is a pass over the distinct rows: let a cancel in */
+	CHECK_FOR_INTERRUPTS();
+
 	if (!isfinite(r) || !isfinite(alpha) || !isfinite(a) || !isfinite(b) ||
 		r == 0.0 || alpha == 0.0 || a == 0.0 || b == 0.0)
 		return INFINITY;
@@ -903,6 +907,8 @@ gg_objective(const double *u, double *grad, void *ctx)
 				gg = 0.0;
 	int			k,
 				i;
+
+	CHECK_FOR_INTERRUPTS();
 
 	if (!isfinite(p) || !isfinite(q) || !isfinite(g) ||
 		p == 0.0 || q == 0.0 || g == 0.0)
