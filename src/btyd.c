@@ -303,6 +303,23 @@ state_set_l2(BtydState *st, double l2)
 				 errhint("Pass a constant as the l2 argument.")));
 }
 
+/* The optional l2 argument at argno (0 when the overload has none). */
+static void
+state_take_l2(BtydState *st, FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno)
+	{
+		state_set_l2(st, 0.0);
+		return;
+	}
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("l2 penalty must not be null"),
+				 errhint("Use 0 for no penalty.")));
+	state_set_l2(st, PG_GETARG_FLOAT8(argno));
+}
+
 /* record the time unit of a row: a known unit, the same on every row */
 static void
 state_set_unit(BtydState *st, text *unit_t)
@@ -364,17 +381,7 @@ bg_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
 				 errmsg("time unit must not be null"),
 				 errhint("Pass the unit of t_x and T, for example 'week'.")));
 	state_set_unit(st, PG_GETARG_TEXT_PP(4));
-	if (PG_NARGS() > 5)
-	{
-		if (PG_ARGISNULL(5))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("l2 penalty must not be null"),
-					 errhint("Use 0 for no penalty.")));
-		state_set_l2(st, PG_GETARG_FLOAT8(5));
-	}
-	else
-		state_set_l2(st, 0.0);
+	state_take_l2(st, fcinfo, 5);
 
 	/* a customer with any unknown value is skipped, as in other aggregates */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -424,17 +431,7 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 		st = state_create(aggcxt, BTYD_KIND_GG, 64);
-	if (PG_NARGS() > 3)
-	{
-		if (PG_ARGISNULL(3))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("l2 penalty must not be null"),
-					 errhint("Use 0 for no penalty.")));
-		state_set_l2(st, PG_GETARG_FLOAT8(3));
-	}
-	else
-		state_set_l2(st, 0.0);
+	state_take_l2(st, fcinfo, 3);
 
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);
