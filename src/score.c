@@ -541,23 +541,27 @@ rfm_breaks_method_final(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/*
- * rfm_score(value, breaks, reverse) scalar: 1 + the number of cut points at
- * or below value; reverse gives bins + 1 minus that (R's recency score).
- */
-Datum
-rfm_score_breaks(PG_FUNCTION_ARGS)
+/* Validated cut points of rfm_score(value, breaks), kept between calls. */
+typedef struct BreaksCache
 {
-	double		value = PG_GETARG_FLOAT8(0);
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-	bool		reverse = PG_GETARG_BOOL(2);
+	Size		rawlen;			/* the array's bytes, to recognise it again */
+	char	   *raw;
+	int			n;
+	double	   *cuts;
+} BreaksCache;
+
+/* Parse and check a breaks array, and remember it in fn_extra. */
+static BreaksCache *
+breaks_cache_fill(FunctionCallInfo fcinfo, struct varlena *raw)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(PointerGetDatum(raw));
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	BreaksCache *cache = (BreaksCache *) fcinfo->flinfo->fn_extra;
 	Datum	   *elems;
 	bool	   *elnulls;
 	int			nelems;
-	int32		score = 1;
 	double		prev = -get_float8_infinity();
 
-	rfm_check_not_nan(value, "rfm_score", "value");
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -584,10 +588,52 @@ rfm_score_breaks(PG_FUNCTION_ARGS)
 							   i + 1, c, i, prev),
 					 errhint("Use the array rfm_breaks returns.")));
 		prev = c;
-		if (value >= c)
-			score++;
 	}
+
+	/* only valid breaks are remembered */
+	if (cache == NULL)
+		cache = MemoryContextAllocZero(cxt, sizeof(BreaksCache));
+	else
+	{
+		pfree(cache->raw);
+		pfree(cache->cuts);
+	}
+	cache->rawlen = VARSIZE_ANY_EXHDR(raw);
+	cache->raw = MemoryContextAlloc(cxt, Max(cache->rawlen, 1));
+	memcpy(cache->raw, VARDATA_ANY(raw), cache->rawlen);
+	cache->n = nelems;
+	cache->cuts = MemoryContextAlloc(cxt, sizeof(double) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+		cache->cuts[i] = DatumGetFloat8(elems[i]);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/*
+ * rfm_score(value, breaks, reverse) scalar: 1 + the number of cut points at
+ * or below value; reverse gives bins + 1 minus that (R's recency score).
+ */
+Datum
+rfm_score_breaks(PG_FUNCTION_ARGS)
+{
+	double		value = PG_GETARG_FLOAT8(0);
+	struct varlena *raw = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1));
+	bool		reverse = PG_GETARG_BOOL(2);
+	BreaksCache *cache = (BreaksCache *) fcinfo->flinfo->fn_extra;
+	Size		rawlen = VARSIZE_ANY_EXHDR(raw);
+	int32		score = 1;
+
+	rfm_check_not_nan(value, "rfm_score", "value");
+
+	/* the same breaks as the last call (the usual case): no parsing */
+	if (cache == NULL || cache->rawlen != rawlen ||
+		memcmp(cache->raw, VARDATA_ANY(raw), rawlen) != 0)
+		cache = breaks_cache_fill(fcinfo, raw);
+
+	for (int i = 0; i < cache->n; i++)
+		if (value >= cache->cuts[i])
+			score++;
 	if (reverse)
-		score = nelems + 2 - score;
+		score = cache->n + 2 - score;
 	PG_RETURN_INT32(score);
 }
