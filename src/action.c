@@ -181,6 +181,26 @@ load_labels(CodeLabel *out, int row, MemoryContext cxt)
 	out->zh = get_str(row, 3, cxt);
 }
 
+/*
+ * Run a query whose first three columns are code, label_en, label_zh and
+ * load those of every row; the rows stay in SPI_tuptable for more columns.
+ */
+static CodeLabel *
+load_label_rows(const char *schema, const char *fmt, bool read_only,
+				MemoryContext cxt, int *count)
+{
+	CodeLabel  *rows;
+	uint64		n;
+
+	load_query(schema, fmt, read_only);
+	n = SPI_processed;
+	*count = (int) n;
+	rows = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+		load_labels(&rows[i], i, cxt);
+	return rows;
+}
+
 static int
 find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len)
 {
@@ -210,27 +230,15 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "rfm: SPI_connect failed");
 
-	load_query(schema, "SELECT code, label_en, label_zh FROM %s.rfm_strategy", read_only);
+	c->strat = load_label_rows(schema, "SELECT code, label_en, label_zh FROM %s.rfm_strategy",
+							   read_only, cxt, &c->nstrat);
+	c->tech = load_label_rows(schema, "SELECT code, label_en, label_zh FROM %s.rfm_sales_technique",
+							  read_only, cxt, &c->ntech);
+	c->chan = load_label_rows(schema, "SELECT code, label_en, label_zh, contact_intensity, cost_level FROM %s.rfm_channel",
+							  read_only, cxt, &c->nchan);
 	n = SPI_processed;
-	c->nstrat = n;
-	c->strat = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-		load_labels(&c->strat[i], i, cxt);
-
-	load_query(schema, "SELECT code, label_en, label_zh FROM %s.rfm_sales_technique", read_only);
-	n = SPI_processed;
-	c->ntech = n;
-	c->tech = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-		load_labels(&c->tech[i], i, cxt);
-
-	load_query(schema, "SELECT code, label_en, label_zh, contact_intensity, cost_level FROM %s.rfm_channel", read_only);
-	n = SPI_processed;
-	c->nchan = n;
-	c->chan = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		load_labels(&c->chan[i], i, cxt);
 		c->chan[i].contact = level_of(get_str(i, 4, cxt));
 		c->chan[i].cost = level_of(get_str(i, 5, cxt));
 	}
