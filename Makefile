@@ -7,7 +7,7 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA = $(wildcard rfm--*.sql)
 
 # setup installs the extension and loads the shared data sets: it runs first.
-REGRESS = setup summary score segment lifecycle action btyd btyd_recovery
+REGRESS = setup summary score segment lifecycle action btyd btyd_recovery model
 REGRESS_OPTS = --inputdir=.
 
 TAP_TESTS = 1

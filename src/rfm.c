@@ -6,6 +6,7 @@
 #include "rfm.h"
 
 #include "fmgr.h"
+#include "access/xact.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -22,4 +23,16 @@ _PG_init(void)
 #else
 	EmitWarningsOnPlaceholders("rfm");
 #endif
+}
+
+/*
+ * rfm_transaction_block(): true inside an explicit transaction block
+ * (BEGIN ... COMMIT).  rfm_refresh commits its refresh log between steps,
+ * which a transaction block forbids; it asks first, to say so clearly.
+ */
+PG_FUNCTION_INFO_V1(rfm_transaction_block);
+Datum
+rfm_transaction_block(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(IsTransactionBlock());
 }
