@@ -11,6 +11,15 @@
 
 \echo Use "ALTER EXTENSION rfm UPDATE TO '1.1'" to load this file. \quit
 
+-- ==== Rule tables readable by every role ====
+-- 1.0 left the rule tables readable by their owner only, so rfm_strategy(),
+-- rfm_tier(), rfm_action() and rfm_label() failed for other roles (and a
+-- model owned by one could not be built).  The rules are not secret; only
+-- their owner may change them.
+GRANT SELECT ON @extschema@.rfm_strategy, @extschema@.rfm_channel, @extschema@.rfm_sales_technique,
+    @extschema@.rfm_tier, @extschema@.rfm_segment_action, @extschema@.rfm_tier_settings,
+    @extschema@.rfm_loyalty_settings, @extschema@.rfm_builtin_deleted TO PUBLIC;
+
 -- ==== Catalog ====
 
 CREATE TABLE @extschema@.rfm_model (
@@ -491,9 +500,9 @@ BEGIN
             END LOOP;
             -- fixed scoring without given breaks: cut where this first build's data cuts
             IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
-                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s ORDER BY -s.recency), '
-                               '@extschema@.rfm_breaks(%1$s ORDER BY s.orders::float8), '
-                               '@extschema@.rfm_breaks(%1$s ORDER BY s.revenue::float8) '
+                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.orders::float8), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.revenue::float8) '
                                'FROM %2$I.%3$I s WHERE s.orders > 0', m.bins, m.schema_name, m.name || '_summary')
                     INTO m.r_breaks, m.f_breaks, m.m_breaks;
                 IF m.r_breaks IS NULL THEN
@@ -852,11 +861,14 @@ BEGIN
         PERFORM pg_catalog.pg_advisory_unlock(lock_key);
     END IF;
     IF failed THEN
+        e_detail := concat_ws(E'\n', NULLIF(e_detail, ''), 'The model''s views keep the data of the previous refresh.');
+        IF coalesce(e_hint, '') = '' THEN
+            RAISE EXCEPTION USING ERRCODE = e_state,
+                MESSAGE = format('refresh of model "%s" failed: %s', m.name, e_message), DETAIL = e_detail;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = e_state,
-            MESSAGE = format('refresh of model "%s" failed: %s', m.name, e_message),
-            DETAIL = concat_ws(E'\n', NULLIF(e_detail, ''),
-                               'The model''s views keep the data of the previous refresh.'),
-            HINT = NULLIF(e_hint, '');
+            MESSAGE = format('refresh of model "%s" failed: %s', m.name, e_message), DETAIL = e_detail,
+            HINT = e_hint;
     END IF;
 END
 $$;
