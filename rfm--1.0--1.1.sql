@@ -188,8 +188,8 @@ VALUES
  ('_fit', 'gg_q', 'double precision', 'Gamma-Gamma q'),
  ('_fit', 'gg_gamma', 'double precision', 'Gamma-Gamma gamma'),
  ('_fit', 'gg_converged', 'boolean', 'Whether the Gamma-Gamma fit converged'),
- ('_fit', 'bgnbd', 'rfm_bgnbd_model', 'The whole BG/NBD model, for rfm_p_alive, rfm_clv and friends; NULL when the model has clv off'),
- ('_fit', 'gamma_gamma', 'rfm_gamma_gamma_model', 'The whole Gamma-Gamma model, for rfm_expected_order_value; NULL when the model has clv off or no repeat buyer'),
+ ('_fit', 'bgnbd', 'rfm_bgnbd_model', 'The whole BG/NBD model, for rfm_p_alive, rfm_clv and friends; NULL when the model has clv off or fewer than 2 repeat buyers'),
+ ('_fit', 'gamma_gamma', 'rfm_gamma_gamma_model', 'The whole Gamma-Gamma model, for rfm_expected_order_value; NULL when the model has clv off or fewer than 2 repeat buyers with a positive average order'),
  ('_customers', 'customer', 'the customer column''s type', 'The customer; only customers with an order on or before as_of'),
  ('_customers', 'recency', 'double precision', 'Time units from the last order to as_of'),
  ('_customers', 'frequency', 'bigint', 'Orders on or before as_of'),
@@ -351,10 +351,15 @@ SELECT f.as_of, f.customers, %2$L::text AS time_unit,
        (f.gg).p AS gg_p, (f.gg).q AS gg_q, (f.gg).gamma AS gg_gamma, (f.gg).converged AS gg_converged,
        f.bg AS bgnbd, f.gg AS gamma_gamma
 FROM (SELECT max(s.as_of) AS as_of, count(*) AS customers,
-             @extschema@.rfm_bgnbd_fit(s.repeat_frequency, s.repeat_recency, s.age, %2$L, %3$s) AS bg,
+             @extschema@.rfm_bgnbd_fit(s.repeat_frequency, s.repeat_recency, s.age, %2$L, %3$s)
+                 FILTER (WHERE n.repeat_buyers >= 2) AS bg,
              @extschema@.rfm_gamma_gamma_fit(s.repeat_frequency, s.avg_order_value::float8, %3$s)
-                 FILTER (WHERE s.repeat_frequency > 0 AND s.avg_order_value > 0) AS gg
-      FROM %1$s s WHERE s.orders > 0
+                 FILTER (WHERE s.repeat_frequency > 0 AND s.avg_order_value > 0 AND n.spenders >= 2) AS gg
+      FROM %1$s s,
+           (SELECT count(*) FILTER (WHERE c.repeat_frequency > 0) AS repeat_buyers,
+                   count(*) FILTER (WHERE c.repeat_frequency > 0 AND c.avg_order_value > 0) AS spenders
+            FROM %1$s c WHERE c.orders > 0) n
+      WHERE s.orders > 0
       HAVING count(*) > 0) f$q$, s, m.time_unit, m.l2);
     ELSE
         definition := format($q$

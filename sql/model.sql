@@ -91,8 +91,34 @@ FROM rfm_transition_matrix('pkg');
 -- end of the data.  The transition matrix against segments computed
 -- directly from the invoices at both dates.
 SELECT count(*) FROM rfm_create_model('retail', 'retail', 'customer_id', 'invoice_time', 'amount',
-                                      as_of => '2011-06-30', clv => false);
+                                      as_of => '2011-06-30', time_unit => 'week', clv_horizon => 52,
+                                      margin => 0.3, discount_rate => 0.002);
 CALL rfm_refresh('retail', '2011-12-10');
+
+-- The fitted models are what the fitting aggregates give on a summary
+-- taken directly (weeks: days / 7), and each customer's P(alive) and CLV
+-- are the functions' values for that customer.
+WITH s AS (SELECT customer_id, (rfm_summary(invoice_time, amount, '2011-12-10 00:00+00')).*
+           FROM retail WHERE customer_id IS NOT NULL GROUP BY customer_id),
+     fit AS (SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week', 0.0001) AS bg,
+                    rfm_gamma_gamma_fit(repeat_frequency, avg_order_value::float8, 0.0001)
+                        FILTER (WHERE repeat_frequency > 0 AND avg_order_value > 0) AS gg
+             FROM s WHERE frequency > 0)
+SELECT round((f.bg).r::numeric, 6) = round(m.bgnbd_r::numeric, 6) AND round((f.bg).alpha::numeric, 6) = round(m.bgnbd_alpha::numeric, 6)
+       AND round((f.bg).a::numeric, 6) = round(m.bgnbd_a::numeric, 6) AND round((f.bg).b::numeric, 6) = round(m.bgnbd_b::numeric, 6) AS bgnbd_same,
+       round((f.gg).p::numeric, 6) = round(m.gg_p::numeric, 6) AND round((f.gg).q::numeric, 6) = round(m.gg_q::numeric, 6)
+       AND round((f.gg).gamma::numeric, 6) = round(m.gg_gamma::numeric, 6) AS gg_same,
+       m.bgnbd_converged, m.gg_converged, m.customers
+FROM fit f, retail_fit m;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE abs(c.p_alive - rfm_p_alive(f.bgnbd, s.repeat_frequency, s.repeat_recency, s.age)) > 1e-12)
+           AS p_alive_differs,
+       count(*) FILTER (WHERE abs(c.clv - rfm_clv(f.bgnbd, s.repeat_frequency, s.repeat_recency, s.age,
+                                                  rfm_expected_order_value(f.gamma_gamma, s.repeat_frequency,
+                                                      CASE WHEN s.repeat_frequency > 0 THEN greatest(s.avg_order_value::float8, 0.01) ELSE 0 END),
+                                                  52, 0.3, 0.002)) > 1e-9 * abs(c.clv)) AS clv_differs,
+       round(sum(c.clv)) AS total_clv
+FROM retail_customers c JOIN retail_summary s USING (customer), retail_fit f;
 WITH seg AS (
     SELECT d, customer_id, rfm_segment((sc).r, (sc).f, (sc).m) AS segment, revenue
     FROM (SELECT d, customer_id, sum(amount) AS revenue,
@@ -165,6 +191,19 @@ UPDATE flaky SET broken = false;
 CALL rfm_refresh('flaky');
 SELECT customer, frequency, monetary FROM flaky_customers ORDER BY customer;
 SELECT outcome, customers FROM rfm_refresh_log WHERE model = 'flaky' ORDER BY id;
+
+-- Too few repeat buyers to fit the CLV models: NULL models and CLV, not a
+-- failed refresh.  An emptied source gives empty views.
+SELECT count(*) FROM rfm_create_model('tiny', 'flaky', 'customer', 't', 'amount', as_of => '2020-03-01');
+SELECT customer, frequency, p_alive, clv FROM tiny_customers ORDER BY customer;
+SELECT customers, bgnbd IS NULL AS no_bgnbd, gamma_gamma IS NULL AS no_gamma_gamma FROM tiny_fit;
+DELETE FROM flaky;
+CALL rfm_refresh('tiny');
+SELECT (SELECT count(*) FROM tiny_summary) AS summary, (SELECT count(*) FROM tiny_fit) AS fit,
+       (SELECT count(*) FROM tiny_customers) AS customers, (SELECT count(*) FROM tiny_segments) AS segments,
+       (SELECT count(*) FROM tiny_pareto) AS pareto;
+SELECT outcome, customers FROM rfm_refresh_log WHERE model = 'tiny' ORDER BY id;
+SELECT rfm_drop_model('tiny');
 
 -- ==== Awkward names inject nothing ====
 
