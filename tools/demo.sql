@@ -62,3 +62,45 @@ SELECT s.segment, count(*) AS customers,
                          52, 0.3, 0.10 / 52))::numeric, 0) AS "CLV 52 weeks (30% margin)"
 FROM customer_rfm c JOIN customer_segment s USING (customer_id), models m
 GROUP BY s.segment ORDER BY 4 DESC;
+
+-- A model: materialized views a BI tool can read, refreshed in place.
+-- First as of mid-2011, then refreshed as of the end of the data: the
+-- history keeps both snapshots.
+\o /dev/null
+SELECT rfm_create_model('shop', 'orders', 'customer_id', 'invoice_time', 'amount',
+                        schema_name => 'bi', as_of => '2011-06-30 00:00+00', time_unit => 'week',
+                        clv_horizon => 52, margin => 0.3, discount_rate => 0.10 / 52);
+\o
+CALL rfm_refresh('shop', '2011-12-10 00:00+00');
+
+\echo 'Model "shop": its refreshes (rfm_refresh_log)'
+SELECT id, as_of, customers, outcome, round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+FROM rfm_refresh_log WHERE model = 'shop' ORDER BY id;
+
+\echo 'bi.shop_segments, as a dashboard reads it'
+SELECT segment, customers, round(100 * customer_share, 1) AS "customers %",
+       round(100 * revenue_share, 1) AS "revenue %", round(avg_monetary) AS "avg monetary",
+       strategy, round(total_clv) AS "CLV 52 weeks (30% margin)"
+FROM bi.shop_segments ORDER BY revenue DESC;
+
+\echo 'bi.shop_pareto: the top 20% of customers bring ...'
+SELECT customer_percent AS "top %", customers, round(100 * revenue_share, 1) AS "revenue %"
+FROM bi.shop_pareto WHERE customer_percent IN (1, 5, 10, 20, 50) ORDER BY 1;
+
+\echo 'Where the Champions of 2011-06-30 were on 2011-12-10 (rfm_transition_matrix)'
+SELECT to_segment, customers, from_revenue, to_revenue
+FROM rfm_transition_matrix('shop') WHERE from_segment = 'Champions' ORDER BY customers DESC;
+
+\echo 'Segment x segment, customers (rows: 2011-06-30, columns: 2011-12-10; "new" = first order after 2011-06-30)'
+SELECT coalesce(from_segment, 'new') AS "2011-06-30 → 2011-12-10",
+       sum(customers) FILTER (WHERE to_segment = 'Champions') AS "Champ",
+       sum(customers) FILTER (WHERE to_segment = 'Loyal Customers') AS "Loyal",
+       sum(customers) FILTER (WHERE to_segment = 'Potential Loyalist') AS "PotLoy",
+       sum(customers) FILTER (WHERE to_segment IN ('New Customers', 'Promising')) AS "New/Prom",
+       sum(customers) FILTER (WHERE to_segment = 'Need Attention') AS "NeedAtt",
+       sum(customers) FILTER (WHERE to_segment IN ('About To Sleep', 'Hibernating')) AS "Sleep/Hib",
+       sum(customers) FILTER (WHERE to_segment IN ('At Risk', 'Can''t Lose Them')) AS "AtRisk/CantLose",
+       sum(customers) FILTER (WHERE to_segment = 'Lost') AS "Lost",
+       sum(customers) AS total
+FROM rfm_transition_matrix('shop')
+GROUP BY from_segment ORDER BY sum(from_revenue) DESC NULLS LAST;
