@@ -1,0 +1,81 @@
+-- Model refresh benchmark (see model.sh).  Variables: :orders, :customers, :reps.
+\set ON_ERROR_STOP 1
+\pset footer off
+CREATE EXTENSION IF NOT EXISTS rfm;
+SET jit = off;
+SET work_mem = '1GB';
+SET TimeZone = 'UTC';
+
+CREATE TABLE bench_orders AS
+SELECT (hashint8(i) & 2147483647) % :customers AS customer_id,
+       timestamptz '2023-01-01 00:00+00'
+         + ((hashint8(i * 3 + 1) & 2147483647) % (730 * 86400)) * interval '1 second' AS order_time,
+       round(((hashint8(i * 7 + 2) & 2147483647) % 100000) / 100.0, 2) AS amount
+FROM generate_series(1::bigint, :orders) i;
+VACUUM ANALYZE bench_orders;
+\ir best_ms.sql
+CREATE TEMP TABLE results (name text, ms numeric);
+
+-- Baseline: what a DBA rebuilds by hand for the same dashboard: per-customer
+-- summary with NTILE scores and the segment, and the per-segment table.
+INSERT INTO results SELECT 'hand-written rebuild', pg_temp.best_ms($q$
+DROP TABLE IF EXISTS hand_customers, hand_segments;
+CREATE TABLE hand_customers AS
+SELECT customer_id, recency, frequency, monetary, r, f, m,
+       CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
+            WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
+            WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
+            WHEN r = 5 THEN 'New Customers'
+            WHEN r = 4 THEN 'Promising'
+            WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
+            WHEN r = 3 THEN 'About To Sleep'
+            WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
+            WHEN (f + m) / 2 >= 3 THEN 'At Risk'
+            WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
+            ELSE 'Hibernating' END AS segment
+FROM (SELECT *, ntile(5) OVER (ORDER BY recency DESC) AS r, ntile(5) OVER (ORDER BY frequency) AS f,
+             ntile(5) OVER (ORDER BY monetary) AS m
+      FROM (SELECT customer_id,
+                   extract(epoch FROM '2025-01-01 00:00+00' - max(order_time)) / 86400 AS recency,
+                   count(*) AS frequency, sum(amount) AS monetary
+            FROM bench_orders GROUP BY customer_id) s) q;
+CREATE UNIQUE INDEX ON hand_customers (customer_id);
+CREATE TABLE hand_segments AS
+SELECT segment, count(*) AS customers, sum(monetary) AS revenue,
+       sum(monetary) / sum(sum(monetary)) OVER () AS revenue_share
+FROM hand_customers GROUP BY segment;
+$q$, :reps);
+
+SELECT count(*) AS views FROM rfm_create_model('bench', 'bench_orders', 'customer_id', 'order_time', 'amount',
+                                               as_of => '2025-01-01 00:00+00', clv => false,
+                                               keep_history => false);
+
+-- The model's views refreshed plainly (readers blocked meanwhile).
+INSERT INTO results SELECT 'plain REFRESH of the views', pg_temp.best_ms($q$
+REFRESH MATERIALIZED VIEW bench_summary; REFRESH MATERIALIZED VIEW bench_fit;
+REFRESH MATERIALIZED VIEW bench_customers; REFRESH MATERIALIZED VIEW bench_segments;
+REFRESH MATERIALIZED VIEW bench_pareto;
+$q$, :reps);
+
+-- rfm_refresh: CONCURRENTLY, locked, logged (a procedure: timed from its log).
+CALL rfm_refresh('bench');
+CALL rfm_refresh('bench');
+CALL rfm_refresh('bench');
+INSERT INTO results
+SELECT 'rfm_refresh (CONCURRENTLY)', round(min(extract(epoch FROM finished_at - started_at)) * 1000)
+FROM rfm_refresh_log WHERE model = 'bench' AND message IS DISTINCT FROM 'created';
+
+-- With the CLV models (BG/NBD and Gamma-Gamma fitted at each refresh).
+SELECT rfm_drop_model('bench');
+SELECT count(*) AS views FROM rfm_create_model('bench', 'bench_orders', 'customer_id', 'order_time', 'amount',
+                                               as_of => '2025-01-01 00:00+00', time_unit => 'week',
+                                               clv_horizon => 52, keep_history => false);
+CALL rfm_refresh('bench');
+CALL rfm_refresh('bench');
+INSERT INTO results
+SELECT 'rfm_refresh with CLV', round(min(extract(epoch FROM finished_at - started_at)) * 1000)
+FROM rfm_refresh_log WHERE model = 'bench' AND message IS DISTINCT FROM 'created';
+
+SELECT name, ms, round(ms / (SELECT ms FROM results WHERE name = 'hand-written rebuild'), 2)
+           AS "ratio to hand-written rebuild"
+FROM results;
