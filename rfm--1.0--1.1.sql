@@ -155,6 +155,37 @@ CREATE POLICY rfm_refresh_log_update ON @extschema@.rfm_refresh_log FOR UPDATE
     USING (refreshed_by = current_user OR outcome = 'running')
     WITH CHECK (true);
 
+-- The options a model's views were built with cannot change under them:
+-- only as_of, the fixed cut points, keep_history and the owner may be
+-- updated (and the bookkeeping columns the functions maintain).
+CREATE FUNCTION @extschema@.rfm_model_check_update() RETURNS trigger
+LANGUAGE plpgsql PARALLEL SAFE AS $$
+DECLARE
+    col text;
+BEGIN
+    FOREACH col IN ARRAY ARRAY['name', 'schema_name', 'source', 'customer_column', 'time_column', 'amount_column',
+                               'time_type', 'amount_type', 'bins', 'scoring', 'time_unit', 'clv', 'clv_horizon',
+                               'margin', 'discount_rate', 'l2', 'time_zone', 'created_schema', 'created_at'] LOOP
+        IF to_jsonb(OLD) -> col IS DISTINCT FROM to_jsonb(NEW) -> col THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('column %s of model "%s" cannot be changed', col, OLD.name),
+                DETAIL = 'The model''s views were built with it. as_of, r_breaks, f_breaks, m_breaks, keep_history and owner can be changed.',
+                HINT = 'Create a model with the new options (rfm_create_model), and drop this one when it is no longer needed.';
+        END IF;
+    END LOOP;
+    IF NEW.scoring = 'fixed' THEN
+        -- rfm_score checks the cut points: ascending, no NaN
+        PERFORM @extschema@.rfm_score(0, NEW.r_breaks), @extschema@.rfm_score(0, NEW.f_breaks),
+                @extschema@.rfm_score(0, NEW.m_breaks);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_check_update() IS
+    'Trigger of rfm_model: refuses changes to the options a model''s views were built with';
+CREATE TRIGGER rfm_check_update BEFORE UPDATE ON @extschema@.rfm_model
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.rfm_model_check_update();
+
 -- ==== The columns of a model's views ====
 
 CREATE FUNCTION @extschema@.rfm_model_columns()

@@ -252,6 +252,16 @@ CALL rfm_refresh('fixed');
 SELECT count(*) FILTER (WHERE r_score = rfm_score(-recency, (SELECT r_breaks FROM rfm_model WHERE name = 'fixed'))) AS r_by_breaks,
        count(*) FILTER (WHERE r_score = 1) AS r_1, count(*) AS customers
 FROM fixed_customers;
+-- what the views were built with cannot change under them; the cut points can
+UPDATE rfm_model SET bins = 4 WHERE name = 'fixed';
+UPDATE rfm_model SET margin = 0.5 WHERE name = 'fixed';
+UPDATE rfm_model SET m_breaks = '{400,300,200,100}' WHERE name = 'fixed';
+\set VERBOSITY terse
+UPDATE rfm_model SET m_breaks = '{100,200,300}' WHERE name = 'fixed';
+\set VERBOSITY default
+UPDATE rfm_model SET m_breaks = '{1000,2000,3000,4000}' WHERE name = 'fixed';
+CALL rfm_refresh('fixed');
+SELECT m_score, min(monetary), max(monetary), count(*) FROM fixed_customers GROUP BY m_score ORDER BY 1;
 -- given cut points must fit the bins
 SELECT rfm_create_model('bad', 'rfm_orders', 'customer_id', 'order_date', 'revenue', scoring => 'fixed',
                         r_breaks => '{-300,-200,-100,-30}', f_breaks => '{2,3,4}', m_breaks => '{100,200,300,400}');
@@ -352,8 +362,8 @@ SELECT count(*) AS customers FROM analyst.north_customers;
 -- and it cannot touch the owner's model
 CALL rfm_refresh('shop');
 SELECT rfm_drop_model('shop');
-UPDATE rfm_model SET bins = 4 WHERE name = 'shop';
-SELECT bins FROM rfm_model WHERE name = 'shop';
+UPDATE rfm_model SET as_of = '2030-01-01' WHERE name = 'shop';
+SELECT as_of FROM rfm_model WHERE name = 'shop';
 INSERT INTO rfm_model (name, schema_name, source, customer_column, time_column, amount_column, time_type,
                        amount_type, bins, scoring, time_unit, clv, clv_horizon, margin, discount_rate, l2,
                        keep_history, time_zone, owner)
