@@ -153,7 +153,7 @@ CREATE POLICY rfm_refresh_log_insert ON @extschema@.rfm_refresh_log FOR INSERT
     WITH CHECK (refreshed_by = current_user);
 CREATE POLICY rfm_refresh_log_update ON @extschema@.rfm_refresh_log FOR UPDATE
     USING (refreshed_by = current_user OR outcome = 'running')
-    WITH CHECK (true);
+    WITH CHECK (refreshed_by = current_user OR outcome = 'abandoned');
 
 -- The options a model's views were built with cannot change under them:
 -- only as_of, the fixed cut points, keep_history and the owner may be
@@ -793,7 +793,12 @@ BEGIN
             HINT = 'Try again when the refresh has ended (rfm_refresh_log shows it running).';
     END IF;
     IF m.cron_job IS NOT NULL THEN
-        PERFORM @extschema@.rfm_unschedule(m.name);
+        IF pg_catalog.to_regprocedure('cron.schedule(text,text,text)') IS NOT NULL THEN
+            PERFORM @extschema@.rfm_unschedule(m.name);
+        ELSE
+            RAISE NOTICE 'model "%" had the pg_cron job "%", but pg_cron is not installed here: nothing to unschedule',
+                m.name, m.cron_job;
+        END IF;
     END IF;
     -- RESTRICT: a view of the user's on top of the model stops the drop
     FOREACH suffix IN ARRAY ARRAY['_pareto', '_segments', '_customers', '_fit', '_summary'] LOOP
@@ -967,7 +972,7 @@ BEGIN
     PERFORM @extschema@.rfm_cron_check();
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'cron' AND c.relname = 'job') THEN
-        EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1 AND username = current_user'
+        EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1'
             USING m.cron_job;
     END IF;
     UPDATE @extschema@.rfm_model rm SET cron_job = NULL WHERE rm.name = m.name;
