@@ -10,6 +10,13 @@ DATA = $(wildcard rfm--*.sql)
 REGRESS = setup summary score segment lifecycle action btyd btyd_recovery model
 REGRESS_OPTS = --inputdir=.
 
+# Concurrency of model refreshes (isolationtester): specs in
+# test/isolation/specs, expected output in test/isolation/expected, results in
+# output_iso/.  installcheck runs them after the pg_regress suite (and only if
+# it passed), before the TAP tests, in a fresh database (isolation_regression).
+ISOLATION = refresh_reads refresh_twice refresh_writes
+ISOLATION_OPTS = --inputdir=test/isolation
+
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

@@ -865,10 +865,14 @@ BEGIN
             DETAIL = format('Process %s holds the model''s refresh lock.', holder),
             HINT = 'Wait for it to end: rfm_refresh_log shows it running.';
     END IF;
-    -- with the lock held, any other running entry of this model is left over from a lost session
+    -- with the lock held, another running entry of this model whose process is
+    -- gone is left over from a lost session; one of a live process is a refresh
+    -- that has logged itself but not yet tried for the lock, and will mark its
+    -- entry skipped: touching it would make it wait for this whole refresh
     UPDATE @extschema@.rfm_refresh_log l
     SET outcome = 'abandoned', finished_at = coalesce(l.finished_at, pg_catalog.clock_timestamp())
-    WHERE l.model = m.name AND l.outcome = 'running' AND l.id <> log_id;
+    WHERE l.model = m.name AND l.outcome = 'running' AND l.id <> log_id
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.pid);
 
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);

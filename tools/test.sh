@@ -1,8 +1,8 @@
 #!/bin/bash
-# Set everything up (tools/setup.sh) and run every test: the pg_regress suite
-# and the TAP tests, on a throwaway PostgreSQL 15 cluster, as the postgres
-# user (initdb and the TAP clusters refuse to run as root).  The last line
-# counts the tests: "N passed, N failed".
+# Set everything up (tools/setup.sh) and run every test: the pg_regress suite,
+# the isolation tests and the TAP tests, on a throwaway PostgreSQL 15 cluster,
+# as the postgres user (initdb and the TAP clusters refuse to run as root).
+# The last line counts the tests: "N passed, N failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tools/setup.sh"
@@ -20,11 +20,16 @@ status=$?
 set -e
 # the server log that pg_virtualenv prints at the end is noise here
 grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' test.log || true
-if [ "$status" -ne 0 ] && [ -f regression.diffs ]; then
-    head -n 200 regression.diffs
+if [ "$status" -ne 0 ]; then
+    for diffs in regression.diffs output_iso/regression.diffs; do
+        if [ -f "$diffs" ]; then
+            head -n 200 "$diffs"
+        fi
+    done
 fi
 
-# count: pg_regress test lines, and prove's subtests
+# count: pg_regress and pg_isolation_regress test lines (same format), and
+# prove's subtests
 regress_ok=$(grep -cE '^(ok|test) +.*\.\.\. ok' test.log || true)
 regress_failed=$(grep -cE '^(not ok|test) +.*\.\.\. FAILED' test.log || true)
 tap_total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' test.log | tail -1)
