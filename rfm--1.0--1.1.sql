@@ -845,6 +845,17 @@ BEGIN
         COMMIT;
     END IF;
 
+    -- A refresh of this session that ended without releasing the lock (a
+    -- cancel between its last commit and its unlock) must not block the
+    -- others: no refresh of the model can be running in this session now.
+    IF NOT in_block THEN
+        WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                      WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid()
+                        AND l.classid::bigint = lock_key >> 32
+                        AND l.objid::bigint = lock_key & x'ffffffff'::bigint AND l.objsubid = 1) LOOP
+            PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+        END LOOP;
+    END IF;
     IF NOT (CASE WHEN in_block THEN pg_catalog.pg_try_advisory_xact_lock(lock_key)
                  ELSE pg_catalog.pg_try_advisory_lock(lock_key) END) THEN
         SELECT l.pid INTO holder FROM pg_catalog.pg_locks l
@@ -855,14 +866,15 @@ BEGIN
         LIMIT 1;
         UPDATE @extschema@.rfm_refresh_log l
         SET finished_at = pg_catalog.clock_timestamp(), outcome = 'skipped', sqlstate = '55P03',
-            message = format('another refresh of the model was running (process %s)', holder)
+            message = format('another refresh of the model was running (process %s)',
+                             coalesce(holder::text, 'that has just ended'))
         WHERE l.id = log_id;
         IF NOT in_block THEN
             COMMIT;
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'lock_not_available',
             MESSAGE = format('a refresh of model "%s" is already running', m.name),
-            DETAIL = format('Process %s holds the model''s refresh lock.', holder),
+            DETAIL = format('Process %s holds the model''s refresh lock.', coalesce(holder::text, '(just ended)')),
             HINT = 'Wait for it to end: rfm_refresh_log shows it running.';
     END IF;
     -- with the lock held, another running entry of this model whose process is

@@ -176,6 +176,12 @@ ROLLBACK;
 SELECT count(*) AS log_rows FROM rfm_refresh_log;
 SELECT DISTINCT as_of FROM bi.pkg_customers;
 
+-- A refresh lock this session kept (as a refresh cancelled between its last
+-- commit and its unlock would) does not outlive the next refresh.
+SELECT pg_advisory_lock(rfm_model_lock_key('pkg'));
+CALL rfm_refresh('pkg');
+SELECT count(*) AS locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+
 -- ==== A failed refresh keeps the previous data and is logged ====
 
 CREATE TABLE flaky (customer int, t timestamptz, amount numeric, broken boolean DEFAULT false);

@@ -23,6 +23,7 @@ VACUUM ANALYZE bench_orders;
 -- fetched and discarded; every query below aggregates its own output, so
 -- no aggregate or window function can be pruned by the planner.
 \ir best_ms.sql
+\ir hand_segment.sql
 
 CREATE TEMP TABLE results (name text, ms numeric);
 
@@ -44,17 +45,7 @@ $q$, :reps);
 INSERT INTO results SELECT 'recipe', pg_temp.best_ms($q$
 SELECT segment, count(*), sum(monetary) FROM (
   SELECT monetary,
-         CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
-              WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
-              WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
-              WHEN r = 5 THEN 'New Customers'
-              WHEN r = 4 THEN 'Promising'
-              WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
-              WHEN r = 3 THEN 'About To Sleep'
-              WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
-              WHEN (f + m) / 2 >= 3 THEN 'At Risk'
-              WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
-              ELSE 'Hibernating' END AS segment
+         pg_temp.hand_segment(r, f, m) AS segment
   FROM (SELECT monetary,
                ntile(5) OVER (ORDER BY recency DESC) AS r,
                ntile(5) OVER (ORDER BY frequency) AS f,
@@ -102,17 +93,7 @@ VACUUM ANALYZE bench_customers;
 INSERT INTO results SELECT 'recipe_scoring_only', pg_temp.best_ms($q$
 SELECT segment, count(*), sum(monetary) FROM (
   SELECT monetary,
-         CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
-              WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
-              WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
-              WHEN r = 5 THEN 'New Customers'
-              WHEN r = 4 THEN 'Promising'
-              WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
-              WHEN r = 3 THEN 'About To Sleep'
-              WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
-              WHEN (f + m) / 2 >= 3 THEN 'At Risk'
-              WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
-              ELSE 'Hibernating' END AS segment
+         pg_temp.hand_segment(r, f, m) AS segment
   FROM (SELECT monetary,
                ntile(5) OVER (ORDER BY recency DESC) AS r,
                ntile(5) OVER (ORDER BY frequency) AS f,

@@ -14,6 +14,7 @@ SELECT (hashint8(i) & 2147483647) % :customers AS customer_id,
 FROM generate_series(1::bigint, :orders) i;
 VACUUM ANALYZE bench_orders;
 \ir best_ms.sql
+\ir hand_segment.sql
 CREATE TEMP TABLE results (name text, ms numeric);
 
 -- Baseline: what a DBA rebuilds by hand for the same dashboard: per-customer
@@ -22,17 +23,7 @@ INSERT INTO results SELECT 'hand-written rebuild', pg_temp.best_ms($q$
 DROP TABLE IF EXISTS hand_customers, hand_segments;
 CREATE TABLE hand_customers AS
 SELECT customer_id, recency, frequency, monetary, r, f, m,
-       CASE WHEN r >= 4 AND (f + m) / 2 >= 4 THEN 'Champions'
-            WHEN r >= 3 AND (f + m) / 2 >= 3 THEN 'Loyal Customers'
-            WHEN r >= 4 AND (f + m) / 2 = 2 THEN 'Potential Loyalist'
-            WHEN r = 5 THEN 'New Customers'
-            WHEN r = 4 THEN 'Promising'
-            WHEN r = 3 AND (f + m) / 2 >= 2 THEN 'Need Attention'
-            WHEN r = 3 THEN 'About To Sleep'
-            WHEN (f + m) / 2 = 5 OR (r = 1 AND (f + m) / 2 = 4) THEN 'Can''t Lose Them'
-            WHEN (f + m) / 2 >= 3 THEN 'At Risk'
-            WHEN r = 1 AND (f + m) / 2 = 1 THEN 'Lost'
-            ELSE 'Hibernating' END AS segment
+       pg_temp.hand_segment(r, f, m) AS segment
 FROM (SELECT *, ntile(5) OVER (ORDER BY recency DESC) AS r, ntile(5) OVER (ORDER BY frequency) AS f,
              ntile(5) OVER (ORDER BY monetary) AS m
       FROM (SELECT customer_id,
