@@ -491,9 +491,9 @@ BEGIN
             END LOOP;
             -- fixed scoring without given breaks: cut where this first build's data cuts
             IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
-                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s ORDER BY -s.recency), '
-                               '@extschema@.rfm_breaks(%1$s ORDER BY s.orders::float8), '
-                               '@extschema@.rfm_breaks(%1$s ORDER BY s.revenue::float8) '
+                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.orders::float8), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.revenue::float8) '
                                'FROM %2$I.%3$I s WHERE s.orders > 0', m.bins, m.schema_name, m.name || '_summary')
                     INTO m.r_breaks, m.f_breaks, m.m_breaks;
                 IF m.r_breaks IS NULL THEN
