@@ -11,6 +11,18 @@
 
 \echo Use "ALTER EXTENSION rfm UPDATE TO '1.1'" to load this file. \quit
 
+-- ==== Reading the rules ====
+
+-- rfm_strategy, rfm_tier, rfm_label and rfm_action read the rule tables as
+-- the caller, and so do the views of every model, which belong to the role
+-- that creates them; 1.0 granted only rfm_lifecycle_settings, so for any role
+-- but a superuser they failed with "permission denied for table
+-- rfm_strategy".  Changing the rules stays with the extension's owner.
+GRANT SELECT ON @extschema@.rfm_strategy, @extschema@.rfm_channel, @extschema@.rfm_sales_technique,
+                @extschema@.rfm_tier, @extschema@.rfm_segment_action, @extschema@.rfm_tier_settings,
+                @extschema@.rfm_loyalty_settings
+    TO PUBLIC;
+
 -- ==== Catalog ====
 
 CREATE TABLE @extschema@.rfm_model (
