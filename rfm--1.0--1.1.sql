@@ -290,6 +290,21 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_lock_key(text) IS
     'Advisory lock key (pg_locks: classid, objid) held by a refresh of the model: ''RFM'' in the high half, the hash of the name in the low half';
 
+-- What the views of a model read of rfm_model.  They read it through this
+-- view, which belongs to the extension's owner, and not from the table
+-- itself: the table has row-level security, and a restore from pg_dump
+-- refreshes each materialized view as its owner with row_security = off, in
+-- which reading a table with row-level security is an error ("query would
+-- be affected by row-level security policy for table rfm_model"), even
+-- though the read policy lets every row through.  So the views of a model
+-- of an ordinary role stayed empty after a restore.
+CREATE VIEW @extschema@.rfm_model_view_input AS
+SELECT rm.name, COALESCE(rm.refresh_as_of, rm.as_of) AS as_of, rm.r_breaks, rm.f_breaks, rm.m_breaks
+FROM @extschema@.rfm_model rm;
+GRANT SELECT ON @extschema@.rfm_model_view_input TO PUBLIC;
+COMMENT ON VIEW @extschema@.rfm_model_view_input IS
+    'What the materialized views of a model read of rfm_model: its as-of time and fixed cut points (read here, not from the table, so that a restore from pg_dump, which runs with row_security = off, can refresh them)';
+
 -- The SQL of the five materialized views of a model, in refresh order.
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
@@ -298,8 +313,8 @@ DECLARE
     unit_days float8 := CASE m.time_unit WHEN 'hour' THEN 1.0 / 24 WHEN 'day' THEN 1 WHEN 'week' THEN 7
                                          WHEN 'month' THEN 365.25 / 12 WHEN 'quarter' THEN 365.25 / 4
                                          ELSE 365.25 END;
-    as_of_expr text := format('(SELECT COALESCE(rm.refresh_as_of, rm.as_of, pg_catalog.now()) '
-                              'FROM @extschema@.rfm_model rm WHERE rm.name = %L)', m.name);
+    as_of_expr text := format('(SELECT COALESCE(vi.as_of, pg_catalog.now()) '
+                              'FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %L)', m.name);
     time_expr text;
     as_of_arg text;
     amount_expr text;
@@ -373,11 +388,11 @@ HAVING count(*) > 0$q$, s, m.time_unit);
 
     IF m.scoring = 'fixed' THEN
         scores := format('ROW(@extschema@.rfm_score(-s.recency, '
-                         '(SELECT rm.r_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L)), '
+                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
                          '@extschema@.rfm_score(s.orders::float8, '
-                         '(SELECT rm.f_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L)), '
+                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
                          '@extschema@.rfm_score(s.revenue::float8, '
-                         '(SELECT rm.m_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L))'
+                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L))'
                          ')::@extschema@.rfm_scores', m.name);
     ELSE
         scores := format('@extschema@.rfm_scores(s.recency, s.orders::float8, s.revenue::float8, %s) OVER ()',
