@@ -97,7 +97,7 @@ COMMENT ON COLUMN @extschema@.rfm_model.owner IS 'Role that created the model; i
 COMMENT ON COLUMN @extschema@.rfm_model.created_schema IS 'Whether rfm_create_model created the schema (rfm_drop_model then drops it when empty)';
 COMMENT ON COLUMN @extschema@.rfm_model.created_at IS 'When the model was created';
 COMMENT ON COLUMN @extschema@.rfm_model.cron_job IS 'pg_cron job name of rfm_schedule, NULL when not scheduled';
-COMMENT ON COLUMN @extschema@.rfm_model.refresh_as_of IS 'Set by rfm_refresh(name, as_of) inside its transaction only; NULL otherwise';
+COMMENT ON COLUMN @extschema@.rfm_model.refresh_as_of IS 'As-of time of the data in the views: set by rfm_create_model and each rfm_refresh (its as_of, else as_of, else the time of the refresh); a plain REFRESH MATERIALIZED VIEW, like the one a restore from pg_dump runs, rebuilds the data as of this time';
 
 CREATE TABLE @extschema@.rfm_refresh_log (
     id bigserial PRIMARY KEY,
@@ -718,6 +718,7 @@ BEGIN
     m.time_zone := pg_catalog.current_setting('TimeZone');
     m.owner := current_user;
     m.created_at := pg_catalog.now();
+    m.refresh_as_of := coalesce(as_of, pg_catalog.now());
 
     m.schema_name := coalesce(schema_name, pg_catalog.current_schema());
     IF m.schema_name IS NULL THEN
@@ -849,14 +850,19 @@ BEGIN
 
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-        IF as_of IS NOT NULL THEN
-            UPDATE @extschema@.rfm_model rm SET refresh_as_of = rfm_refresh.as_of WHERE rm.name = m.name;
+        -- kept after the refresh: the views' queries read it, so that a
+        -- REFRESH MATERIALIZED VIEW, such as the one a restore from pg_dump
+        -- runs, rebuilds the data as of this same time
+        UPDATE @extschema@.rfm_model rm
+        SET refresh_as_of = coalesce(rfm_refresh.as_of, rm.as_of, pg_catalog.now())
+        WHERE rm.name = m.name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('permission denied to refresh model "%s"', m.name),
+                DETAIL = format('Only members of its owner, role "%s", may refresh it.', m.owner);
         END IF;
         PERFORM @extschema@.rfm_model_build(m.name, false);
         SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
-        IF as_of IS NOT NULL THEN
-            UPDATE @extschema@.rfm_model rm SET refresh_as_of = NULL WHERE rm.name = m.name;
-        END IF;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         IF in_block THEN
             RAISE;
