@@ -94,7 +94,7 @@ COMMENT ON COLUMN @extschema@.rfm_model.owner IS 'Role that created the model; i
 COMMENT ON COLUMN @extschema@.rfm_model.created_schema IS 'Whether rfm_create_model created the schema (rfm_drop_model then drops it when empty)';
 COMMENT ON COLUMN @extschema@.rfm_model.created_at IS 'When the model was created';
 COMMENT ON COLUMN @extschema@.rfm_model.cron_job IS 'pg_cron job name of rfm_schedule, NULL when not scheduled';
-COMMENT ON COLUMN @extschema@.rfm_model.refresh_as_of IS 'Set by rfm_refresh(name, as_of) inside its transaction only; NULL otherwise';
+COMMENT ON COLUMN @extschema@.rfm_model.refresh_as_of IS 'As-of time of the data in the views: set by rfm_create_model and each rfm_refresh (its as_of, else as_of, else the time of the refresh); a plain REFRESH MATERIALIZED VIEW, like the one a restore from pg_dump runs, rebuilds the data as of this time';
 
 CREATE TABLE @extschema@.rfm_refresh_log (
     id bigserial PRIMARY KEY,
@@ -318,6 +318,21 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_lock_key(text) IS
     'Advisory lock key (pg_locks: classid, objid) held by a refresh of the model: ''RFM'' in the high half, the hash of the name in the low half';
 
+-- What the views of a model read of rfm_model.  They read it through this
+-- view, which belongs to the extension's owner, and not from the table
+-- itself: the table has row-level security, and a restore from pg_dump
+-- refreshes each materialized view as its owner with row_security = off, in
+-- which reading a table with row-level security is an error ("query would
+-- be affected by row-level security policy for table rfm_model"), even
+-- though the read policy lets every row through.  So the views of a model
+-- of an ordinary role stayed empty after a restore.
+CREATE VIEW @extschema@.rfm_model_view_input AS
+SELECT rm.name, COALESCE(rm.refresh_as_of, rm.as_of) AS as_of, rm.r_breaks, rm.f_breaks, rm.m_breaks
+FROM @extschema@.rfm_model rm;
+GRANT SELECT ON @extschema@.rfm_model_view_input TO PUBLIC;
+COMMENT ON VIEW @extschema@.rfm_model_view_input IS
+    'What the materialized views of a model read of rfm_model: its as-of time and fixed cut points (read here, not from the table, so that a restore from pg_dump, which runs with row_security = off, can refresh them)';
+
 -- The SQL of the five materialized views of a model, in refresh order.
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
@@ -326,8 +341,8 @@ DECLARE
     unit_days float8 := CASE m.time_unit WHEN 'hour' THEN 1.0 / 24 WHEN 'day' THEN 1 WHEN 'week' THEN 7
                                          WHEN 'month' THEN 365.25 / 12 WHEN 'quarter' THEN 365.25 / 4
                                          ELSE 365.25 END;
-    as_of_expr text := format('(SELECT COALESCE(rm.refresh_as_of, rm.as_of, pg_catalog.now()) '
-                              'FROM @extschema@.rfm_model rm WHERE rm.name = %L)', m.name);
+    as_of_expr text := format('(SELECT COALESCE(vi.as_of, pg_catalog.now()) '
+                              'FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %L)', m.name);
     time_expr text;
     as_of_arg text;
     amount_expr text;
@@ -341,7 +356,7 @@ BEGIN
     CASE m.time_type
     WHEN 'date' THEN
         time_expr := format('src.%I', m.time_column);
-        as_of_arg := format('(%s)::date', as_of_expr);
+        as_of_arg := format('((%s) AT TIME ZONE %L)::date', as_of_expr, m.time_zone);
     WHEN 'timestamptz' THEN
         time_expr := format('src.%I', m.time_column);
         as_of_arg := as_of_expr;
@@ -406,11 +421,11 @@ HAVING count(*) > 0$q$, s, m.time_unit);
 
     IF m.scoring = 'fixed' THEN
         scores := format('ROW(@extschema@.rfm_score(-s.recency, '
-                         '(SELECT rm.r_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L)), '
+                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
                          '@extschema@.rfm_score(s.orders::float8, '
-                         '(SELECT rm.f_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L)), '
+                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
                          '@extschema@.rfm_score(s.revenue::float8, '
-                         '(SELECT rm.m_breaks FROM @extschema@.rfm_model rm WHERE rm.name = %1$L))'
+                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L))'
                          ')::@extschema@.rfm_scores', m.name);
     ELSE
         scores := format('@extschema@.rfm_scores(s.recency, s.orders::float8, s.revenue::float8, %s) OVER ()',
@@ -736,6 +751,7 @@ BEGIN
     m.time_zone := pg_catalog.current_setting('TimeZone');
     m.owner := current_user;
     m.created_at := pg_catalog.now();
+    m.refresh_as_of := coalesce(as_of, pg_catalog.now());
 
     m.schema_name := coalesce(schema_name, pg_catalog.current_schema());
     IF m.schema_name IS NULL THEN
@@ -888,14 +904,19 @@ BEGIN
 
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-        IF as_of IS NOT NULL THEN
-            UPDATE @extschema@.rfm_model rm SET refresh_as_of = rfm_refresh.as_of WHERE rm.name = m.name;
+        -- kept after the refresh: the views' queries read it, so that a
+        -- REFRESH MATERIALIZED VIEW, such as the one a restore from pg_dump
+        -- runs, rebuilds the data as of this same time
+        UPDATE @extschema@.rfm_model rm
+        SET refresh_as_of = coalesce(rfm_refresh.as_of, rm.as_of, pg_catalog.now())
+        WHERE rm.name = m.name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('permission denied to refresh model "%s"', m.name),
+                DETAIL = format('Only members of its owner, role "%s", may refresh it.', m.owner);
         END IF;
         PERFORM @extschema@.rfm_model_build(m.name, false);
         SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
-        IF as_of IS NOT NULL THEN
-            UPDATE @extschema@.rfm_model rm SET refresh_as_of = NULL WHERE rm.name = m.name;
-        END IF;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         IF in_block THEN
             RAISE;
