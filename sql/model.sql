@@ -78,7 +78,8 @@ SELECT id, model, as_of, customers, outcome, sqlstate, message, refreshed_by = c
        finished_at >= started_at AS ordered
 FROM rfm_refresh_log ORDER BY id;
 SELECT * FROM rfm_snapshots('pkg');
--- The model's own as_of is back in force: refresh_as_of was only for that refresh.
+-- refresh_as_of keeps the as-of time of the data: a plain REFRESH of a view
+-- (as a restore from pg_dump runs) repeats it.
 SELECT refresh_as_of FROM rfm_model WHERE name = 'pkg';
 SELECT DISTINCT as_of FROM bi.pkg_customers;
 
