@@ -526,6 +526,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_view_comment(text, text) IS
     'The COMMENT of a model''s view or table';
 
+-- COMMENT ON a model's view or table and each of its columns.
+CREATE FUNCTION @extschema@.rfm_model_comment(schema_name name, model text, view_suffix text, kind text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    col record;
+BEGIN
+    EXECUTE format('COMMENT ON %s %I.%I IS %L', kind, schema_name, model || view_suffix,
+                   @extschema@.rfm_model_view_comment(view_suffix, model));
+    FOR col IN SELECT * FROM @extschema@.rfm_model_columns() c WHERE c.view_suffix = rfm_model_comment.view_suffix LOOP
+        EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', schema_name, model || view_suffix,
+                       col.column_name, col.description);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_comment(name, text, text, text) IS
+    'Comments a model''s view or table (kind: ''MATERIALIZED VIEW'' or ''TABLE'') and its columns from rfm_model_view_comment and rfm_model_columns';
+
 -- Create (create => true) or refresh a model's views, in dependency order.
 -- A refresh is CONCURRENTLY for a populated view: readers are not blocked.
 CREATE FUNCTION @extschema@.rfm_model_build(model text, create_views boolean)
@@ -534,7 +552,6 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
     v record;
-    col record;
     populated boolean;
 BEGIN
     FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m) LOOP
@@ -543,12 +560,7 @@ BEGIN
                            v.definition);
             EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, m.name || v.view_suffix,
                            v.unique_column);
-            EXECUTE format('COMMENT ON MATERIALIZED VIEW %I.%I IS %L', m.schema_name, m.name || v.view_suffix,
-                           @extschema@.rfm_model_view_comment(v.view_suffix, m.name));
-            FOR col IN SELECT * FROM @extschema@.rfm_model_columns() c WHERE c.view_suffix = v.view_suffix LOOP
-                EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', m.schema_name, m.name || v.view_suffix,
-                               col.column_name, col.description);
-            END LOOP;
+            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, v.view_suffix, 'MATERIALIZED VIEW');
             -- fixed scoring without given breaks: cut where this first build's data cuts
             IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
                 EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
@@ -776,12 +788,7 @@ BEGIN
                    'recency float8, frequency bigint, monetary numeric, clv float8, '
                    'PRIMARY KEY (as_of, customer))',
                    m.schema_name, m.name || '_history', customer_type);
-    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '_history',
-                   @extschema@.rfm_model_view_comment('_history', m.name));
-    FOR rel IN SELECT * FROM @extschema@.rfm_model_columns() c WHERE c.view_suffix = '_history' LOOP
-        EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', m.schema_name, m.name || '_history',
-                       rel.column_name, rel.description);
-    END LOOP;
+    PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, '_history', 'TABLE');
 
     SELECT s.customers, s.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
     INSERT INTO @extschema@.rfm_refresh_log (model, started_at, finished_at, as_of, customers, outcome, message)
