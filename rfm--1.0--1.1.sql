@@ -931,7 +931,11 @@ BEGIN
     PERFORM @extschema@.rfm_cron_check();
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'cron' AND c.relname = 'job') THEN
-        EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1 AND username = current_user'
+        -- the job may belong to another role than the caller's (a superuser
+        -- dropping a role's model): remove it too whenever pg_cron lets the
+        -- caller, i.e. as its owner or with DELETE on cron.job
+        EXECUTE 'SELECT cron.unschedule(j.jobid) FROM cron.job j WHERE j.jobname = $1 '
+                'AND (j.username = current_user OR pg_catalog.has_table_privilege(''cron.job'', ''DELETE''))'
             USING m.cron_job;
     END IF;
     UPDATE @extschema@.rfm_model rm SET cron_job = NULL WHERE rm.name = m.name;
