@@ -992,6 +992,12 @@ DECLARE
     job_id bigint;
 BEGIN
     PERFORM @extschema@.rfm_cron_check();
+    -- the job runs as the scheduling role: only the owner's refresh can work
+    IF current_user <> m.owner THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('only the owner of model "%s", role "%s", may schedule it', m.name, m.owner),
+            HINT = format('SET ROLE %I first: pg_cron runs the job as the role that schedules it.', m.owner);
+    END IF;
     IF schedule IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'schedule must not be NULL',
             HINT = 'Give a cron expression such as ''0 3 * * *'' (every day at 03:00, GMT).';
@@ -1016,7 +1022,11 @@ BEGIN
     PERFORM @extschema@.rfm_cron_check();
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'cron' AND c.relname = 'job') THEN
-        EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1'
+        -- the job may belong to another role than the caller's (a superuser
+        -- dropping a role's model): remove it too whenever pg_cron lets the
+        -- caller, i.e. as its owner or with DELETE on cron.job
+        EXECUTE 'SELECT cron.unschedule(j.jobid) FROM cron.job j WHERE j.jobname = $1 '
+                'AND (j.username = current_user OR pg_catalog.has_table_privilege(''cron.job'', ''DELETE''))'
             USING m.cron_job;
     END IF;
     UPDATE @extschema@.rfm_model rm SET cron_job = NULL WHERE rm.name = m.name;

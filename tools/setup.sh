@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# postgresql-15-cron: rfm_schedule and its TAP test (test/t/004_model_cron.pl);
+# python3-psycopg2: the BI client test (test/bi/read_model.py, test/t/005_model_bi.pl)
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-common
-          libipc-run-perl make gcc)
+          libipc-run-perl make gcc postgresql-15-cron python3-psycopg2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
