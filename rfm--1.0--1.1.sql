@@ -318,6 +318,17 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_lock_key(text) IS
     'Advisory lock key (pg_locks: classid, objid) held by a refresh of the model: ''RFM'' in the high half, the hash of the name in the low half';
 
+-- The processes holding a model's refresh lock in this database.
+CREATE FUNCTION @extschema@.rfm_model_lock_holders(lock_key bigint) RETURNS SETOF integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT l.pid FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+      AND l.classid::bigint = lock_key >> 32 AND l.objid::bigint = lock_key & x'ffffffff'::bigint
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_lock_holders(bigint) IS
+    'Processes that hold the advisory lock of rfm_model_lock_key in this database (one refresh of the model, or none)';
+
 -- What the views of a model read of rfm_model.  They read it through this
 -- view, which belongs to the extension's owner, and not from the table
 -- itself: the table has row-level security, and a restore from pg_dump
@@ -673,15 +684,12 @@ BEGIN
     END IF;
 
     -- the three columns and their types (a domain counts as its base type)
-    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO customer_type
-    FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = source AND a.attname = customer_column AND a.attnum > 0 AND NOT a.attisdropped;
-    SELECT coalesce(NULLIF(t.typbasetype, 0), t.oid) INTO time_typid
+    SELECT max(pg_catalog.format_type(a.atttypid, a.atttypmod)) FILTER (WHERE a.attname = customer_column),
+           max(coalesce(NULLIF(t.typbasetype, 0), t.oid)) FILTER (WHERE a.attname = time_column),
+           max(coalesce(NULLIF(t.typbasetype, 0), t.oid)) FILTER (WHERE a.attname = amount_column)
+    INTO customer_type, time_typid, amount_typid
     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-    WHERE a.attrelid = source AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped;
-    SELECT coalesce(NULLIF(t.typbasetype, 0), t.oid) INTO amount_typid
-    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-    WHERE a.attrelid = source AND a.attname = amount_column AND a.attnum > 0 AND NOT a.attisdropped;
+    WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped;
     IF customer_type IS NULL OR time_typid IS NULL OR amount_typid IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_column',
             MESSAGE = format('column "%s" of %s does not exist',
@@ -872,21 +880,13 @@ BEGIN
     -- cancel between its last commit and its unlock) must not block the
     -- others: no refresh of the model can be running in this session now.
     IF NOT in_block THEN
-        WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                      WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid()
-                        AND l.classid::bigint = lock_key >> 32
-                        AND l.objid::bigint = lock_key & x'ffffffff'::bigint AND l.objsubid = 1) LOOP
+        WHILE pg_catalog.pg_backend_pid() IN (SELECT @extschema@.rfm_model_lock_holders(lock_key)) LOOP
             PERFORM pg_catalog.pg_advisory_unlock(lock_key);
         END LOOP;
     END IF;
     IF NOT (CASE WHEN in_block THEN pg_catalog.pg_try_advisory_xact_lock(lock_key)
                  ELSE pg_catalog.pg_try_advisory_lock(lock_key) END) THEN
-        SELECT l.pid INTO holder FROM pg_catalog.pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database
-                                                                       WHERE datname = pg_catalog.current_database())
-          AND l.classid::bigint = lock_key >> 32 AND l.objid::bigint = lock_key & x'ffffffff'::bigint
-          AND l.objsubid = 1
-        LIMIT 1;
+        SELECT min(h) INTO holder FROM @extschema@.rfm_model_lock_holders(lock_key) h;
         UPDATE @extschema@.rfm_refresh_log l
         SET finished_at = pg_catalog.clock_timestamp(), outcome = 'skipped', sqlstate = '55P03',
             message = format('another refresh of the model was running (process %s)',
