@@ -1,10 +1,16 @@
 # rfm: PGXS build.  `make && make install`, then `make installcheck` against a
-# running server (see test/run-tests.sh for the full suite on a throwaway cluster).
+# running server (tools/test.sh runs the full suite on a throwaway cluster;
+# tools/sandbox.sh does the same against a private copy of PostgreSQL).
 
 EXTENSION = rfm
 MODULE_big = rfm
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA = $(wildcard rfm--*.sql)
+# Released scripts are kept as they are; each newer upgrade script is joined
+# from the per-area files of its folder in ext/ (see ext/README.md).
+DATA = rfm--1.0.sql rfm--1.0--1.1.sql
+DATA_built = rfm--1.1--1.2.sql
+EXTRA_CLEAN = rfm--1.1--1.2.sql
+
 
 # setup installs the extension and loads the shared data sets: it runs first.
 REGRESS = setup summary score segment lifecycle action btyd btyd_recovery model
@@ -28,3 +34,6 @@ endif
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+rfm--1.1--1.2.sql: $(sort $(wildcard ext/rfm--1.1--1.2/*.sql))
+	cat $^ > $@

@@ -298,7 +298,7 @@ my $rules_1_0 = $node->safe_psql('upd', $rules);
 is($node->safe_psql('upd', 'SELECT extversion FROM pg_extension WHERE extname = \'rfm\''), '1.0', 'version 1.0 installed');
 
 $node->safe_psql('upd', 'ALTER EXTENSION rfm UPDATE');
-is($node->safe_psql('upd', 'SELECT extversion FROM pg_extension WHERE extname = \'rfm\''), '1.1', 'updated to 1.1');
+is($node->safe_psql('upd', 'SELECT extversion FROM pg_extension WHERE extname = \'rfm\''), '1.2', 'updated to 1.2');
 is(installation('upd'), installation('fresh'), 'the update installs what CREATE EXTENSION installs');
 is($node->safe_psql('upd', $stages), $stages_1_0, 'a view over 1.0 functions gives the same after the update');
 is($node->safe_psql('upd', $rules), $rules_1_0, 'the changed rules are kept');
