@@ -177,11 +177,13 @@ ROLLBACK;
 SELECT count(*) AS log_rows FROM rfm_refresh_log;
 SELECT DISTINCT as_of FROM bi.pkg_customers;
 
--- A refresh lock this session kept (as a refresh cancelled between its last
--- commit and its unlock would) does not outlive the next refresh.
-SELECT pg_advisory_lock(rfm_model_lock_key('pkg'));
+-- The refresh lock is a row lock on the model's rfm_model row, held by the
+-- refresh's transaction: the advisory lock of 1.1 (key 'RFM' and the name's
+-- hash), which any role could take, no longer blocks anything.
+SELECT pg_advisory_lock((x'52464d00'::bigint << 32) | (hashtext('pkg')::bigint & x'ffffffff'::bigint));
 CALL rfm_refresh('pkg');
-SELECT count(*) AS locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SELECT pg_advisory_unlock_all();
+SELECT count(*) AS locks_left FROM pg_locks WHERE locktype IN ('advisory', 'tuple') AND pid = pg_backend_pid();
 
 -- ==== A failed refresh keeps the previous data and is logged ====
 
@@ -376,6 +378,13 @@ INSERT INTO rfm_model (name, schema_name, source, customer_column, time_column, 
                        keep_history, time_zone, owner)
 VALUES ('fake', 'shop', 'shop.orders', 'customer', 't', 'amount', 'date', 'numeric', 5, 'quantile', 'day',
         false, 1, 1, 0, 0, false, 'UTC', 'regress_rfm_owner');
+-- nor its refresh log, which only the extension's functions write, and
+-- which shows a role the refreshes of the models it may act for only
+SELECT count(*) AS shop_log_rows_seen FROM rfm_refresh_log WHERE model = 'shop';
+UPDATE rfm_refresh_log SET outcome = 'abandoned' WHERE model = 'shop';
+INSERT INTO rfm_refresh_log (model, outcome) VALUES ('shop', 'ok');
+SELECT rfm_catalog_write('log_start', 'shop');
+SELECT rfm_catalog_write('register', 'fake', '{"name": "fake", "owner": "regress_rfm_owner", "schema_name": "shop"}');
 SELECT rfm_drop_model('north');
 RESET ROLE;
 SELECT count(*) FROM pg_namespace WHERE nspname = 'analyst';

@@ -5,3 +5,9 @@
 -- joined rfm--1.1--1.2.sql.
 
 \echo Use "ALTER EXTENSION rfm UPDATE TO '1.2'" to load this file. \quit
+
+-- Names in this script resolve in pg_catalog first and last: no operator or
+-- function another role created in the extension's schema (public, say) can
+-- slip into a definition below.  The extension's own objects are named
+-- @extschema@.name.  (SET LOCAL: the setting ends with the script.)
+SET LOCAL search_path = pg_catalog, pg_temp;

@@ -1,0 +1,739 @@
+
+-- ==== Models: who runs what ====
+-- Every function of a model pins search_path (rfm_refresh, a procedure that
+-- commits and so cannot, names everything it uses in full), writes the
+-- catalog through rfm_catalog_write, and reads and writes the model's
+-- objects as the model's owner (rfm_owner_exec, rfm_owner_query) -- except
+-- REFRESH MATERIALIZED VIEW, which PostgreSQL itself runs as the view's
+-- owner in a security-restricted operation.
+
+ALTER FUNCTION @extschema@.rfm_model_columns() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.rfm_model_row(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.rfm_model_view_comment(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.rfm_model_comment(name, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.rfm_cron_check() SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_check_update() RETURNS trigger
+LANGUAGE plpgsql PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    col text;
+BEGIN
+    FOREACH col IN ARRAY ARRAY['name', 'schema_name', 'source', 'customer_column', 'time_column', 'amount_column',
+                               'time_type', 'amount_type', 'bins', 'scoring', 'time_unit', 'clv', 'clv_horizon',
+                               'margin', 'discount_rate', 'l2', 'time_zone', 'owner', 'created_schema',
+                               'created_at'] LOOP
+        IF pg_catalog.to_jsonb(OLD) -> col IS DISTINCT FROM pg_catalog.to_jsonb(NEW) -> col THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('column %s of model "%s" cannot be changed', col, OLD.name),
+                DETAIL = 'The model''s views were built with it. as_of, r_breaks, f_breaks, m_breaks and keep_history can be changed.',
+                HINT = 'Create a model with the new options (rfm_create_model), and drop this one when it is no longer needed.';
+        END IF;
+    END LOOP;
+    IF NEW.scoring = 'fixed' THEN
+        -- rfm_score checks the cut points: ascending, no NaN
+        PERFORM @extschema@.rfm_score(0, NEW.r_breaks), @extschema@.rfm_score(0, NEW.f_breaks),
+                @extschema@.rfm_score(0, NEW.m_breaks);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- The owner of a model, after checking that its objects are what
+-- rfm_create_model made: five materialized views and a table, all the
+-- owner's.  Anything else (a view put in place of one, an object given to
+-- another role) stops the work, so that nobody's code runs in its place.
+CREATE FUNCTION @extschema@.rfm_model_owner(m @extschema@.rfm_model) RETURNS regrole
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_oid oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = m.owner);
+    bad record;
+BEGIN
+    IF owner_oid IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('the owner of model "%s", role "%s", does not exist', m.name, m.owner),
+            HINT = 'Drop the model with rfm_drop_model() as a superuser.';
+    END IF;
+    SELECT x.suffix, c.relkind, c.relowner INTO bad
+    FROM pg_catalog.unnest(ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto', '_history'])
+             AS x(suffix)
+         LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = m.schema_name
+         LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = m.name || x.suffix
+    WHERE c.oid IS NULL OR c.relowner <> owner_oid
+       OR c.relkind <> CASE x.suffix WHEN '_history' THEN 'r' ELSE 'm' END::"char"
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%I.%I of model "%s" is not the %s that rfm_create_model made',
+                             m.schema_name, m.name || bad.suffix, m.name,
+                             CASE bad.suffix WHEN '_history' THEN 'table' ELSE 'materialized view' END),
+            DETAIL = CASE WHEN bad.relkind IS NULL THEN 'It does not exist.'
+                          WHEN bad.relowner <> owner_oid
+                          THEN format('It belongs to role "%s", the model to role "%s".',
+                                      pg_catalog.pg_get_userbyid(bad.relowner), m.owner)
+                          ELSE format('It is of relkind ''%s''.', bad.relkind) END,
+            HINT = 'rfm works on a model''s objects as their owner: give them back to the model''s owner, or drop the model with rfm_drop_model() and create it again.';
+    END IF;
+    RETURN owner_oid::regrole;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
+    'The owner of a model, as whom rfm works on its objects, after checking that they are the materialized views and table rfm_create_model made, all the owner''s';
+
+-- Create (create => true) or refresh a model's views, in dependency order.
+-- A refresh is CONCURRENTLY for a populated view: readers are not blocked.
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_build(model text, create_views boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    v record;
+    populated boolean;
+BEGIN
+    IF NOT create_views THEN
+        PERFORM @extschema@.rfm_model_owner(m);
+    END IF;
+    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m) LOOP
+        IF create_views THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', m.schema_name, m.name || v.view_suffix,
+                           v.definition);
+            EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, m.name || v.view_suffix,
+                           v.unique_column);
+            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, v.view_suffix, 'MATERIALIZED VIEW');
+            -- fixed scoring without given breaks: cut where this first build's data cuts
+            IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
+                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.orders::float8), '
+                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.revenue::float8) '
+                               'FROM %2$I.%3$I s WHERE s.orders > 0', m.bins, m.schema_name, m.name || '_summary')
+                    INTO m.r_breaks, m.f_breaks, m.m_breaks;
+                IF m.r_breaks IS NULL THEN
+                    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+                        MESSAGE = format('model "%s" cannot take fixed cut points from its data: no customer has an order', m.name),
+                        HINT = 'Give r_breaks, f_breaks and m_breaks, or use scoring => ''quantile''.';
+                END IF;
+                PERFORM @extschema@.rfm_catalog_write('set', m.name,
+                    jsonb_build_object('r_breaks', m.r_breaks, 'f_breaks', m.f_breaks, 'm_breaks', m.m_breaks));
+            END IF;
+        ELSE
+            IF m.scoring = 'fixed' AND (m.r_breaks IS NULL OR m.f_breaks IS NULL OR m.m_breaks IS NULL) THEN
+                RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+                    MESSAGE = format('model "%s" scores with fixed cut points, but some of them are NULL', m.name),
+                    HINT = 'Set r_breaks, f_breaks and m_breaks in rfm_model.';
+            END IF;
+            SELECT c.relispopulated INTO populated
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = m.schema_name AND c.relname = m.name || v.view_suffix AND c.relkind = 'm';
+            EXECUTE format('REFRESH MATERIALIZED VIEW %s %I.%I',
+                           CASE WHEN populated THEN 'CONCURRENTLY' ELSE '' END,
+                           m.schema_name, m.name || v.view_suffix);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Snapshot the customers of the current refresh into <name>_history; the
+-- customers and as-of time of the views.  As the model's owner.
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    owner regrole := @extschema@.rfm_model_owner(m);
+BEGIN
+    SELECT q.n, q.a INTO customers, as_of
+    FROM @extschema@.rfm_owner_query(owner,
+             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, m.name || '_customers'))
+         AS q(n bigint, a timestamptz);
+    IF m.keep_history AND as_of IS NOT NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner,
+            format('DELETE FROM %I.%I h WHERE h.as_of = %L::timestamptz',
+                   m.schema_name, m.name || '_history', as_of));
+        PERFORM @extschema@.rfm_owner_exec(owner,
+            format('INSERT INTO %I.%I (as_of, customer, segment, value_type, lifecycle_stage, '
+                   'r_score, f_score, m_score, recency, frequency, monetary, clv) '
+                   'SELECT c.as_of, c.customer, c.segment, c.value_type, c.lifecycle_stage, '
+                   'c.r_score, c.f_score, c.m_score, c.recency, c.frequency, c.monetary, c.clv '
+                   'FROM %I.%I c',
+                   m.schema_name, m.name || '_history', m.schema_name, m.name || '_customers'));
+    END IF;
+END
+$$;
+
+-- ==== Creating and dropping models ====
+
+-- schema_name's default is the caller's current schema: evaluated where the
+-- call is made, since inside the function search_path is pinned.
+DROP FUNCTION @extschema@.rfm_create_model(text, regclass, name, name, name, name, timestamptz, integer, text,
+                                           float8[], float8[], float8[], text, boolean, float8, float8, float8,
+                                           float8, boolean);
+CREATE FUNCTION @extschema@.rfm_create_model(
+    name text, source regclass, customer_column name, time_column name, amount_column name,
+    schema_name name DEFAULT pg_catalog.current_schema(), as_of timestamptz DEFAULT NULL, bins integer DEFAULT 5,
+    scoring text DEFAULT 'quantile',
+    r_breaks float8[] DEFAULT NULL, f_breaks float8[] DEFAULT NULL, m_breaks float8[] DEFAULT NULL,
+    time_unit text DEFAULT 'day', clv boolean DEFAULT true, clv_horizon float8 DEFAULT NULL,
+    margin float8 DEFAULT 1, discount_rate float8 DEFAULT 0, l2 float8 DEFAULT 0.0001,
+    keep_history boolean DEFAULT true)
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model;
+    rel record;
+    customer_type text;
+    time_typid oid;
+    amount_typid oid;
+    created boolean := false;
+    n bigint;
+    snap_as_of timestamptz;
+    log_id bigint;
+    suffix text;
+BEGIN
+    IF name IS NULL OR source IS NULL OR customer_column IS NULL OR time_column IS NULL
+       OR amount_column IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'name, source, customer_column, time_column and amount_column must not be NULL';
+    END IF;
+    IF name = '' OR octet_length(name) > 53 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('model name "%s" is empty or longer than 53 bytes', name),
+            DETAIL = 'The name prefixes the names of the model''s views, e.g. <name>_customers, which PostgreSQL limits to 63 bytes.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.rfm_model rm WHERE rm.name = rfm_create_model.name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+            MESSAGE = format('model "%s" already exists', name),
+            HINT = 'Drop it with rfm_drop_model() first, or choose another name.';
+    END IF;
+    SELECT c.relkind, n.nspname, c.relname INTO rel
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = source;
+    IF rel.relkind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s is not a table, view, materialized view or foreign table', source);
+    END IF;
+
+    -- the three columns and their types (a domain counts as its base type)
+    SELECT max(pg_catalog.format_type(a.atttypid, a.atttypmod)) FILTER (WHERE a.attname = customer_column),
+           max(coalesce(NULLIF(t.typbasetype, 0), t.oid)) FILTER (WHERE a.attname = time_column),
+           max(coalesce(NULLIF(t.typbasetype, 0), t.oid)) FILTER (WHERE a.attname = amount_column)
+    INTO customer_type, time_typid, amount_typid
+    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped;
+    IF customer_type IS NULL OR time_typid IS NULL OR amount_typid IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of %s does not exist',
+                             CASE WHEN customer_type IS NULL THEN customer_column
+                                  WHEN time_typid IS NULL THEN time_column ELSE amount_column END, source),
+            DETAIL = format('Its columns are: %s.',
+                            (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                             FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped)),
+            HINT = 'Column names are case-sensitive: pass them as they are, without quotes.';
+    END IF;
+
+    m.name := name;
+    m.source := format('%I.%I', rel.nspname, rel.relname);
+    m.customer_column := customer_column;
+    m.time_column := time_column;
+    m.amount_column := amount_column;
+    m.time_type := CASE time_typid WHEN 'date'::regtype THEN 'date'
+                                   WHEN 'timestamptz'::regtype THEN 'timestamptz'
+                                   WHEN 'timestamp'::regtype THEN 'timestamp' END;
+    IF m.time_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('time column "%s" is of type %s', time_column, time_typid::regtype),
+            HINT = 'The time column must be date, timestamp with time zone or timestamp; cast it in a view over the table.';
+    END IF;
+    m.amount_type := CASE WHEN amount_typid IN ('numeric'::regtype, 'int2'::regtype, 'int4'::regtype,
+                                                'int8'::regtype, 'money'::regtype) THEN 'numeric'
+                          WHEN amount_typid IN ('float4'::regtype, 'float8'::regtype) THEN 'float8' END;
+    IF m.amount_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('amount column "%s" is of type %s', amount_column, amount_typid::regtype),
+            HINT = 'The amount column must be numeric, an integer, money, real or double precision.';
+    END IF;
+
+    IF bins IS NULL OR bins NOT BETWEEN 2 AND 12 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('bins must be between 2 and 12, not %s', coalesce(bins::text, 'NULL'));
+    END IF;
+    IF r_breaks IS NOT NULL OR f_breaks IS NOT NULL OR m_breaks IS NOT NULL THEN
+        IF scoring IS DISTINCT FROM 'fixed' OR r_breaks IS NULL OR f_breaks IS NULL OR m_breaks IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'r_breaks, f_breaks and m_breaks go together, with scoring => ''fixed''';
+        END IF;
+        IF cardinality(r_breaks) <> bins - 1 OR cardinality(f_breaks) <> bins - 1
+           OR cardinality(m_breaks) <> bins - 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('each of r_breaks, f_breaks and m_breaks needs bins - 1 = %s cut points', bins - 1);
+        END IF;
+        -- rfm_score checks them (ascending, no NaN)
+        PERFORM @extschema@.rfm_score(0, r_breaks), @extschema@.rfm_score(0, f_breaks),
+                @extschema@.rfm_score(0, m_breaks);
+    END IF;
+    IF scoring IS NULL OR scoring NOT IN ('quantile', 'fixed') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown scoring method "%s"', scoring),
+            HINT = 'Use ''quantile'' (scores from each refresh''s data) or ''fixed'' (stored cut points).';
+    END IF;
+    IF time_unit IS NULL OR time_unit NOT IN ('hour', 'day', 'week', 'month', 'quarter', 'year') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown time unit "%s"', time_unit),
+            HINT = 'Use hour, day, week, month (365.25 / 12 days), quarter or year (365.25 days).';
+    END IF;
+    m.as_of := as_of;
+    m.bins := bins;
+    m.scoring := scoring;
+    m.r_breaks := r_breaks;
+    m.f_breaks := f_breaks;
+    m.m_breaks := m_breaks;
+    m.time_unit := time_unit;
+    m.clv := coalesce(clv, false);
+    -- one year by default
+    m.clv_horizon := coalesce(clv_horizon,
+                              CASE time_unit WHEN 'hour' THEN 8766 WHEN 'day' THEN 365 WHEN 'week' THEN 52
+                                             WHEN 'month' THEN 12 WHEN 'quarter' THEN 4 ELSE 1 END);
+    m.margin := margin;
+    m.discount_rate := discount_rate;
+    m.l2 := l2;
+    m.keep_history := coalesce(keep_history, false);
+    m.time_zone := pg_catalog.current_setting('TimeZone');
+    m.owner := current_user;
+    m.created_at := pg_catalog.now();
+    m.refresh_as_of := coalesce(as_of, pg_catalog.now());
+
+    m.schema_name := schema_name;
+    IF m.schema_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name',
+            MESSAGE = 'no schema given and none selected to create in',
+            HINT = 'Pass schema_name, or set search_path.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = m.schema_name) THEN
+        EXECUTE format('CREATE SCHEMA %I', m.schema_name);
+        created := true;
+    END IF;
+    m.created_schema := created;
+
+    -- fixed scoring without breaks: the first build takes them from the data
+    PERFORM @extschema@.rfm_catalog_write('register', m.name, pg_catalog.to_jsonb(m));
+
+    PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
+    PERFORM @extschema@.rfm_model_build(m.name, true);
+
+    EXECUTE format('CREATE TABLE %I.%I (as_of timestamptz NOT NULL, customer %s NOT NULL, segment text, '
+                   'value_type text, lifecycle_stage text, r_score integer, f_score integer, m_score integer, '
+                   'recency float8, frequency bigint, monetary numeric, clv float8, '
+                   'PRIMARY KEY (as_of, customer))',
+                   m.schema_name, m.name || '_history', customer_type);
+    PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, '_history', 'TABLE');
+
+    log_id := @extschema@.rfm_catalog_write('log_start', m.name);
+    SELECT s.customers, s.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
+    PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
+        jsonb_build_object('id', log_id, 'as_of', snap_as_of, 'customers', n, 'outcome', 'ok',
+                           'message', 'created'));
+
+    FOREACH suffix IN ARRAY ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto', '_history'] LOOP
+        RETURN NEXT format('%I.%I', m.schema_name, m.name || suffix)::regclass;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_create_model(text, regclass, name, name, name, name, timestamptz, integer, text,
+                                                 float8[], float8[], float8[], text, boolean, float8, float8, float8,
+                                                 float8, boolean) IS
+    'Creates a model of an orders table or view: materialized views <name>_summary, _fit, _customers, _segments, _pareto and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them';
+
+-- Take a model's refresh lock (a row lock on its rfm_model row, held to the
+-- end of the transaction), or say who holds it: 55P03.
+CREATE FUNCTION @extschema@.rfm_model_lock(m @extschema@.rfm_model, doing text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    holder integer;
+    log_row bigint;
+BEGIN
+    IF @extschema@.rfm_catalog_write('lock', m.name) = 1 THEN
+        RETURN;
+    END IF;
+    -- the row's xmax is the holder's transaction (no one else locks the row)
+    SELECT l.pid INTO holder
+    FROM @extschema@.rfm_model rm
+         JOIN pg_catalog.pg_locks l ON l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+                                    AND l.transactionid = rm.xmax
+    WHERE rm.name = m.name;
+    -- a refresh outside a transaction block has committed its log row
+    SELECT l.id INTO log_row FROM @extschema@.rfm_refresh_log l
+    WHERE l.model = m.name AND l.pid = holder AND l.outcome = 'running'
+    ORDER BY l.id DESC LIMIT 1;
+    RAISE EXCEPTION USING ERRCODE = 'lock_not_available',
+        MESSAGE = format('model "%s" is being refreshed or dropped, so it cannot be %s now', m.name, doing),
+        DETAIL = CASE WHEN holder IS NULL THEN 'The session that held its lock has just ended.'
+                      WHEN log_row IS NOT NULL
+                      THEN format('Process %s is refreshing it (rfm_refresh_log row %s).', holder, log_row)
+                      ELSE format('Process %s holds its lock in a transaction that has not ended: a refresh '
+                                  'or drop inside a transaction block, or a drop.', holder) END,
+        HINT = CASE WHEN holder IS NULL THEN 'Try again.'
+                    ELSE format('Wait for the transaction of process %s to end (pg_stat_activity shows it).',
+                                holder) END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_lock(@extschema@.rfm_model, text) IS
+    'Takes the lock of one refresh or drop of a model (a row lock on its rfm_model row until the end of the transaction), or raises 55P03 naming the process that holds it';
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_drop_model(name text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(name);
+    suffix text;
+BEGIN
+    PERFORM @extschema@.rfm_model_lock(m, 'dropped');
+    IF m.cron_job_id IS NOT NULL OR m.cron_job IS NOT NULL THEN
+        IF pg_catalog.to_regprocedure('cron.unschedule(bigint)') IS NOT NULL THEN
+            PERFORM @extschema@.rfm_unschedule(m.name);
+        ELSE
+            RAISE NOTICE 'model "%" had the pg_cron job %, but pg_cron is not installed here: nothing to unschedule',
+                m.name, coalesce(m.cron_job_id::text, m.cron_job);
+        END IF;
+    END IF;
+    -- RESTRICT: a view of the user's on top of the model stops the drop
+    FOREACH suffix IN ARRAY ARRAY['_pareto', '_segments', '_customers', '_fit', '_summary'] LOOP
+        EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %I.%I', m.schema_name, m.name || suffix);
+    END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I', m.schema_name, m.name || '_history');
+    PERFORM @extschema@.rfm_catalog_write('delete', m.name);
+    IF m.created_schema AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_namespace n ON d.refobjid = n.oid
+           WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND n.nspname = m.schema_name
+             AND d.deptype = 'n') THEN
+        EXECUTE format('DROP SCHEMA IF EXISTS %I', m.schema_name);
+    END IF;
+END
+$$;
+
+-- ==== Refreshing ====
+
+-- The first step of a refresh: checks, and the log row.
+CREATE FUNCTION @extschema@.rfm_refresh_begin(model text, as_of timestamptz) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+BEGIN
+    IF as_of IS NOT NULL AND NOT isfinite(as_of) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'as_of must be finite';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                   WHERE r.rolname = m.owner AND pg_catalog.pg_has_role(r.oid, 'MEMBER')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to refresh model "%s"', m.name),
+            DETAIL = format('Only its owner, role "%s", and roles that may SET ROLE to it may refresh it.', m.owner);
+    END IF;
+    RETURN @extschema@.rfm_catalog_write('log_start', m.name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_refresh_begin(text, timestamptz) IS
+    'First step of rfm_refresh: checks the model, the as-of time and the caller''s right, and logs the refresh as running; returns the log row''s id';
+
+-- The refresh itself, in one transaction: the lock, the views, the history,
+-- the log row's outcome.  Outside a transaction block an error is caught,
+-- logged and returned (rfm_refresh commits the log, then raises it); inside
+-- one it is raised, and everything rolls back with the caller's transaction.
+CREATE FUNCTION @extschema@.rfm_refresh_run(model text, as_of timestamptz, log_id bigint, in_block boolean,
+                                            OUT e_state text, OUT e_message text, OUT e_detail text, OUT e_hint text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    n bigint;
+    refreshed_as_of timestamptz;
+BEGIN
+    BEGIN
+        PERFORM @extschema@.rfm_model_lock(m, 'refreshed');
+    EXCEPTION WHEN lock_not_available THEN
+        IF in_block THEN
+            RAISE;
+        END IF;
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                                e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+        e_hint := NULLIF(e_hint, '');
+        PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
+            jsonb_build_object('id', log_id, 'outcome', 'skipped', 'sqlstate', e_state, 'message', e_message));
+        RETURN;
+    END;
+    -- the lock is this transaction's now (the block above kept it): running
+    -- entries of sessions that are gone, or of this session's earlier,
+    -- interrupted refreshes, are over
+    PERFORM @extschema@.rfm_catalog_write('log_abandon', m.name, jsonb_build_object('id', log_id));
+
+    BEGIN
+        PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
+        -- kept after the refresh: the views' queries read it, so that a
+        -- REFRESH MATERIALIZED VIEW, such as the one a restore from pg_dump
+        -- runs, rebuilds the data as of this same time
+        PERFORM @extschema@.rfm_catalog_write('set', m.name,
+            jsonb_build_object('refresh_as_of', coalesce(rfm_refresh_run.as_of, m.as_of, pg_catalog.now())));
+        PERFORM @extschema@.rfm_model_build(m.name, false);
+        SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        IF in_block THEN
+            RAISE;
+        END IF;
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                                e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+    END;
+    PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
+        jsonb_build_object('id', log_id,
+                           'as_of', coalesce(refreshed_as_of, rfm_refresh_run.as_of, m.as_of, pg_catalog.now()),
+                           'customers', n,
+                           'outcome', CASE WHEN e_state IS NULL THEN 'ok' WHEN e_state = '57014' THEN 'cancelled'
+                                           ELSE 'failed' END,
+                           'sqlstate', e_state, 'message', e_message));
+    IF e_state IS NOT NULL THEN
+        e_detail := concat_ws(E'\n', NULLIF(e_detail, ''), 'The model''s views keep the data of the previous refresh.');
+        e_message := format('refresh of model "%s" failed: %s', m.name, e_message);
+        e_hint := NULLIF(e_hint, '');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_refresh_run(text, timestamptz, bigint, boolean) IS
+    'Second step of rfm_refresh, in one transaction: takes the model''s lock, refreshes its views, keeps the history snapshot and logs the outcome; returns the error of a failed refresh (outside a transaction block) or raises it (inside one)';
+
+-- A procedure that commits cannot pin search_path: rfm_refresh names every
+-- function in full and uses no operator.
+CREATE OR REPLACE PROCEDURE @extschema@.rfm_refresh(name text, as_of timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    in_block pg_catalog.bool := @extschema@.rfm_transaction_block();
+    log_id pg_catalog.int8;
+    e_state pg_catalog.text;
+    e_message pg_catalog.text;
+    e_detail pg_catalog.text;
+    e_hint pg_catalog.text;
+BEGIN
+    -- Outside a transaction block the log entry commits first, so that it
+    -- survives a failed refresh; inside one everything commits or rolls back
+    -- with the caller's transaction.
+    log_id := @extschema@.rfm_refresh_begin(name, as_of);
+    IF NOT in_block THEN
+        COMMIT;
+    END IF;
+    SELECT q.e_state, q.e_message, q.e_detail, q.e_hint INTO e_state, e_message, e_detail, e_hint
+    FROM @extschema@.rfm_refresh_run(name, as_of, log_id, in_block) q;
+    IF NOT in_block THEN
+        COMMIT;
+    END IF;
+    IF e_state IS NULL THEN
+        RETURN;
+    END IF;
+    IF e_hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message, DETAIL = coalesce(e_detail, '');
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message, DETAIL = coalesce(e_detail, ''), HINT = e_hint;
+END
+$$;
+
+-- ==== Scheduling (pg_cron) ====
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_schedule(name text, schedule text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(name);
+    job_id bigint;
+BEGIN
+    PERFORM @extschema@.rfm_cron_check();
+    -- the job runs as the scheduling role: only the owner's refresh can work
+    IF current_user <> m.owner THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('only the owner of model "%s", role "%s", may schedule it', m.name, m.owner),
+            HINT = format('SET ROLE %I first: pg_cron runs the job as the role that schedules it.', m.owner);
+    END IF;
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'schedule must not be NULL',
+            HINT = 'Give a cron expression such as ''0 3 * * *'' (every day at 03:00, GMT).';
+    END IF;
+    -- a new schedule replaces the old job entirely
+    IF m.cron_job_id IS NOT NULL OR m.cron_job IS NOT NULL THEN
+        PERFORM @extschema@.rfm_unschedule(m.name);
+    END IF;
+    -- an unnamed job: known by its id, which no other model's job can take
+    EXECUTE 'SELECT cron.schedule($1, $2)' INTO job_id
+        USING schedule, format('CALL @extschema@.rfm_refresh(%L)', m.name);
+    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('cron_job_id', job_id));
+    RETURN job_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_schedule(text, text) IS
+    'Schedules CALL rfm_refresh(name) with pg_cron (cron expression, GMT; a second call replaces the job) as the model''s owner, who must call it; returns the pg_cron job id, kept in rfm_model.cron_job_id';
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_unschedule(name text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(name);
+    job_ids bigint[];
+    job bigint;
+    left_over bigint;
+BEGIN
+    IF m.cron_job_id IS NULL AND m.cron_job IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM @extschema@.rfm_cron_check();
+    -- pg_cron lets a job's owner or a superuser remove it, and shows a job
+    -- to them only: nobody else could make sure it is gone
+    IF current_user <> m.owner AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to unschedule model "%s"', m.name),
+            DETAIL = format('Its pg_cron job runs as its owner, role "%s", and only that role or a superuser may remove it.', m.owner),
+            HINT = format('SET ROLE %I first.', m.owner);
+    END IF;
+    -- the job of 1.2 by id; one scheduled before 1.2 by its exact name
+    job_ids := ARRAY[m.cron_job_id];
+    IF m.cron_job IS NOT NULL AND m.cron_job_id IS NULL THEN
+        EXECUTE 'SELECT array_agg(j.jobid) FROM cron.job j WHERE j.jobname = $1 AND j.username = $2'
+            INTO job_ids USING left(m.cron_job, 63), m.owner;
+    END IF;
+    FOREACH job IN ARRAY coalesce(job_ids, '{}') LOOP
+        CONTINUE WHEN job IS NULL;
+        EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobid = $1' INTO left_over USING job;
+        CONTINUE WHEN left_over IS NULL;   -- gone already
+        EXECUTE 'SELECT cron.unschedule($1)' USING job;
+        EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobid = $1' INTO left_over USING job;
+        IF left_over IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+                MESSAGE = format('pg_cron job %s of model "%s" is still there after cron.unschedule', job, m.name);
+        END IF;
+    END LOOP;
+    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('cron_job_id', NULL, 'cron_job', NULL));
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_unschedule(text) IS
+    'Removes the pg_cron job of rfm_schedule and checks it is gone; false when the model was not scheduled; 42501 for roles that may not act as the model''s owner';
+
+-- ==== History, read as the model's owner ====
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_snapshots(model text)
+RETURNS TABLE (as_of timestamptz, customers bigint)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+BEGIN
+    RETURN QUERY
+    SELECT q.a, q.n
+    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m),
+             format('SELECT h.as_of, count(*) FROM %I.%I h GROUP BY h.as_of ORDER BY h.as_of',
+                    m.schema_name, m.name || '_history')) AS q(a timestamptz, n bigint);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_snapshot_pair(m @extschema@.rfm_model, from_as_of timestamptz,
+                                                         to_as_of timestamptz,
+                                                         OUT from_at timestamptz, OUT to_at timestamptz)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    snaps timestamptz[];
+BEGIN
+    SELECT q.s INTO snaps
+    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m),
+             format('SELECT array_agg(DISTINCT h.as_of ORDER BY h.as_of) FROM %I.%I h',
+                    m.schema_name, m.name || '_history')) AS q(s timestamptz[]);
+    to_at := coalesce(to_as_of, snaps[cardinality(snaps)]);
+    from_at := coalesce(from_as_of, (SELECT max(s) FROM unnest(snaps) s WHERE s < to_at));
+    IF from_at IS NULL OR to_at IS NULL OR NOT from_at = ANY (snaps) OR NOT to_at = ANY (snaps) THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('model "%s" has no snapshot at %s', m.name,
+                             CASE WHEN to_at IS NULL OR NOT to_at = ANY (snaps) THEN coalesce(to_at::text, 'the end')
+                                  ELSE coalesce(from_at::text, 'an earlier time') END),
+            DETAIL = format('Its snapshots: %s.', coalesce(array_to_string(snaps, ', '), 'none')),
+            HINT = CASE WHEN m.keep_history THEN 'Each rfm_refresh adds one; rfm_refresh(name, as_of) adds one as of a past time.'
+                        ELSE 'The model keeps no history: UPDATE rfm_model SET keep_history = true.' END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_transition_matrix(model text, from_as_of timestamptz DEFAULT NULL,
+                                                             to_as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    p record;
+BEGIN
+    p := @extschema@.rfm_snapshot_pair(m, from_as_of, to_as_of);
+    RETURN QUERY
+    SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m), format(
+        'SELECT a.segment, b.segment, count(*), sum(a.monetary), sum(b.monetary) '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$L::timestamptz) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$L::timestamptz) b ON a.customer = b.customer '
+        'GROUP BY a.segment, b.segment ORDER BY a.segment NULLS FIRST, b.segment NULLS FIRST',
+        m.schema_name, m.name || '_history', p.from_at, p.to_at))
+        AS q(from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_segment_movers(model text, from_segment text, to_segment text,
+                                                          from_as_of timestamptz DEFAULT NULL,
+                                                          to_as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (customer text, from_snapshot timestamptz, to_snapshot timestamptz,
+               from_monetary numeric, to_monetary numeric, from_clv float8, to_clv float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    owner regrole := @extschema@.rfm_model_owner(m);
+    p record;
+    known text[];
+BEGIN
+    p := @extschema@.rfm_snapshot_pair(m, from_as_of, to_as_of);
+    SELECT q.k INTO known
+    FROM @extschema@.rfm_owner_query(owner,
+             format('SELECT array_agg(DISTINCT h.segment ORDER BY h.segment) FROM %I.%I h',
+                    m.schema_name, m.name || '_history')) AS q(k text[]);
+    known := known || ARRAY(SELECT sa.segment FROM @extschema@.rfm_segment_action sa);
+    IF (from_segment IS NOT NULL AND NOT from_segment = ANY (known))
+       OR (to_segment IS NOT NULL AND NOT to_segment = ANY (known)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown segment "%s"',
+                             CASE WHEN from_segment IS NOT NULL AND NOT from_segment = ANY (known)
+                                  THEN from_segment ELSE to_segment END),
+            HINT = 'Segments are named as rfm_segment and rfm_value_type name them, e.g. ''Champions'' or ''At Risk''; NULL means not a customer at that time.';
+    END IF;
+    RETURN QUERY
+    SELECT q.* FROM @extschema@.rfm_owner_query(owner, format(
+        'SELECT coalesce(a.customer, b.customer)::text, %3$L::timestamptz, %4$L::timestamptz, '
+        '       a.monetary, b.monetary, a.clv, b.clv '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$L::timestamptz) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$L::timestamptz) b ON a.customer = b.customer '
+        'WHERE a.segment IS NOT DISTINCT FROM %5$L::text AND b.segment IS NOT DISTINCT FROM %6$L::text '
+        '  AND (a.customer IS NOT NULL OR %5$L::text IS NULL) AND (b.customer IS NOT NULL OR %6$L::text IS NULL) '
+        'ORDER BY b.monetary DESC NULLS LAST, 1',
+        m.schema_name, m.name || '_history', p.from_at, p.to_at, from_segment, to_segment))
+        AS q(customer text, from_snapshot timestamptz, to_snapshot timestamptz,
+             from_monetary numeric, to_monetary numeric, from_clv float8, to_clv float8);
+END
+$$;
+
+-- Views of models made before 1.2 were parsed with their creator's
+-- search_path: say which of them use a function or operator from outside
+-- pg_catalog and the extension (rfm_drop_model and rfm_create_model rebuild
+-- them as 1.2 does).
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN
+        SELECT DISTINCT rm.name, c.oid::regclass AS view_name
+        FROM @extschema@.rfm_model rm
+             JOIN pg_catalog.pg_namespace n ON n.nspname = rm.schema_name
+             JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = 'm'
+                                       AND c.relname = ANY (ARRAY[rm.name || '_summary', rm.name || '_fit',
+                                                                  rm.name || '_customers', rm.name || '_segments',
+                                                                  rm.name || '_pareto'])
+             JOIN pg_catalog.pg_rewrite rw ON rw.ev_class = c.oid
+             JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
+             LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::regclass
+                                               AND o.oid = d.refobjid
+             LEFT JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
+        WHERE coalesce(o.oprnamespace, p.pronamespace)
+              NOT IN ('pg_catalog'::regnamespace, '@extschema@'::regnamespace)
+    LOOP
+        RAISE WARNING 'the materialized view % of model "%" uses a function or operator from outside pg_catalog and rfm',
+            v.view_name, v.name
+            USING HINT = 'Its creator''s search_path chose it. Drop the model and create it again.';
+    END LOOP;
+END
+$$;
