@@ -12,7 +12,6 @@ ALTER FUNCTION @extschema@.rfm_model_row(text) SET search_path = pg_catalog, pg_
 ALTER FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_view_comment(text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_comment(name, text, text, text) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION @extschema@.rfm_cron_check() SET search_path = pg_catalog, pg_temp;
 
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_check_update() RETURNS trigger
 LANGUAGE plpgsql PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -367,7 +366,7 @@ BEGIN
         MESSAGE = format('model "%s" is being refreshed or dropped, so it cannot be %s now', m.name, doing),
         DETAIL = CASE WHEN holder IS NULL THEN 'The session that held its lock has just ended.'
                       WHEN log_row IS NOT NULL
-                      THEN format('Process %s is refreshing it (rfm_refresh_log row %s).', holder, log_row)
+                      THEN format('Process %s is refreshing it (rfm_refresh_log shows it running).', holder)
                       ELSE format('Process %s holds its lock in a transaction that has not ended: a refresh '
                                   'or drop inside a transaction block, or a drop.', holder) END,
         HINT = CASE WHEN holder IS NULL THEN 'Try again.'
@@ -443,31 +442,35 @@ DECLARE
     n bigint;
     refreshed_as_of timestamptz;
 BEGIN
-    BEGIN
+    -- The lock is taken by this transaction itself, not by a subtransaction
+    -- (an exception block): the row's xmax then names the transaction that
+    -- holds it, for a second refresh's message.
+    IF in_block THEN
         PERFORM @extschema@.rfm_model_lock(m, 'refreshed');
-    EXCEPTION WHEN lock_not_available THEN
-        IF in_block THEN
-            RAISE;
-        END IF;
-        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
-                                e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-        e_hint := NULLIF(e_hint, '');
-        PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
-            jsonb_build_object('id', log_id, 'outcome', 'skipped', 'sqlstate', e_state, 'message', e_message));
-        RETURN;
-    END;
-    -- the lock is this transaction's now (the block above kept it): running
-    -- entries of sessions that are gone, or of this session's earlier,
-    -- interrupted refreshes, are over
+    ELSIF @extschema@.rfm_catalog_write('lock', m.name) = 0 THEN
+        BEGIN
+            PERFORM @extschema@.rfm_model_lock(m, 'refreshed');
+        EXCEPTION WHEN lock_not_available THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                                    e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+            e_hint := NULLIF(e_hint, '');
+            PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
+                jsonb_build_object('id', log_id, 'outcome', 'skipped', 'sqlstate', e_state,
+                                   'message', concat_ws(' ', e_message || '.', e_detail)));
+            RETURN;
+        END;
+    END IF;
+    -- the lock is this transaction's now: running entries of sessions that
+    -- are gone, or of this session's earlier, interrupted refreshes, are over
     PERFORM @extschema@.rfm_catalog_write('log_abandon', m.name, jsonb_build_object('id', log_id));
+    -- kept after the refresh: the views' queries read it, so that a REFRESH
+    -- MATERIALIZED VIEW, such as the one a restore from pg_dump runs,
+    -- rebuilds the data as of this same time (put back if the refresh fails)
+    PERFORM @extschema@.rfm_catalog_write('set', m.name,
+        jsonb_build_object('refresh_as_of', coalesce(rfm_refresh_run.as_of, m.as_of, pg_catalog.now())));
 
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-        -- kept after the refresh: the views' queries read it, so that a
-        -- REFRESH MATERIALIZED VIEW, such as the one a restore from pg_dump
-        -- runs, rebuilds the data as of this same time
-        PERFORM @extschema@.rfm_catalog_write('set', m.name,
-            jsonb_build_object('refresh_as_of', coalesce(rfm_refresh_run.as_of, m.as_of, pg_catalog.now())));
         PERFORM @extschema@.rfm_model_build(m.name, false);
         SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
@@ -476,6 +479,7 @@ BEGIN
         END IF;
         GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
                                 e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+        PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('refresh_as_of', m.refresh_as_of));
     END;
     PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
         jsonb_build_object('id', log_id,
@@ -530,6 +534,84 @@ $$;
 
 -- ==== Scheduling (pg_cron) ====
 
+-- pg_cron's schedule function and the right to use it, or a clear error.
+CREATE OR REPLACE FUNCTION @extschema@.rfm_cron_check() RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.to_regnamespace('cron') IS NOT NULL
+       AND NOT pg_catalog.has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('scheduling needs USAGE on schema cron, which role "%s" does not have', current_user),
+            HINT = format('A superuser can GRANT USAGE ON SCHEMA cron TO %I; pg_cron then lets the role schedule and unschedule jobs of its own.',
+                          current_user);
+    END IF;
+    IF pg_catalog.to_regprocedure('cron.schedule(text,text)') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_cron') THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'scheduling needs pg_cron, which is not installed on this server',
+            HINT = 'Install it (Debian: apt-get install postgresql-15-cron), add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron. Or schedule CALL rfm_refresh(...) with another scheduler.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+        MESSAGE = format('scheduling needs the extension pg_cron in database "%s"', pg_catalog.current_database()),
+        HINT = format('With pg_cron in shared_preload_libraries and cron.database_name = %L (now %L), run CREATE EXTENSION pg_cron.',
+                      pg_catalog.current_database(),
+                      coalesce(pg_catalog.current_setting('cron.database_name', true), 'not set'));
+END
+$$;
+
+-- Whether pg_cron's runs can reach this server: a job runs in a background
+-- worker (cron.use_background_workers), or over a connection to cron.host
+-- -- a unix socket directory, or TCP, which the server must listen on and
+-- whose pg_hba.conf line must let the job's role in without a password
+-- (a ~/.pgpass of the server's OS user may hold one: a warning only).
+CREATE FUNCTION @extschema@.rfm_cron_connect_check() RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    host text := coalesce(NULLIF(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    socket_dir text := pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1);
+    fix text;
+    auth text;
+BEGIN
+    IF coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on'
+       OR pg_catalog.left(host, 1) = '/' THEN
+        RETURN;
+    END IF;
+    fix := format('Set cron.use_background_workers = on (and max_worker_processes high enough), or cron.host = %L '
+                  '(the server''s socket directory) with a pg_hba.conf "local" line that lets the role in '
+                  '(peer or trust); both in postgresql.conf, then restart the server and schedule again.',
+                  coalesce(NULLIF(pg_catalog.btrim(socket_dir), ''), '/var/run/postgresql'));
+    IF pg_catalog.btrim(pg_catalog.current_setting('listen_addresses')) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('pg_cron would connect to "%s" over TCP, but this server does not listen on TCP '
+                             '(listen_addresses is empty): no scheduled run could reach it', host),
+            HINT = fix;
+    END IF;
+    IF pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE') THEN
+        SELECT r.auth_method INTO auth
+        FROM pg_catalog.pg_hba_file_rules r
+        WHERE r.type IN ('host', 'hostnossl') AND r.error IS NULL
+          AND ('all' = ANY (r.database) OR pg_catalog.current_database() = ANY (r.database))
+          AND ('all' = ANY (r.user_name) OR current_user = ANY (r.user_name))
+          -- localhost: the loopback addresses (an approximation: the first
+          -- line for 127.x, ::1, 0.0.0.0 or a keyword that covers them)
+          AND (r.address IN ('all', 'samehost', 'samenet', 'localhost', '::1', '0.0.0.0', '::')
+               OR r.address LIKE '127.%')
+        ORDER BY r.line_number
+        LIMIT 1;
+        IF auth IS DISTINCT FROM 'trust' THEN
+            RAISE WARNING 'pg_cron will connect to "%" over TCP as role "%", and pg_hba.conf asks for %',
+                host, current_user, coalesce(auth || ' authentication there', 'no line that lets it in')
+                USING DETAIL = 'Unless the server''s OS user has a ~/.pgpass entry for that connection, every run will fail with "connection failed" (see cron.job_run_details).',
+                      HINT = fix;
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_cron_connect_check() IS
+    'Raises 0A000 when pg_cron''s runs cannot reach this server (TCP to cron.host on a server that does not listen on TCP), and warns when pg_hba.conf asks them for a password; says how to fix it';
+
 CREATE OR REPLACE FUNCTION @extschema@.rfm_schedule(name text, schedule text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -547,12 +629,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'schedule must not be NULL',
             HINT = 'Give a cron expression such as ''0 3 * * *'' (every day at 03:00, GMT).';
     END IF;
+    PERFORM @extschema@.rfm_cron_connect_check();
     -- a new schedule replaces the old job entirely
     IF m.cron_job_id IS NOT NULL OR m.cron_job IS NOT NULL THEN
         PERFORM @extschema@.rfm_unschedule(m.name);
     END IF;
     -- an unnamed job: known by its id, which no other model's job can take
-    EXECUTE 'SELECT cron.schedule($1, $2)' INTO job_id
+    EXECUTE 'SELECT cron.schedule($1::text, $2::text)' INTO job_id
         USING schedule, format('CALL @extschema@.rfm_refresh(%L)', m.name);
     PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('cron_job_id', job_id));
     RETURN job_id;

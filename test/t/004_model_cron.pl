@@ -80,19 +80,20 @@ for my $mode (sort keys %nodes)
 	is($node->safe_psql('postgres', qq{
 		SELECT concat_ws('|', jobname, schedule, command, database, username, active)
 		FROM cron.job WHERE jobid = $job{$mode}}),
-		q{rfm_refresh daily|* * * * *|CALL public.rfm_refresh('daily')|postgres|postgres|t},
-		"$mode: the job id is in cron.job with the refresh command");
-	is($node->safe_psql('postgres', q{SELECT cron_job FROM rfm_model WHERE name = 'daily'}),
-		'rfm_refresh daily', "$mode: rfm_model records the job name");
+		q{* * * * *|CALL public.rfm_refresh('daily')|postgres|postgres|t},
+		"$mode: the job id is in cron.job with the refresh command (an unnamed job: known by its id)");
+	is($node->safe_psql('postgres', q{SELECT cron_job_id FROM rfm_model WHERE name = 'daily'}),
+		$job{$mode}, "$mode: rfm_model records the job id");
 
 	# pg_cron lets a role schedule once it may use the schema cron.
 	my ($ret, $out, $err) = $node->psql('postgres', q{SELECT rfm_schedule('shop', '* * * * *')}, @$alice);
-	like($err, qr/permission denied for schema cron/, "$mode: without USAGE on schema cron a role cannot schedule");
+	like($err, qr/scheduling needs USAGE on schema cron.*\n.*HINT:  A superuser can GRANT USAGE ON SCHEMA cron TO rfm_alice/s,
+		"$mode: without USAGE on schema cron a role is told what it needs");
 	$node->safe_psql('postgres', 'GRANT USAGE ON SCHEMA cron TO rfm_alice');
 	$alice_job{$mode} = $node->safe_psql('postgres', q{SELECT rfm_schedule('shop', '* * * * *')}, @$alice);
 	is($node->safe_psql('postgres', qq{
 		SELECT concat_ws('|', jobname, command, username) FROM cron.job WHERE jobid = $alice_job{$mode}}),
-		q{rfm_refresh shop|CALL public.rfm_refresh('shop')|rfm_alice},
+		q{CALL public.rfm_refresh('shop')|rfm_alice},
 		"$mode: with USAGE on schema cron the role schedules its model, as itself");
 
 	# New customers after the models were built; only a refresh that starts
@@ -176,19 +177,22 @@ for my $mode (sort keys %nodes)
 		SELECT (SELECT count(*) FROM shop.shop_customers) = (SELECT count(DISTINCT customer_id) FROM shop.orders)},
 		@$alice), 't', "$mode: the role's model has every customer of its table");
 
-	# A second rfm_schedule replaces the job (same id, new schedule).
-	is($node->safe_psql('postgres', q{SELECT rfm_schedule('daily', '0 3 * * *')}), $job{$mode},
-		"$mode: rescheduling returns the same job id");
+	# A second rfm_schedule replaces the job entirely: a new job (with the
+	# settings of now), the old one gone.
+	my $new_job = $node->safe_psql('postgres', q{SELECT rfm_schedule('daily', '0 3 * * *')});
+	isnt($new_job, $job{$mode}, "$mode: rescheduling makes a new job");
 	is($node->safe_psql('postgres', q{
-		SELECT count(*) || ' ' || min(schedule) FROM cron.job WHERE jobname = 'rfm_refresh daily'}),
-		'1 0 3 * * *', "$mode: rescheduling replaces the job, not adds one");
+		SELECT count(*) || ' ' || min(schedule) || ' ' || bool_and(jobid = } . $new_job . q{)
+		FROM cron.job WHERE command = 'CALL public.rfm_refresh(''daily'')'}),
+		'1 0 3 * * * t', "$mode: rescheduling replaces the job, not adds one");
+	$job{$mode} = $new_job;
 
 	# rfm_unschedule removes it, once.
 	is($node->safe_psql('postgres', q{SELECT rfm_unschedule('daily')}), 't', "$mode: rfm_unschedule returns true");
 	is($node->safe_psql('postgres', q{
-		SELECT count(*) FROM cron.job WHERE jobname = 'rfm_refresh daily' OR jobid = } . $job{$mode}),
+		SELECT count(*) FROM cron.job WHERE command = 'CALL public.rfm_refresh(''daily'')' OR jobid = } . $job{$mode}),
 		'0', "$mode: rfm_unschedule removes the job from cron.job");
-	is($node->safe_psql('postgres', q{SELECT cron_job IS NULL FROM rfm_model WHERE name = 'daily'}), 't',
+	is($node->safe_psql('postgres', q{SELECT cron_job_id IS NULL FROM rfm_model WHERE name = 'daily'}), 't',
 		"$mode: rfm_model no longer records a job");
 	is($node->safe_psql('postgres', q{SELECT rfm_unschedule('daily')}), 'f',
 		"$mode: rfm_unschedule of an unscheduled model returns false");
@@ -197,7 +201,7 @@ for my $mode (sort keys %nodes)
 	my $again = $node->safe_psql('postgres', q{SELECT rfm_schedule('daily', '0 3 * * *')});
 	$node->safe_psql('postgres', q{SELECT rfm_drop_model('daily')});
 	is($node->safe_psql('postgres', qq{
-		SELECT count(*) FROM cron.job WHERE jobname = 'rfm_refresh daily' OR jobid = $again}),
+		SELECT count(*) FROM cron.job WHERE command = 'CALL public.rfm_refresh(''daily'')' OR jobid = $again}),
 		'0', "$mode: rfm_drop_model removes the model's job");
 	is($node->safe_psql('postgres', q{SELECT count(*) FROM rfm_model WHERE name = 'daily'}), '0',
 		"$mode: and the model");
@@ -206,13 +210,35 @@ for my $mode (sort keys %nodes)
 	# role's scheduled model, the role's job goes with it.
 	is($node->safe_psql('postgres', q{SELECT rfm_unschedule('shop')}, @$alice), 't',
 		"$mode: the role unschedules its model");
-	is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job WHERE jobname = 'rfm_refresh shop'}), '0',
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job WHERE command = 'CALL public.rfm_refresh(''shop'')'}), '0',
 		"$mode: the role's job is gone");
 	$node->safe_psql('postgres', q{SELECT rfm_schedule('shop', '0 3 * * *')}, @$alice);
 	$node->safe_psql('postgres', q{SELECT rfm_drop_model('shop')});
-	is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job WHERE jobname = 'rfm_refresh shop'}), '0',
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job WHERE command = 'CALL public.rfm_refresh(''shop'')'}), '0',
 		"$mode: a superuser's rfm_drop_model removes the job the role scheduled");
 }
 
 $_->stop for values %nodes;
+
+# pg_cron as a stock installation has it: cron.host = 'localhost' (TCP) and
+# no background workers.  This cluster listens on a unix socket only, so
+# every run would fail to connect: rfm_schedule says so and how to fix it,
+# instead of scheduling a job that never runs.
+my $stock = PostgreSQL::Test::Cluster->new('cron_stock');
+$stock->init;
+$stock->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_cron'\ncron.database_name = 'postgres'\n");
+$stock->start;
+$stock->safe_psql('postgres', qq{
+	CREATE EXTENSION pg_cron;
+	CREATE EXTENSION rfm;
+	CREATE TABLE orders (customer_id text, order_date date, revenue numeric,
+	                     first_name text, last_name text, email text);
+	COPY orders FROM '$csv' WITH (FORMAT csv, HEADER true);
+	SELECT count(*) FROM rfm_create_model('daily', 'orders', 'customer_id', 'order_date', 'revenue');
+});
+my ($ret, $out, $err) = $stock->psql('postgres', q{SELECT rfm_schedule('daily', '0 3 * * *')});
+like($err, qr/pg_cron would connect to "localhost" over TCP, but this server does not listen on TCP.*HINT:  .*cron\.use_background_workers = on.*cron\.host = '\//s,
+	'stock pg_cron settings: rfm_schedule says the job could not connect, and how to fix it');
+is($stock->safe_psql('postgres', 'SELECT count(*) FROM cron.job'), '0', 'and schedules nothing');
+$stock->stop;
 done_testing();
