@@ -569,11 +569,18 @@ $$;
 CREATE FUNCTION @extschema@.rfm_cron_connect_check() RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    host text := coalesce(NULLIF(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
-    socket_dir text := pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1);
+    host text;
+    socket_dir text;
     fix text;
     auth text;
 BEGIN
+    -- pg_cron's settings are for superusers and pg_read_all_settings only
+    BEGIN
+        host := coalesce(NULLIF(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+        socket_dir := pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RETURN;
+    END;
     IF coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on'
        OR pg_catalog.left(host, 1) = '/' THEN
         RETURN;

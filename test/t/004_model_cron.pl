@@ -184,7 +184,7 @@ for my $mode (sort keys %nodes)
 	is($node->safe_psql('postgres', q{
 		SELECT count(*) || ' ' || min(schedule) || ' ' || bool_and(jobid = } . $new_job . q{)
 		FROM cron.job WHERE command = 'CALL public.rfm_refresh(''daily'')'}),
-		'1 0 3 * * * t', "$mode: rescheduling replaces the job, not adds one");
+		'1 0 3 * * * true', "$mode: rescheduling replaces the job, not adds one");
 	$job{$mode} = $new_job;
 
 	# rfm_unschedule removes it, once.
