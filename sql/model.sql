@@ -356,7 +356,22 @@ SELECT (SELECT count(*) FROM shop.shop_customers) AS customers,
        (SELECT sum(customers) FROM shop.shop_segments) AS in_segments;
 SELECT count(*) FROM shop.orders;
 SELECT count(*) FROM shop.shop_summary;
+-- the history through rfm's functions: not granted yet, then granted, read
+-- as the reader itself (a plain table of built-in types runs nobody's code)
+SELECT * FROM rfm_snapshots('shop');
 RESET ROLE;
+GRANT SELECT ON shop.shop_history TO regress_rfm_reader;
+SET ROLE regress_rfm_reader;
+SELECT count(*) AS snapshots, sum(customers) AS rows FROM rfm_snapshots('shop');
+SELECT sum(customers) AS customers FROM rfm_transition_matrix('shop', '2024-01-01 00:00+00', '2024-01-01 00:00+00');
+RESET ROLE;
+-- with row-level security on the history, the owner's policy would run as
+-- the reader: rfm reads it for members of the owner only
+ALTER TABLE shop.shop_history ENABLE ROW LEVEL SECURITY;
+SET ROLE regress_rfm_reader;
+SELECT * FROM rfm_snapshots('shop');
+RESET ROLE;
+ALTER TABLE shop.shop_history DISABLE ROW LEVEL SECURITY;
 
 -- The analyst's own model sees what row-level security lets it see: the
 -- 20 northern customers, not the 60.

@@ -79,6 +79,48 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
     'The owner of a model, as whom rfm works on its objects, after checking that they are the materialized views and table rfm_create_model made, all the owner''s';
 
+-- As whom a role reads a model's objects: as the model's owner when the role
+-- may become it (the owner's code, if any, then runs with the owner's
+-- rights); else as itself, when it may SELECT them and they run no code of
+-- anybody's -- plain tables and materialized views without row-level
+-- security, of built-in column types (a type of the owner's could bring a
+-- cast or an output function of the owner's).  Otherwise 42501.
+CREATE FUNCTION @extschema@.rfm_model_reader(m @extschema@.rfm_model, suffixes text[]) RETURNS regrole
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner regrole := @extschema@.rfm_model_owner(m);
+    suffix text;
+    rel regclass;
+BEGIN
+    IF pg_catalog.pg_has_role(owner, 'MEMBER') THEN
+        RETURN owner;
+    END IF;
+    FOREACH suffix IN ARRAY suffixes LOOP
+        rel := format('%I.%I', m.schema_name, m.name || suffix)::regclass;
+        IF NOT pg_catalog.has_table_privilege(rel, 'SELECT') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('permission denied for %s of model "%s"', rel, m.name),
+                HINT = format('The model''s owner, role "%s", can GRANT SELECT ON it.', m.owner);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = rel AND c.relrowsecurity)
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                        AND t.typnamespace <> 'pg_catalog'::regnamespace
+                        AND NOT (t.typtype = 'd' AND EXISTS (
+                                     SELECT 1 FROM pg_catalog.pg_type b
+                                     WHERE b.oid = t.typbasetype AND b.typnamespace = 'pg_catalog'::regnamespace))) THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('%s of model "%s" is read through rfm by roles that may act as its owner only', rel, m.name),
+                DETAIL = 'It has row-level security or a column of a type that is not built in, which could run its owner''s code.',
+                HINT = format('Ask role "%s" to grant you membership, or query it directly.', m.owner);
+        END IF;
+    END LOOP;
+    RETURN current_user::regrole;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_reader(@extschema@.rfm_model, text[]) IS
+    'The role as whom the caller reads the given objects of a model: its owner, when the caller may become it; else the caller, when it may SELECT them and they cannot run anybody''s code (no row-level security, built-in column types); else 42501';
+
 -- Create (create => true) or refresh a model's views, in dependency order.
 -- A refresh is CONCURRENTLY for a populated view: readers are not blocked.
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_build(model text, create_views boolean)
@@ -705,7 +747,7 @@ DECLARE
 BEGIN
     RETURN QUERY
     SELECT q.a, q.n
-    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m),
+    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'),
              format('SELECT h.as_of, count(*) FROM %I.%I h GROUP BY h.as_of ORDER BY h.as_of',
                     m.schema_name, m.name || '_history')) AS q(a timestamptz, n bigint);
 END
@@ -719,7 +761,7 @@ DECLARE
     snaps timestamptz[];
 BEGIN
     SELECT q.s INTO snaps
-    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m),
+    FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'),
              format('SELECT array_agg(DISTINCT h.as_of ORDER BY h.as_of) FROM %I.%I h',
                     m.schema_name, m.name || '_history')) AS q(s timestamptz[]);
     to_at := coalesce(to_as_of, snaps[cardinality(snaps)]);
@@ -746,7 +788,7 @@ DECLARE
 BEGIN
     p := @extschema@.rfm_snapshot_pair(m, from_as_of, to_as_of);
     RETURN QUERY
-    SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_owner(m), format(
+    SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'), format(
         'SELECT a.segment, b.segment, count(*), sum(a.monetary), sum(b.monetary) '
         'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$L::timestamptz) a '
         'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$L::timestamptz) b ON a.customer = b.customer '
@@ -764,7 +806,7 @@ RETURNS TABLE (customer text, from_snapshot timestamptz, to_snapshot timestamptz
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    owner regrole := @extschema@.rfm_model_owner(m);
+    owner regrole := @extschema@.rfm_model_reader(m, '{_history}');
     p record;
     known text[];
 BEGIN
