@@ -54,7 +54,8 @@ for my $i (0 .. $#lines)
 	}
 	elsif ($line =~ /^```(\S*)/)
 	{
-		$cur = { lang => $1, start => $i, line => $i + 1, text => '',
+		my $lang = $1;
+		$cur = { lang => $lang, start => $i, line => $i + 1, text => '',
 			fragment => (defined $prev && $prev =~ /^<!--\s*fragment\s*-->\s*$/) };
 	}
 	$prev = $line unless $line =~ /^\s*$/;
