@@ -89,11 +89,12 @@ $node->safe_psql('postgres',
 	qq{CREATE DATABASE "$db" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'});
 $ENV{PGCLIENTENCODING} = 'UTF8';
 
+# a block that runs for more than 10 minutes stops the test (pump dies)
 my ($in, $out) = ('', '');
+my $timer = IPC::Run::timeout(600);
 my $psql = IPC::Run::start(
 	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', $db ],
-	'<', \$in, '>&', \$out);
-my $timer = IPC::Run::timer(600);
+	'<', \$in, '>&', \$out, $timer);
 my $record = '';
 my $n = 0;
 for my $b (@sql)
@@ -110,7 +111,7 @@ for my $b (@sql)
 	$out = '';
 	$in .= encode('UTF-8', $b->{text}) . "\n\\echo $marker\n";
 	$timer->start(600);
-	$psql->pump until $out =~ /\Q$marker\E\n/ || $timer->is_expired || !$psql->pumpable;
+	$psql->pump until $out =~ /\Q$marker\E\n/ || !$psql->pumpable;
 	my $got = $out;
 	utf8::decode($got);
 	$got =~ s/\Q$marker\E\n.*//s;
