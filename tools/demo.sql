@@ -42,10 +42,13 @@ GROUP BY value_type
 ORDER BY sum(monetary) DESC;
 
 \echo 'Lifecycle stages (rfm_lifecycle, thresholds in rfm_lifecycle_settings)'
-SELECT stage, rfm_label(stage, 'zh') AS "阶段", count(*) AS customers
+-- A customer whose invoices are all cancellations (returns) has no stage:
+-- rfm_lifecycle gives NULL, as the orders returned are not in the data.
+SELECT coalesce(stage, '(no stage: returns only)') AS stage,
+       coalesce(rfm_label(stage, 'zh'), '(无阶段：仅有退货)') AS "阶段", count(*) AS customers
 FROM (SELECT customer_id, rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00') AS stage
       FROM orders GROUP BY customer_id) q
-GROUP BY stage ORDER BY count(*) DESC;
+GROUP BY stage ORDER BY stage IS NULL, count(*) DESC;
 
 -- BG/NBD and Gamma-Gamma fitted on the customers' (x, t_x, T) in weeks.
 CREATE TABLE models AS
