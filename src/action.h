@@ -1,0 +1,105 @@
+/*
+ * action.h
+ *		The rules of src/action.c as loaded from the rule tables into a
+ *		per-call-site cache by src/action_load.c.
+ */
+#ifndef RFM_ACTION_H
+#define RFM_ACTION_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "utils/numeric.h"
+
+/* a code with its labels */
+typedef struct CodeLabel
+{
+	char	   *code;
+	int			len;
+	char	   *en;
+	char	   *zh;
+	int			contact;		/* channels only: 0 low, 1 medium, 2 high */
+	int			cost;
+} CodeLabel;
+
+typedef struct TierRule
+{
+	CodeLabel	c;
+	int32		rank;
+	Numeric		discount;
+	Numeric		multiplier;		/* 1 - discount */
+	int64		rate100;		/* point_rate * 100 */
+	Numeric		min_spend;		/* NULL: no lower bound (lowest tier only) */
+	int32		min_score;
+} TierRule;
+
+typedef struct SegRule
+{
+	CodeLabel	c;
+	char	   *strategy;
+	char	   *service;
+	Datum		channels;		/* text[] */
+	char	   *price;
+	Datum		techniques;		/* text[] */
+	int			tier;			/* index into tiers */
+	int			contact;		/* highest over the channels */
+	int			cost;
+} SegRule;
+
+typedef enum TierBy
+{
+	TIER_BY_SEGMENT,
+	TIER_BY_SCORE,
+	TIER_BY_SPEND
+} TierBy;
+
+typedef struct ActionCache
+{
+	MemoryContext data;			/* the rules; reset on reload */
+	bool		loaded;
+	bool		reusable;		/* loaded under an active snapshot */
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	CommandId	curcid;
+
+	int			nseg;
+	SegRule    *seg;
+	int			last_seg;
+	int			ntier;
+	TierRule   *tier;			/* ascending rank */
+	int			nstrat;
+	CodeLabel  *strat;
+	int			nchan;
+	CodeLabel  *chan;
+	int			ntech;
+	CodeLabel  *tech;
+	TierBy		tier_by;
+	int32		loyalty[6];		/* the columns of rfm_loyalty_settings */
+
+	TupleDesc	plan_desc;		/* rfm_action's result, blessed */
+} ActionCache;
+/* channel levels: 0 low, 1 medium, 2 high */
+extern const char *const rfm_level_names[];
+
+/* the rules for this call site, loaded if needed */
+extern ActionCache *rfm_get_rules(FunctionCallInfo fcinfo);
+
+/* the index of a code in an array of structs that begin with a CodeLabel */
+extern int	rfm_find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len);
+
+/* is a numeric NaN or infinite? */
+static inline bool
+rfm_numeric_not_finite(Numeric n)
+{
+#if PG_VERSION_NUM >= 140000
+	return numeric_is_nan(n) || numeric_is_inf(n);
+#else
+	return numeric_is_nan(n);
+#endif
+}
+
+#endif							/* RFM_ACTION_H */
