@@ -173,7 +173,8 @@ ROLLBACK;
 
 -- 5. The digest of the rules: one line per table, the row counts of the
 --    defaults (4 strategies, 8 channels, 5 techniques, 4 tiers, 19 segment
---    rules, the two settings rows, no lifecycle settings row).
+--    rules, the two settings rows, no lifecycle settings row; 11 customer
+--    groups and their settings row).
 SELECT table_name, rows, length(digest) AS hex_digits FROM rfm_rules_digests();
 CREATE TEMP TABLE digest0 AS SELECT rfm_rules_digest() AS d;
 -- equal content, other physical order and history: rows rewritten in place,
