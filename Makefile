@@ -35,5 +35,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track headers: the files that share action.h's structs
+src/action.o src/action_load.o src/group.o: src/action.h src/rfm.h
+
 rfm--1.1--1.2.sql: $(sort $(wildcard ext/rfm--1.1--1.2/*.sql))
 	cat $^ > $@

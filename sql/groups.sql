@@ -94,7 +94,10 @@ SELECT v.code FROM (VALUES ('A'), ('B'), ('C'), ('D'), ('E'), ('arpu_basic'), ('
 WHERE rfm_group_label(v.code) IS NULL OR rfm_group_strategy(v.code, 'zh') IS NULL;
 SELECT rfm_group_label('E', 'zh') AS e_zh, rfm_group_strategy('E') AS e_strategy,
        rfm_group_label('arpu_high') AS arpu_high, rfm_group_strategy('high_value', 'zh') AS high_value_zh,
-       rfm_group_label('F') IS NULL AS unknown;
+       rfm_group_label(NULL) IS NULL AS null_code;
+SELECT rfm_group_label('F');
+SELECT rfm_group_strategy('e');
+SELECT rfm_group_strategy('E', 'de');
 DELETE FROM rfm_customer_group WHERE code = 'E';
 UPDATE rfm_customer_group SET code = 'F' WHERE code = 'E';
 INSERT INTO rfm_customer_group (code, scheme, label_en, label_zh, strategy_en, strategy_zh)
@@ -107,6 +110,17 @@ INSERT INTO rfm_customer_group (code, scheme, label_en, label_zh, strategy_en, s
 VALUES ('arpu_mid', 'arpu', 'Middle', '中等', 'Video plans', '视频套餐', false);
 SELECT code, origin, strategy_en FROM rfm_customer_group WHERE origin <> 'builtin' ORDER BY code;
 SELECT rfm_group_strategy('high_value') AS high_value;
+ROLLBACK;
+-- per query, and again after a change within a transaction
+BEGIN;
+SELECT string_agg(rfm_group_strategy(code), ' | ' ORDER BY code) AS ae_strategies FROM (VALUES ('B'), ('D')) v(code);
+UPDATE rfm_customer_group SET strategy_en = 'Remind them' WHERE code = 'D';
+SELECT string_agg(rfm_group_strategy(code), ' | ' ORDER BY code) AS ae_strategies FROM (VALUES ('B'), ('D')) v(code);
+ROLLBACK;
+-- a changed column type is a clear error, as for the rule tables
+BEGIN;
+ALTER TABLE rfm_customer_group ALTER strategy_en TYPE varchar;
+SELECT rfm_group_strategy('E');
 ROLLBACK;
 
 -- 5. The R package's orders as of 2007-01-01: the groups against an
@@ -136,7 +150,7 @@ FROM r_customers, k, m WHERE frequency > 0;
 SELECT rfm_ae_group(frequency, aov, k.ae_frequency_cut, k.ae_aov_cut) AS ae, count(*)
 FROM r_customers, rfm_group_cuts('r_customers', 'frequency', 'aov') k GROUP BY 1 ORDER BY 1;
 
--- The per-customer functions are inlined: no function call left in the plan.
+-- The group functions are inlined: no function call left in the plan.
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT rfm_ae_group(frequency, aov, 3, 180) FROM r_customers;
 

@@ -12,6 +12,22 @@
 #include "fmgr.h"
 #include "utils/numeric.h"
 
+/*
+ * The snapshot rules were read under: they stay valid under any snapshot of
+ * the same transaction with the same xmin, xmax, numbers of running
+ * (sub)transactions and command id (see rfm_rules_snapshot_valid).
+ */
+typedef struct RulesSnapshot
+{
+	bool		reusable;		/* read under an active snapshot */
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	CommandId	curcid;
+} RulesSnapshot;
+
 /* a code with its labels */
 typedef struct CodeLabel
 {
@@ -58,13 +74,7 @@ typedef struct ActionCache
 {
 	MemoryContext data;			/* the rules; reset on reload */
 	bool		loaded;
-	bool		reusable;		/* loaded under an active snapshot */
-	LocalTransactionId lxid;
-	TransactionId xmin;
-	TransactionId xmax;
-	uint32		xcnt;
-	int32		subxcnt;
-	CommandId	curcid;
+	RulesSnapshot snap;			/* what the rules were read under */
 
 	int			nseg;
 	SegRule    *seg;
@@ -84,6 +94,16 @@ typedef struct ActionCache
 } ActionCache;
 /* channel levels: 0 low, 1 medium, 2 high */
 extern const char *const rfm_level_names[];
+
+/* snapshots of loaded rules */
+extern void rfm_rules_snapshot_remember(RulesSnapshot *s, bool read_only);
+extern bool rfm_rules_snapshot_valid(const RulesSnapshot *s);
+
+/* loader queries (within SPI_connect): checked column types, values */
+extern void rfm_load_query(const char *schema, const char *table, const char *cols,
+						   const Oid *coltypes, int ncols, bool read_only);
+extern char *rfm_load_str(int row, int col, MemoryContext cxt);
+extern char *rfm_rules_schema(FunctionCallInfo fcinfo);
 
 /* the rules for this call site, loaded if needed */
 extern ActionCache *rfm_get_rules(FunctionCallInfo fcinfo);

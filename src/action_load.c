@@ -57,8 +57,8 @@ static const char *load_table = "";
  * Run a query of the loader; the result is in SPI_tuptable.  coltypes gives
  * the type each column must have (the query's column count is theirs).
  */
-static void
-load_query(const char *schema, const char *table, const char *cols,
+void
+rfm_load_query(const char *schema, const char *table, const char *cols,
 		   const Oid *coltypes, int ncols, bool read_only)
 {
 	char	   *q = psprintf("SELECT %s FROM %s.%s", cols, schema, table);
@@ -100,8 +100,8 @@ null_error(int row, int col)
 			 errhint("Set a value, or restore the column's NOT NULL constraint.")));
 }
 
-static char *
-get_str(int row, int col, MemoryContext cxt)
+char *
+rfm_load_str(int row, int col, MemoryContext cxt)
 {
 	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 
@@ -180,10 +180,10 @@ tier_rank_cmp(const void *a, const void *b)
 static void
 load_labels(CodeLabel *out, int row, MemoryContext cxt)
 {
-	out->code = get_str(row, 1, cxt);
+	out->code = rfm_load_str(row, 1, cxt);
 	out->len = strlen(out->code);
-	out->en = get_str(row, 2, cxt);
-	out->zh = get_str(row, 3, cxt);
+	out->en = rfm_load_str(row, 2, cxt);
+	out->zh = rfm_load_str(row, 3, cxt);
 }
 
 /*
@@ -199,7 +199,7 @@ load_label_rows(const char *schema, const char *table, const char *cols, int nco
 	uint64		n;
 
 	Assert(ncols <= lengthof(types));
-	load_query(schema, table, cols, types, ncols, read_only);
+	rfm_load_query(schema, table, cols, types, ncols, read_only);
 	n = SPI_processed;
 	*count = (int) n;
 	rows = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
@@ -221,6 +221,55 @@ rfm_find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len
 	return -1;
 }
 
+/* The schema of the calling function (the extension's), quoted. */
+char *
+rfm_rules_schema(FunctionCallInfo fcinfo)
+{
+	char	   *nsp = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+
+	if (nsp == NULL)
+		elog(ERROR, "rfm: schema of function %u not found", fcinfo->flinfo->fn_oid);
+	return (char *) quote_identifier(nsp);
+}
+
+/* Remember the snapshot rules were just read under. */
+void
+rfm_rules_snapshot_remember(RulesSnapshot *s, bool read_only)
+{
+	s->reusable = read_only;
+	if (read_only)
+	{
+		Snapshot	snap = GetActiveSnapshot();
+
+		s->lxid = MY_LXID;
+		s->xmin = snap->xmin;
+		s->xmax = snap->xmax;
+		s->xcnt = snap->xcnt;
+		s->subxcnt = snap->suboverflowed ? -1 : snap->subxcnt;
+		s->curcid = snap->curcid;
+	}
+}
+
+/*
+ * May rules read under *s be used under the active snapshot?  Yes if it is
+ * of the same transaction with the same xmin, xmax, numbers of running
+ * (sub)transactions and command id: such a snapshot sees the same committed
+ * data (below an unchanged xmax the set of running transactions can only
+ * shrink, which changes the count).
+ */
+bool
+rfm_rules_snapshot_valid(const RulesSnapshot *s)
+{
+	Snapshot	snap;
+
+	if (!s->reusable || !ActiveSnapshotSet())
+		return false;
+	snap = GetActiveSnapshot();
+	return snap->curcid == s->curcid && snap->xmin == s->xmin && snap->xmax == s->xmax &&
+		snap->xcnt == s->xcnt && (snap->suboverflowed ? -1 : snap->subxcnt) == s->subxcnt &&
+		MY_LXID == s->lxid;
+}
+
 static void
 load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 {
@@ -232,7 +281,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 
 	MemoryContextReset(cxt);
 	c->loaded = false;
-	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	schema = rfm_rules_schema(fcinfo);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "rfm: SPI_connect failed");
@@ -247,15 +296,15 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
 	{
-		c->chan[i].contact = level_of(get_str(i, 4, cxt));
-		c->chan[i].cost = level_of(get_str(i, 5, cxt));
+		c->chan[i].contact = level_of(rfm_load_str(i, 4, cxt));
+		c->chan[i].cost = level_of(rfm_load_str(i, 5, cxt));
 	}
 
 	{
 		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, NUMERICOID,
 		NUMERICOID, NUMERICOID, INT4OID};
 
-		load_query(schema, "rfm_tier",
+		rfm_load_query(schema, "rfm_tier",
 				   "code, label_en, label_zh, rank, discount, point_rate, min_spend, min_score",
 				   types, lengthof(types), read_only);
 	}
@@ -297,7 +346,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, TEXTOID};
 
-		load_query(schema, "rfm_segment_action",
+		rfm_load_query(schema, "rfm_segment_action",
 				   "segment, label_en, label_zh, strategy, service_lever, channels, price_lever,"
 				   " techniques, tier", types, lengthof(types), read_only);
 	}
@@ -314,14 +363,14 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 		int			nelems;
 
 		load_labels(&s->c, i, cxt);
-		s->strategy = get_str(i, 4, cxt);
-		s->service = get_str(i, 5, cxt);
+		s->strategy = rfm_load_str(i, 4, cxt);
+		s->service = rfm_load_str(i, 5, cxt);
 		isnull = false;
 		s->channels = get_copy(i, 6, cxt, &isnull);
-		s->price = get_str(i, 7, cxt);
+		s->price = rfm_load_str(i, 7, cxt);
 		isnull = false;
 		s->techniques = get_copy(i, 8, cxt, &isnull);
-		tier = get_str(i, 9, cxt);
+		tier = rfm_load_str(i, 9, cxt);
 		s->tier = rfm_find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), tier, strlen(tier));
 		if (s->tier < 0)
 			ereport(ERROR,
@@ -350,7 +399,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 	{
 		static const Oid types[] = {TEXTOID};
 
-		load_query(schema, "rfm_tier_settings", "tier_by", types, 1, read_only);
+		rfm_load_query(schema, "rfm_tier_settings", "tier_by", types, 1, read_only);
 	}
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -358,7 +407,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 				 errmsg("rfm_tier_settings must have one row"),
 				 errhint("Reinstall the extension's settings with INSERT INTO rfm_tier_settings (tier_by) VALUES ('segment').")));
 	{
-		char	   *by = get_str(0, 1, cxt);
+		char	   *by = rfm_load_str(0, 1, cxt);
 
 		c->tier_by = strcmp(by, "score") == 0 ? TIER_BY_SCORE :
 			strcmp(by, "spend") == 0 ? TIER_BY_SPEND : TIER_BY_SEGMENT;
@@ -367,7 +416,7 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 	{
 		static const Oid types[] = {INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID};
 
-		load_query(schema, "rfm_loyalty_settings",
+		rfm_load_query(schema, "rfm_loyalty_settings",
 				   "signup_points, order_points, order_points_step, order_points_max,"
 				   " online_service_points, popular_repeat_points", types, lengthof(types), read_only);
 	}
@@ -382,26 +431,12 @@ load_rules(ActionCache *c, FunctionCallInfo fcinfo)
 
 	c->last_seg = -1;
 	c->loaded = true;
-	c->reusable = read_only;
-	if (read_only)
-	{
-		Snapshot	snap = GetActiveSnapshot();
-
-		c->lxid = MY_LXID;
-		c->xmin = snap->xmin;
-		c->xmax = snap->xmax;
-		c->xcnt = snap->xcnt;
-		c->subxcnt = snap->suboverflowed ? -1 : snap->subxcnt;
-		c->curcid = snap->curcid;
-	}
+	rfm_rules_snapshot_remember(&c->snap, read_only);
 }
 
 /*
- * The rules for this call site, loaded if needed.  The rules read under a
- * snapshot stay valid under any snapshot of the same transaction with the
- * same xmin, xmax, numbers of running (sub)transactions and command id: such
- * a snapshot sees the same committed data (below an unchanged xmax the set
- * of running transactions can only shrink, which changes the count).
+ * The rules for this call site, loaded if needed: again when the snapshot
+ * they were read under is no longer valid (rfm_rules_snapshot_valid).
  */
 ActionCache *
 rfm_get_rules(FunctionCallInfo fcinfo)
@@ -415,15 +450,8 @@ rfm_get_rules(FunctionCallInfo fcinfo)
 										ALLOCSET_SMALL_SIZES);
 		fcinfo->flinfo->fn_extra = c;
 	}
-	if (c->loaded && c->reusable && ActiveSnapshotSet())
-	{
-		Snapshot	snap = GetActiveSnapshot();
-
-		if (snap->curcid == c->curcid && snap->xmin == c->xmin && snap->xmax == c->xmax &&
-			snap->xcnt == c->xcnt && (snap->suboverflowed ? -1 : snap->subxcnt) == c->subxcnt &&
-			MY_LXID == c->lxid)
-			return c;
-	}
+	if (c->loaded && rfm_rules_snapshot_valid(&c->snap))
+		return c;
 	load_rules(c, fcinfo);
 	return c;
 }

@@ -238,18 +238,14 @@ END $$;
 COMMENT ON FUNCTION @extschema@.rfm_group_cuts(regclass, name, name, name, name) IS
     'Cut points for rfm_ae_group, rfm_arpu_group and rfm_value_tier over the buyers (frequency > 0) of a table or view, as rfm_group_settings says: mean, median or fixed frequency and order value cuts; the basic-share quantile of ARPU and the high threshold; the low-share and (1 - high-share) quantiles of value';
 
+-- Labels and strategies per customer: C (src/group.c), reading
+-- rfm_customer_group once per query and call site.
 CREATE FUNCTION @extschema@.rfm_group_label(code text, lang text DEFAULT 'en') RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE lang WHEN 'zh' THEN g.label_zh ELSE g.label_en END
-    FROM @extschema@.rfm_customer_group g WHERE g.code = rfm_group_label.code
-$$;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_group_label(text, text) IS
-    'The label of an A-E, ARPU or value group code in English (''en'') or Chinese (''zh''); NULL for an unknown code';
+    'The label of an A-E, ARPU or value group code in English (''en'') or Chinese (''zh''); an error for an unknown code';
 
 CREATE FUNCTION @extschema@.rfm_group_strategy(code text, lang text DEFAULT 'en') RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE lang WHEN 'zh' THEN g.strategy_zh ELSE g.strategy_en END
-    FROM @extschema@.rfm_customer_group g WHERE g.code = rfm_group_strategy.code
-$$;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_group_strategy(text, text) IS
-    'The strategy of an A-E, ARPU or value group code in English (''en'') or Chinese (''zh''); NULL for an unknown code';
+    'The strategy of an A-E, ARPU or value group code in English (''en'') or Chinese (''zh''), from rfm_customer_group; an error for an unknown code';
