@@ -150,6 +150,32 @@ FROM r_customers, k, m WHERE frequency > 0;
 SELECT rfm_ae_group(frequency, aov, k.ae_frequency_cut, k.ae_aov_cut) AS ae, count(*)
 FROM r_customers, rfm_group_cuts('r_customers', 'frequency', 'aov') k GROUP BY 1 ORDER BY 1;
 
+-- 6. The cut points computed inline, as a model's view can (the query of
+--    docs/drafts/rules.md), equal those of rfm_group_cuts: mean, median, fixed.
+CREATE TEMP VIEW r_cuts_inline AS
+WITH c AS (SELECT * FROM r_customers)
+SELECT CASE s.ae_cut WHEN 'mean' THEN avg(c.frequency::float8)
+                     WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY c.frequency::float8)
+                     ELSE s.ae_frequency_cut END AS ae_frequency_cut,
+       CASE s.ae_cut WHEN 'mean' THEN avg(c.aov::float8)
+                     WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY c.aov::float8)
+                     ELSE s.ae_aov_cut END AS ae_aov_cut,
+       percentile_cont(s.arpu_basic_share) WITHIN GROUP (ORDER BY c.arpu) AS arpu_basic_cut,
+       s.arpu_high AS arpu_high_cut,
+       percentile_cont(s.value_low_share) WITHIN GROUP (ORDER BY c.revenue::float8) AS value_low_cut,
+       percentile_cont(1 - s.value_high_share) WITHIN GROUP (ORDER BY c.revenue::float8) AS value_high_cut
+FROM c, rfm_group_settings s WHERE c.frequency > 0 GROUP BY s.id;
+SELECT i.* IS NOT DISTINCT FROM g.* AS same_mean, i.ae_frequency_cut AS mean_frequency
+FROM r_cuts_inline i, rfm_group_cuts('r_customers', 'frequency', 'aov', 'arpu', 'revenue') g;
+BEGIN;
+UPDATE rfm_group_settings SET ae_cut = 'median', arpu_basic_share = 0.5;
+SELECT i.* IS NOT DISTINCT FROM g.* AS same_median, i.ae_frequency_cut AS median_frequency
+FROM r_cuts_inline i, rfm_group_cuts('r_customers', 'frequency', 'aov', 'arpu', 'revenue') g;
+UPDATE rfm_group_settings SET ae_cut = 'fixed', ae_frequency_cut = 5, ae_aov_cut = 100;
+SELECT i.* IS NOT DISTINCT FROM g.* AS same_fixed
+FROM r_cuts_inline i, rfm_group_cuts('r_customers', 'frequency', 'aov', 'arpu', 'revenue') g;
+ROLLBACK;
+
 -- The group functions are inlined: no function call left in the plan.
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT rfm_ae_group(frequency, aov, 3, 180) FROM r_customers;
