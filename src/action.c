@@ -82,18 +82,12 @@ find_tier(ActionCache *c, text *tier, const char *fname)
 	int			i = rfm_find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), s, len);
 
 	if (i < 0)
-	{
-		StringInfoData codes;
-
-		initStringInfo(&codes);
-		for (int k = 0; k < c->ntier; k++)
-			appendStringInfo(&codes, "%s%s", k ? ", " : "", c->tier[k].c.code);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("%s: unknown tier \"%s\"", fname, pnstrdup(s, len)),
-				 errdetail("The tiers are: %s.", codes.data),
+				 errdetail("The tiers are: %s.",
+						   rfm_code_list(&c->tier[0].c, c->ntier, sizeof(TierRule))),
 				 errhint("Tier codes are case-sensitive; add tiers to rfm_tier.")));
-	}
 	return &c->tier[i];
 }
 

@@ -111,6 +111,9 @@ extern ActionCache *rfm_get_rules(FunctionCallInfo fcinfo);
 /* the index of a code in an array of structs that begin with a CodeLabel */
 extern int	rfm_find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len);
 
+/* the codes of such an array, "a, b, c", for error details */
+extern char *rfm_code_list(const CodeLabel *arr, int n, size_t stride);
+
 /* is a numeric NaN or infinite? */
 static inline bool
 rfm_numeric_not_finite(Numeric n)

@@ -221,6 +221,18 @@ rfm_find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len
 	return -1;
 }
 
+char *
+rfm_code_list(const CodeLabel *arr, int n, size_t stride)
+{
+	StringInfoData codes;
+
+	initStringInfo(&codes);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&codes, "%s%s", i ? ", " : "",
+						 ((const CodeLabel *) ((const char *) arr + i * stride))->code);
+	return codes.data;
+}
+
 /* The schema of the calling function (the extension's), quoted. */
 char *
 rfm_rules_schema(FunctionCallInfo fcinfo)

@@ -98,18 +98,11 @@ find_group(GroupCache *c, text *code, const char *fname)
 		return &c->g[c->last];
 	i = rfm_find_code(&c->g[0].c, c->n, sizeof(GroupRule), s, len);
 	if (i < 0)
-	{
-		StringInfoData codes;
-
-		initStringInfo(&codes);
-		for (int k = 0; k < c->n; k++)
-			appendStringInfo(&codes, "%s%s", k ? ", " : "", c->g[k].c.code);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("%s: unknown customer group \"%s\"", fname, pnstrdup(s, len)),
-				 errdetail("The groups are: %s.", codes.data),
+				 errdetail("The groups are: %s.", rfm_code_list(&c->g[0].c, c->n, sizeof(GroupRule))),
 				 errhint("Pass a code that rfm_ae_group, rfm_arpu_group or rfm_value_tier returns.")));
-	}
 	c->last = i;
 	return &c->g[i];
 }

@@ -12,42 +12,31 @@ COMMENT ON TABLE @extschema@.rfm_tier IS
 COMMENT ON COLUMN @extschema@.rfm_tier.min_spend IS
     'Spend from which a customer reaches the tier (tier_by = ''spend''); NULL (lowest tier only): no lower bound';
 
--- Tiers: a higher rank needs a higher spend and a higher score; NULL spend
--- (no lower bound) only for the tier of the lowest rank.
-CREATE OR REPLACE FUNCTION @extschema@.rfm_tier_order_check() RETURNS trigger
+-- Only the tier of the lowest rank may have no min_spend; checked at the end
+-- of each statement, before rfm_order (rfm_tier_order_check, which a NULL
+-- bound passes), so that tiers can be reshuffled in one UPDATE.
+CREATE FUNCTION @extschema@.rfm_tier_bound_check() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    lo record;
-    hi record;
+    t record;
 BEGIN
-    SELECT a.code AS lo_code, a.rank AS lo_rank, a.min_spend AS lo_spend, a.min_score AS lo_score,
-           b.code AS hi_code, b.rank AS hi_rank, b.min_spend AS hi_spend, b.min_score AS hi_score
-    INTO lo
-    FROM @extschema@.rfm_tier a JOIN @extschema@.rfm_tier b ON a.rank < b.rank
-    WHERE a.min_spend >= b.min_spend OR a.min_score >= b.min_score
-    ORDER BY a.rank, b.rank LIMIT 1;
+    SELECT u.code, u.rank INTO t
+    FROM @extschema@.rfm_tier u
+    WHERE u.min_spend IS NULL
+      AND EXISTS (SELECT FROM @extschema@.rfm_tier l WHERE l.rank < u.rank)
+    ORDER BY u.rank LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'tiers "%" and "%" overlap', lo.lo_code, lo.hi_code
-            USING ERRCODE = 'check_violation',
-                  DETAIL = format('Tier %s (rank %s) starts at spend %s and score %s; tier %s (rank %s) at spend %s and score %s. A higher rank must start at a higher spend and a higher score.',
-                                  lo.lo_code, lo.lo_rank, coalesce(lo.lo_spend::text, 'any'), lo.lo_score, lo.hi_code, lo.hi_rank, coalesce(lo.hi_spend::text, 'any'), lo.hi_score),
-                  HINT = 'Each tier covers from its min_spend (min_score) up to the next tier''s: order the bounds by rank.';
-    END IF;
-    SELECT t.code, t.rank INTO hi
-    FROM @extschema@.rfm_tier t
-    WHERE t.min_spend IS NULL
-      AND EXISTS (SELECT FROM @extschema@.rfm_tier l WHERE l.rank < t.rank)
-    ORDER BY t.rank LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'tier "%" has no min_spend but is not the lowest tier', hi.code
+        RAISE EXCEPTION 'tier "%" has no min_spend but is not the lowest tier', t.code
             USING ERRCODE = 'not_null_violation',
-                  DETAIL = format('Tier %s has rank %s; a tier of a lower rank exists.', hi.code, hi.rank),
+                  DETAIL = format('Tier %s has rank %s; a tier of a lower rank exists.', t.code, t.rank),
                   HINT = 'Only the tier of the lowest rank may leave min_spend NULL (no lower bound).';
     END IF;
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION @extschema@.rfm_tier_order_check() IS
-    'Trigger (end of statement): tier bounds must increase with rank, so that spend and score ranges neither overlap nor leave a gap; only the lowest tier may have no min_spend';
+COMMENT ON FUNCTION @extschema@.rfm_tier_bound_check() IS
+    'Trigger (end of statement): only the tier of the lowest rank may have min_spend NULL (no lower bound)';
+CREATE TRIGGER rfm_bound AFTER INSERT OR UPDATE OR DELETE ON @extschema@.rfm_tier
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rfm_tier_bound_check();
 
 -- numeric admits NaN (and, from PostgreSQL 14, infinities), which pass the
 -- CHECK constraints of 1.0 (NaN sorts above every number).
