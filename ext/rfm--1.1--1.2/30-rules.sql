@@ -88,8 +88,9 @@ BEGIN
         ORDER BY c.relname COLLATE "C"
     LOOP
         table_name := (SELECT relname::text FROM pg_class WHERE oid = rel);
-        EXECUTE format('SELECT count(*), encode(sha256(convert_to(coalesce(string_agg(j, E''\n'' ORDER BY j COLLATE "C"), ''''), ''UTF8'')), ''hex'')'
-                       ' FROM (SELECT (to_jsonb(r) - ''origin'')::text AS j FROM %s r) q', rel)
+        EXECUTE format('SELECT pg_catalog.count(*), pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('
+                       'coalesce(pg_catalog.string_agg(j, E''\n'' ORDER BY j COLLATE "C"), ''''), ''UTF8'')), ''hex'')'
+                       ' FROM (SELECT (pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.-) ''origin''::text)::text AS j FROM %s r) q', rel)
             INTO rows, digest;
         RETURN NEXT;
     END LOOP;
