@@ -6,29 +6,21 @@
  *
  * The rules live in the extension's configuration tables (rfm_segment_action,
  * rfm_strategy, rfm_channel, rfm_sales_technique, rfm_tier and two one-row
- * settings tables; see rfm--1.0.sql).  Reading them through SPI on every call
- * would cost several microseconds a row, so each call site (FmgrInfo) keeps
- * the rules in fn_extra: loaded on its first call, and loaded again only when
- * the active snapshot differs from the one they were read under (another
- * statement that may see other rules).  Within one query the snapshot is
- * fixed, so a million rows cost one load and a million in-memory lookups.
+ * settings tables; see rfm--1.0.sql); src/action_load.c reads them into a
+ * cache per call site.
  */
 #include "rfm.h"
+#include "action.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/numeric.h"
-#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(rfm_strategy_of);
 PG_FUNCTION_INFO_V1(rfm_channels_of);
@@ -37,352 +29,6 @@ PG_FUNCTION_INFO_V1(rfm_tier_discount);
 PG_FUNCTION_INFO_V1(rfm_discounted_price);
 PG_FUNCTION_INFO_V1(rfm_loyalty_points);
 PG_FUNCTION_INFO_V1(rfm_action);
-
-#if PG_VERSION_NUM >= 170000
-#define MY_LXID (MyProc->vxid.lxid)
-#else
-#define MY_LXID (MyProc->lxid)
-#endif
-
-/* a code with its labels */
-typedef struct CodeLabel
-{
-	char	   *code;
-	int			len;
-	char	   *en;
-	char	   *zh;
-	int			contact;		/* channels only: 0 low, 1 medium, 2 high */
-	int			cost;
-} CodeLabel;
-
-typedef struct TierRule
-{
-	CodeLabel	c;
-	int32		rank;
-	Numeric		discount;
-	Numeric		multiplier;		/* 1 - discount */
-	int64		rate100;		/* point_rate * 100 */
-	Numeric		min_spend;
-	int32		min_score;
-} TierRule;
-
-typedef struct SegRule
-{
-	CodeLabel	c;
-	char	   *strategy;
-	char	   *service;
-	Datum		channels;		/* text[] */
-	char	   *price;
-	Datum		techniques;		/* text[] */
-	int			tier;			/* index into tiers */
-	int			contact;		/* highest over the channels */
-	int			cost;
-} SegRule;
-
-typedef enum TierBy
-{
-	TIER_BY_SEGMENT,
-	TIER_BY_SCORE,
-	TIER_BY_SPEND
-} TierBy;
-
-typedef struct ActionCache
-{
-	MemoryContext data;			/* the rules; reset on reload */
-	bool		loaded;
-	bool		reusable;		/* loaded under an active snapshot */
-	LocalTransactionId lxid;
-	TransactionId xmin;
-	TransactionId xmax;
-	uint32		xcnt;
-	int32		subxcnt;
-	CommandId	curcid;
-
-	int			nseg;
-	SegRule    *seg;
-	int			last_seg;
-	int			ntier;
-	TierRule   *tier;			/* ascending rank */
-	int			nstrat;
-	CodeLabel  *strat;
-	int			nchan;
-	CodeLabel  *chan;
-	int			ntech;
-	CodeLabel  *tech;
-	TierBy		tier_by;
-	int32		loyalty[6];		/* the columns of rfm_loyalty_settings */
-
-	TupleDesc	plan_desc;		/* rfm_action's result, blessed */
-} ActionCache;
-
-static const char *const level_names[] = {"low", "medium", "high"};
-
-static int
-level_of(const char *s)
-{
-	for (int i = 0; i < 3; i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return i;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("rfm_channel has the level \"%s\"", s),
-			 errhint("Levels are low, medium or high.")));
-	return 0;
-}
-
-/* Run a query of the loader; the result is in SPI_tuptable. */
-static void
-load_query(const char *schema, const char *fmt, bool read_only)
-{
-	char	   *q = psprintf(fmt, schema);
-	int			rc = SPI_execute(q, read_only, 0);
-
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "rfm: loading the rules failed: %s", SPI_result_code_string(rc));
-}
-
-static char *
-get_str(int row, int col, MemoryContext cxt)
-{
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-
-	return MemoryContextStrdup(cxt, v ? v : "");
-}
-
-static Datum
-get_copy(int row, int col, MemoryContext cxt, bool *isnull)
-{
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-	MemoryContext old;
-
-	if (*isnull)
-		return (Datum) 0;
-	old = MemoryContextSwitchTo(cxt);
-	d = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
-	MemoryContextSwitchTo(old);
-	return d;
-}
-
-static int32
-get_int(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetInt32(d);
-}
-
-static void
-load_labels(CodeLabel *out, int row, MemoryContext cxt)
-{
-	out->code = get_str(row, 1, cxt);
-	out->len = strlen(out->code);
-	out->en = get_str(row, 2, cxt);
-	out->zh = get_str(row, 3, cxt);
-}
-
-/*
- * Run a query whose first three columns are code, label_en, label_zh and
- * load those of every row; the rows stay in SPI_tuptable for more columns.
- */
-static CodeLabel *
-load_label_rows(const char *schema, const char *fmt, bool read_only,
-				MemoryContext cxt, int *count)
-{
-	CodeLabel  *rows;
-	uint64		n;
-
-	load_query(schema, fmt, read_only);
-	n = SPI_processed;
-	*count = (int) n;
-	rows = MemoryContextAllocZero(cxt, sizeof(CodeLabel) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-		load_labels(&rows[i], i, cxt);
-	return rows;
-}
-
-static int
-find_code(const CodeLabel *arr, int n, size_t stride, const char *s, int len)
-{
-	for (int i = 0; i < n; i++)
-	{
-		const CodeLabel *c = (const CodeLabel *) ((const char *) arr + i * stride);
-
-		if (c->len == len && memcmp(c->code, s, len) == 0)
-			return i;
-	}
-	return -1;
-}
-
-static void
-load_rules(ActionCache *c, FunctionCallInfo fcinfo)
-{
-	MemoryContext cxt = c->data;
-	const char *schema;
-	bool		read_only = ActiveSnapshotSet();
-	bool		isnull;
-	uint64		n;
-
-	MemoryContextReset(cxt);
-	c->loaded = false;
-	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "rfm: SPI_connect failed");
-
-	c->strat = load_label_rows(schema, "SELECT code, label_en, label_zh FROM %s.rfm_strategy",
-							   read_only, cxt, &c->nstrat);
-	c->tech = load_label_rows(schema, "SELECT code, label_en, label_zh FROM %s.rfm_sales_technique",
-							  read_only, cxt, &c->ntech);
-	c->chan = load_label_rows(schema, "SELECT code, label_en, label_zh, contact_intensity, cost_level FROM %s.rfm_channel",
-							  read_only, cxt, &c->nchan);
-	n = SPI_processed;
-	for (uint64 i = 0; i < n; i++)
-	{
-		c->chan[i].contact = level_of(get_str(i, 4, cxt));
-		c->chan[i].cost = level_of(get_str(i, 5, cxt));
-	}
-
-	load_query(schema,
-			   "SELECT code, label_en, label_zh, rank, discount, 1 - discount, (point_rate * 100)::int8,"
-			   " min_spend, min_score FROM %s.rfm_tier ORDER BY rank", read_only);
-	n = SPI_processed;
-	c->ntier = n;
-	c->tier = MemoryContextAllocZero(cxt, sizeof(TierRule) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		TierRule   *t = &c->tier[i];
-		Datum		d;
-
-		load_labels(&t->c, i, cxt);
-		t->rank = get_int(i, 4);
-		t->discount = DatumGetNumeric(get_copy(i, 5, cxt, &isnull));
-		t->multiplier = DatumGetNumeric(get_copy(i, 6, cxt, &isnull));
-		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 7, &isnull);
-		t->rate100 = isnull ? 0 : DatumGetInt64(d);
-		t->min_spend = DatumGetNumeric(get_copy(i, 8, cxt, &isnull));
-		t->min_score = get_int(i, 9);
-	}
-
-	load_query(schema,
-			   "SELECT segment, label_en, label_zh, strategy, service_lever, channels, price_lever,"
-			   " techniques, tier FROM %s.rfm_segment_action", read_only);
-	n = SPI_processed;
-	c->nseg = n;
-	c->seg = MemoryContextAllocZero(cxt, sizeof(SegRule) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		SegRule    *s = &c->seg[i];
-		char	   *tier;
-		ArrayType  *arr;
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems;
-
-		load_labels(&s->c, i, cxt);
-		s->strategy = get_str(i, 4, cxt);
-		s->service = get_str(i, 5, cxt);
-		s->channels = get_copy(i, 6, cxt, &isnull);
-		s->price = get_str(i, 7, cxt);
-		s->techniques = get_copy(i, 8, cxt, &isnull);
-		tier = get_str(i, 9, cxt);
-		s->tier = find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), tier, strlen(tier));
-		if (s->tier < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("the rule of segment \"%s\" names the unknown tier \"%s\"", s->c.code, tier)));
-		/* the highest contact intensity and cost level among the channels */
-		arr = DatumGetArrayTypeP(s->channels);
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
-		s->contact = s->cost = 0;
-		for (int k = 0; k < nelems; k++)
-		{
-			text	   *t = DatumGetTextPP(elems[k]);
-			int			j = nulls[k] ? -1 : find_code(c->chan, c->nchan, sizeof(CodeLabel),
-													   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-
-			if (j < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("the rule of segment \"%s\" names an unknown channel", s->c.code),
-						 errhint("Add the channel to rfm_channel or change the rule.")));
-			s->contact = Max(s->contact, c->chan[j].contact);
-			s->cost = Max(s->cost, c->chan[j].cost);
-		}
-	}
-
-	load_query(schema, "SELECT tier_by FROM %s.rfm_tier_settings", read_only);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rfm_tier_settings must have one row"),
-				 errhint("Reinstall the extension's settings with INSERT INTO rfm_tier_settings (tier_by) VALUES ('segment').")));
-	{
-		char	   *by = get_str(0, 1, cxt);
-
-		c->tier_by = strcmp(by, "score") == 0 ? TIER_BY_SCORE :
-			strcmp(by, "spend") == 0 ? TIER_BY_SPEND : TIER_BY_SEGMENT;
-	}
-
-	load_query(schema,
-			   "SELECT signup_points, order_points, order_points_step, order_points_max,"
-			   " online_service_points, popular_repeat_points FROM %s.rfm_loyalty_settings", read_only);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rfm_loyalty_settings must have one row")));
-	for (int k = 0; k < 6; k++)
-		c->loyalty[k] = get_int(0, k + 1);
-
-	SPI_finish();
-
-	c->last_seg = -1;
-	c->loaded = true;
-	c->reusable = read_only;
-	if (read_only)
-	{
-		Snapshot	snap = GetActiveSnapshot();
-
-		c->lxid = MY_LXID;
-		c->xmin = snap->xmin;
-		c->xmax = snap->xmax;
-		c->xcnt = snap->xcnt;
-		c->subxcnt = snap->suboverflowed ? -1 : snap->subxcnt;
-		c->curcid = snap->curcid;
-	}
-}
-
-/*
- * The rules for this call site, loaded if needed.  The rules read under a
- * snapshot stay valid under any snapshot of the same transaction with the
- * same xmin, xmax, numbers of running (sub)transactions and command id: such
- * a snapshot sees the same committed data (below an unchanged xmax the set
- * of running transactions can only shrink, which changes the count).
- */
-static ActionCache *
-get_rules(FunctionCallInfo fcinfo)
-{
-	ActionCache *c = (ActionCache *) fcinfo->flinfo->fn_extra;
-
-	if (c == NULL)
-	{
-		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ActionCache));
-		c->data = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "rfm action rules",
-										ALLOCSET_SMALL_SIZES);
-		fcinfo->flinfo->fn_extra = c;
-	}
-	if (c->loaded && c->reusable && ActiveSnapshotSet())
-	{
-		Snapshot	snap = GetActiveSnapshot();
-
-		if (snap->curcid == c->curcid && snap->xmin == c->xmin && snap->xmax == c->xmax &&
-			snap->xcnt == c->xcnt && (snap->suboverflowed ? -1 : snap->subxcnt) == c->subxcnt &&
-			MY_LXID == c->lxid)
-			return c;
-	}
-	load_rules(c, fcinfo);
-	return c;
-}
 
 static void
 no_rule_error(ActionCache *c, const char *fname, const char *s, int len)
@@ -421,7 +67,7 @@ find_segment(ActionCache *c, text *seg, const char *fname)
 		if (r->c.len == len && memcmp(r->c.code, s, len) == 0)
 			return r;
 	}
-	i = find_code(&c->seg[0].c, c->nseg, sizeof(SegRule), s, len);
+	i = rfm_find_code(&c->seg[0].c, c->nseg, sizeof(SegRule), s, len);
 	if (i < 0)
 		no_rule_error(c, fname, s, len);
 	c->last_seg = i;
@@ -433,21 +79,15 @@ find_tier(ActionCache *c, text *tier, const char *fname)
 {
 	const char *s = VARDATA_ANY(tier);
 	int			len = VARSIZE_ANY_EXHDR(tier);
-	int			i = find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), s, len);
+	int			i = rfm_find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), s, len);
 
 	if (i < 0)
-	{
-		StringInfoData codes;
-
-		initStringInfo(&codes);
-		for (int k = 0; k < c->ntier; k++)
-			appendStringInfo(&codes, "%s%s", k ? ", " : "", c->tier[k].c.code);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("%s: unknown tier \"%s\"", fname, pnstrdup(s, len)),
-				 errdetail("The tiers are: %s.", codes.data),
+				 errdetail("The tiers are: %s.",
+						   rfm_code_list(&c->tier[0].c, c->ntier, sizeof(TierRule))),
 				 errhint("Tier codes are case-sensitive; add tiers to rfm_tier.")));
-	}
 	return &c->tier[i];
 }
 
@@ -494,12 +134,16 @@ tier_for(ActionCache *c, FunctionCallInfo fcinfo, SegRule *rule, const char *fna
 					 errdetail("rfm_tier_settings.tier_by is 'spend'."),
 					 errhint("Pass the spend as the third argument, e.g. %s(segment, NULL, monetary), or set tier_by to 'segment'.", fname)));
 		spend = PG_GETARG_NUMERIC(2);
-		if (numeric_is_nan(spend))
+		if (rfm_numeric_not_finite(spend))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: spend must not be NaN", fname)));
+					 errmsg("%s: spend must be a finite number", fname),
+					 errdetail("The spend given was %s.",
+							   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(spend)))),
+					 errhint("Filter the row out or pass NULL.")));
 		for (int i = 0; i < c->ntier; i++)
-			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(c->tier[i].min_spend),
+			if (c->tier[i].min_spend == NULL ||
+				DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(c->tier[i].min_spend),
 												  NumericGetDatum(spend))) <= 0)
 				found = i;
 		if (found < 0)
@@ -507,7 +151,8 @@ tier_for(ActionCache *c, FunctionCallInfo fcinfo, SegRule *rule, const char *fna
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s: spend %s is below every tier's min_spend", fname,
 							DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(spend)))),
-					 errhint("Give the lowest tier min_spend 0.")));
+					 errhint("Give the lowest tier no lower bound: UPDATE rfm_tier SET min_spend = NULL WHERE code = '%s'.",
+							 c->ntier > 0 ? c->tier[0].c.code : "basic")));
 	}
 	return &c->tier[found];
 }
@@ -525,7 +170,7 @@ copy_varlena(Datum d)
 Datum
 rfm_strategy_of(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	SegRule    *r = find_segment(c, PG_GETARG_TEXT_PP(0), "rfm_strategy");
 
 	PG_RETURN_TEXT_P(cstring_to_text(r->strategy));
@@ -538,7 +183,7 @@ rfm_strategy_of(PG_FUNCTION_ARGS)
 Datum
 rfm_channels_of(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	SegRule    *r = find_segment(c, PG_GETARG_TEXT_PP(0), "rfm_channels");
 
 	PG_RETURN_DATUM(copy_varlena(r->channels));
@@ -552,7 +197,7 @@ rfm_channels_of(PG_FUNCTION_ARGS)
 Datum
 rfm_tier_of(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	SegRule    *r = NULL;
 	TierRule   *t;
 
@@ -573,7 +218,7 @@ rfm_tier_of(PG_FUNCTION_ARGS)
 Datum
 rfm_tier_discount(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	TierRule   *t = find_tier(c, PG_GETARG_TEXT_PP(0), "rfm_tier_discount");
 
 	PG_RETURN_DATUM(copy_varlena(NumericGetDatum(t->discount)));
@@ -581,14 +226,22 @@ rfm_tier_discount(PG_FUNCTION_ARGS)
 
 /*
  * rfm_discounted_price(price, tier): price * (1 - discount), exact.
- * An error for an unknown tier.
+ * An error for an unknown tier or a price that is NaN or infinite.
  */
 Datum
 rfm_discounted_price(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	Numeric		price = PG_GETARG_NUMERIC(0);
 	TierRule   *t = find_tier(c, PG_GETARG_TEXT_PP(1), "rfm_discounted_price");
+
+	if (rfm_numeric_not_finite(price))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_discounted_price: price must be a finite number"),
+				 errdetail("The price given was %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(price)))),
+				 errhint("Filter the row out or pass NULL (which gives NULL).")));
 
 	PG_RETURN_DATUM(DirectFunctionCall2(numeric_mul, NumericGetDatum(price),
 										NumericGetDatum(t->multiplier)));
@@ -625,7 +278,7 @@ mul64(int64 a, int64 b)
 Datum
 rfm_loyalty_points(PG_FUNCTION_ARGS)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	TierRule   *t = find_tier(c, PG_GETARG_TEXT_PP(0), "rfm_loyalty_points");
 	int32		orders = PG_GETARG_INT32(1);
 	int32		online = PG_GETARG_INT32(2);
@@ -675,7 +328,7 @@ rfm_action(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	c = get_rules(fcinfo);
+	c = rfm_get_rules(fcinfo);
 	if (c->plan_desc == NULL)
 	{
 		TupleDesc	desc;
@@ -694,8 +347,8 @@ rfm_action(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(r->strategy);
 	values[2] = CStringGetTextDatum(r->service);
 	values[3] = r->channels;
-	values[4] = CStringGetTextDatum(level_names[r->contact]);
-	values[5] = CStringGetTextDatum(level_names[r->cost]);
+	values[4] = CStringGetTextDatum(rfm_level_names[r->contact]);
+	values[5] = CStringGetTextDatum(rfm_level_names[r->cost]);
 	values[6] = CStringGetTextDatum(r->price);
 	values[7] = r->techniques;
 	values[8] = CStringGetTextDatum(t->c.code);
@@ -711,20 +364,20 @@ rfm_action(PG_FUNCTION_ARGS)
 const char *
 rfm_action_label(FunctionCallInfo fcinfo, const char *code, bool zh)
 {
-	ActionCache *c = get_rules(fcinfo);
+	ActionCache *c = rfm_get_rules(fcinfo);
 	int			len = strlen(code);
 	int			i;
 	const CodeLabel *found = NULL;
 
-	if ((i = find_code(&c->seg[0].c, c->nseg, sizeof(SegRule), code, len)) >= 0)
+	if ((i = rfm_find_code(&c->seg[0].c, c->nseg, sizeof(SegRule), code, len)) >= 0)
 		found = &c->seg[i].c;
-	else if ((i = find_code(c->strat, c->nstrat, sizeof(CodeLabel), code, len)) >= 0)
+	else if ((i = rfm_find_code(c->strat, c->nstrat, sizeof(CodeLabel), code, len)) >= 0)
 		found = &c->strat[i];
-	else if ((i = find_code(c->chan, c->nchan, sizeof(CodeLabel), code, len)) >= 0)
+	else if ((i = rfm_find_code(c->chan, c->nchan, sizeof(CodeLabel), code, len)) >= 0)
 		found = &c->chan[i];
-	else if ((i = find_code(c->tech, c->ntech, sizeof(CodeLabel), code, len)) >= 0)
+	else if ((i = rfm_find_code(c->tech, c->ntech, sizeof(CodeLabel), code, len)) >= 0)
 		found = &c->tech[i];
-	else if ((i = find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), code, len)) >= 0)
+	else if ((i = rfm_find_code(&c->tier[0].c, c->ntier, sizeof(TierRule), code, len)) >= 0)
 		found = &c->tier[i].c;
 	if (!found)
 		return NULL;

@@ -8,6 +8,8 @@
  * src/score.c		rfm_score, rfm_scores, rfm_breaks: tie-aware scores
  * src/segment.c	rfm_segment, rfm_value_type: segments and value types
  * src/action.c	rfm_strategy, rfm_tier, rfm_action ...: rules from the rule tables
+ * src/action_load.c	reads the rule tables for src/action.c (action.h)
+ * src/group.c		rfm_group_label, rfm_group_strategy: customer groups
  * src/btyd.c		BG/NBD, MBG/NBD and Gamma-Gamma fits and predictions
  * src/btyd_math.c	their numerics (likelihoods, gradients, 2F1, BFGS)
  * src/rfm.c		module magic and _PG_init (GUCs)

@@ -2,6 +2,8 @@
 # deleted rules (builtin ones included) come back exactly, with no conflict
 # between the rows CREATE EXTENSION installs and the dumped ones; in custom
 # and plain format, and a second round trip from the restored database.
+# Also the customer groups and their settings (1.2), the digest of the rules
+# (equal after a restore), and the upgrade of the basic tier's bound.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -52,11 +54,16 @@ $node->safe_psql('src', q{
 	-- settings
 	UPDATE rfm_tier_settings SET tier_by = 'spend';
 	UPDATE rfm_loyalty_settings SET signup_points = 50;
+	-- customer groups: a changed strategy, a row replaced by INSERT, settings
+	UPDATE rfm_customer_group SET strategy_en = 'Keep them in E', label_zh = 'E 类' WHERE code = 'E';
+	INSERT INTO rfm_customer_group (code, scheme, label_en, label_zh, strategy_en, strategy_zh, personal_care)
+	VALUES ('arpu_mid', 'arpu', 'Middle', '中等', 'Video plans', '视频套餐', true);
+	UPDATE rfm_group_settings SET ae_cut = 'median', arpu_high = 800, value_by = 'clv';
 });
 
 # Everything a user sees of the rules, one line per row, sorted.
 my @tables = qw(rfm_strategy rfm_channel rfm_sales_technique rfm_tier rfm_segment_action
-  rfm_tier_settings rfm_loyalty_settings);
+  rfm_tier_settings rfm_loyalty_settings rfm_customer_group rfm_group_settings);
 sub rules
 {
 	my ($db) = @_;
@@ -80,6 +87,12 @@ sub plans
 
 my $want = rules('src');
 my $want_plans = plans('src');
+sub digest
+{
+	my ($db) = @_;
+	return $node->safe_psql($db, 'SELECT rfm_rules_digest()');
+}
+my $want_digest = digest('src');
 
 # The rules the user's changes should leave, written out independently.
 is($node->safe_psql('src', q{
@@ -95,6 +108,10 @@ is($node->safe_psql('src', q{
 	'rfm_channel:direct_mail,rfm_channel:kiosk,rfm_sales_technique:referral,rfm_segment_action:Hibernating,'
 	  . 'rfm_segment_action:Lost,rfm_segment_action:important_develop,rfm_segment_action:important_value,rfm_tier:silver',
 	'tombstones in the source');
+is($node->safe_psql('src', q{
+	SELECT string_agg(code || ':' || origin || ':' || personal_care, ',' ORDER BY code COLLATE "C")
+	FROM rfm_customer_group WHERE origin <> 'builtin'}),
+	'E:changed:false,arpu_mid:changed:true', 'changed customer groups in the source');
 
 # Custom format through pg_restore, and plain format through psql.
 my $dir = $node->basedir;
@@ -104,6 +121,10 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst')
 	'pg_restore without errors');
 is(rules('dst'), $want, 'custom format: the rules are exactly the user\'s');
 is(plans('dst'), $want_plans, 'custom format: the same plans and labels');
+is(digest('dst'), $want_digest, 'custom format: the same digest of the rules');
+is($node->safe_psql('dst', q{SELECT rfm_group_strategy('E') || ' / ' || rfm_group_label('E', 'zh') || ' / '
+	|| (SELECT ae_cut || ' ' || arpu_high || ' ' || value_by FROM rfm_group_settings)}),
+	'Keep them in E / E 类 / median 800 clv', 'custom format: the customer groups and their settings');
 
 $node->safe_psql('postgres', 'CREATE DATABASE dst_single');
 $node->command_ok([ 'pg_restore', '--exit-on-error', '--single-transaction', '-d', $node->connstr('dst_single'), "$dir/src.dump" ],
@@ -115,6 +136,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE dst_plain');
 $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('dst_plain'), '-f', "$dir/src.sql" ],
 	'plain dump restores without errors');
 is(rules('dst_plain'), $want, 'plain format: the rules are exactly the user\'s');
+is(digest('dst_plain'), $want_digest, 'plain format: the same digest of the rules');
 
 # Every tombstone of the source is kept (restoring one may record others
 # for builtin rules it takes along; they say the same).
@@ -141,8 +163,32 @@ $node->safe_psql('fresh', 'CREATE EXTENSION rfm');
 my ($plain, $dump_err) = run_command([ 'pg_dump', '--data-only', '-d', $node->connstr('fresh') ]);
 like($plain, qr/COPY public\.rfm_segment_action /, 'the rule tables are in the dump');
 unlike($plain,
-	qr/^COPY public\.rfm_(strategy|channel|sales_technique|tier|segment_action|tier_settings|loyalty_settings|builtin_deleted) [^\n]*\n[^\\]/m,
+	qr/^COPY public\.rfm_(strategy|channel|sales_technique|tier|segment_action|tier_settings|loyalty_settings|builtin_deleted|customer_group|group_settings) [^\n]*\n[^\\]/m,
 	'a fresh database dumps no rule rows');
+like($plain, qr/COPY public\.rfm_customer_group /, 'the customer groups are in the dump');
+isnt(digest('fresh'), $want_digest, 'the digest of the default rules differs from the user\'s');
+
+# Upgrading from 1.1: an untouched basic tier loses its lower bound of spend
+# and stays builtin; a basic tier the user changed keeps its bound, and so
+# does its dump.
+$node->safe_psql('postgres', 'CREATE DATABASE old_untouched');
+$node->safe_psql('old_untouched', q{CREATE EXTENSION rfm VERSION '1.1'; ALTER EXTENSION rfm UPDATE});
+is($node->safe_psql('old_untouched', q{SELECT coalesce(min_spend::text, 'none') || ' ' || origin FROM rfm_tier WHERE code = 'basic'}),
+	'none builtin', 'upgrade: the builtin basic tier has no lower bound');
+is(digest('old_untouched'), digest('fresh'), 'upgrade: the same rules as a new installation');
+$node->safe_psql('postgres', 'CREATE DATABASE old_changed');
+$node->safe_psql('old_changed', q{
+	CREATE EXTENSION rfm VERSION '1.1';
+	UPDATE rfm_tier SET label_en = 'Member' WHERE code = 'basic';
+	ALTER EXTENSION rfm UPDATE;
+});
+is($node->safe_psql('old_changed', q{SELECT min_spend || ' ' || origin || ' ' || label_en FROM rfm_tier WHERE code = 'basic'}),
+	'0 changed Member', 'upgrade: a basic tier the user changed keeps its bound');
+$node->command_ok([ 'pg_dump', '-Fc', '-f', "$dir/old.dump", '-d', $node->connstr('old_changed') ], 'pg_dump of the upgraded database');
+$node->safe_psql('postgres', 'CREATE DATABASE old_restored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('old_restored'), "$dir/old.dump" ],
+	'restore of the upgraded database');
+is(digest('old_restored'), digest('old_changed'), 'upgrade: the restored rules are the upgraded ones');
 
 $node->stop;
 done_testing();
