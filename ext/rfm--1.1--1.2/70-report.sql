@@ -384,6 +384,10 @@ BEGIN
                       '' ORDER BY t.i),
            count(*)
     INTO bars, k FROM t;
+    IF bars IS NULL THEN
+        RETURN format('<section id="lifecycle"><h2>%s</h2><p class="note">%s</p></section>',
+                      @extschema@.rfm_report_text('lifecycle', lang), @extschema@.rfm_report_text('no_customers', lang));
+    END IF;
     RETURN format('<section id="lifecycle"><h2>%s</h2><p class="note">%s</p>'
                   '<svg class="chart funnel" data-chart="lifecycle" xmlns="http://www.w3.org/2000/svg" '
                   'width="700" height="%s" viewBox="0 0 700 %s">%s</svg></section>',
@@ -656,7 +660,7 @@ DECLARE
 BEGIN
     IF lang IS NULL OR lang NOT IN ('en', 'zh') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('unknown report language "%s"', lang),
+            MESSAGE = format('unknown report language %s', coalesce(quote_literal(lang), 'NULL')),
             HINT = 'Use lang => ''en'' (English) or ''zh'' (Chinese).';
     END IF;
     m := @extschema@.rfm_model_row(model);
