@@ -367,14 +367,14 @@ BEGIN
                          WITH ORDINALITY AS s(stage, i)
                      JOIN c ON c.stage = s.stage
                 GROUP BY s.stage, s.i),
-         t AS (SELECT st.*, row_number() OVER (ORDER BY st.i) AS pos, max(st.k) OVER () AS maxk,
+         t AS (SELECT st.*, row_number() OVER (ORDER BY st.i) AS pos,
+                      greatest(2, round(400.0 * st.k / max(st.k) OVER ()))::integer AS w,
                       sum(st.k) OVER () AS total FROM st)
     SELECT string_agg(format('<g><rect class="stage" x="%s" y="%s" width="%s" height="30" fill="%s">'
                              '<title>%s: %s</title></rect>'
                              '<text x="150" y="%s" class="label" text-anchor="end">%s</text>'
                              '<text x="%s" y="%s" class="label">%s (%s)</text></g>',
-                             160 + (400 - greatest(2, round(400.0 * t.k / t.maxk))) / 2, 8 + (t.pos - 1) * 38,
-                             greatest(2, round(400.0 * t.k / t.maxk)),
+                             round(160 + (400 - t.w) / 2.0, 1), 8 + (t.pos - 1) * 38, t.w,
                              @extschema@.rfm_report_colour(0.25 + 0.15 * t.i),
                              @extschema@.rfm_report_escape(@extschema@.rfm_label(t.stage, lang)),
                              @extschema@.rfm_report_number(t.k),
