@@ -185,6 +185,29 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_time(@extschema@.rfm_model, timestamptz) IS
     'A time as the report prints it: in the model''s time zone, escaped';
 
+-- The frame of a section: its heading, a note (omitted when NULL) and its
+-- body.  Its arguments are HTML: the callers escape what needs it.
+CREATE FUNCTION @extschema@.rfm_report_section(id text, title text, note text, body text DEFAULT '') RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT format('<section id="%s"><h2>%s</h2>%s%s</section>', id, title,
+              CASE WHEN note IS NULL THEN '' ELSE format('<p class="note">%s</p>', note) END, coalesce(body, ''))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_section(text, text, text, text) IS
+    'The frame of a report section: <section id> with its <h2> title, a note paragraph (none when NULL) and the body, all given as HTML';
+
+-- A chart: an SVG element named by data-chart (what the tests count by).
+CREATE FUNCTION @extschema@.rfm_report_svg(kind text, chart text, width numeric, height numeric, content text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT format('<svg class="chart %1$s" data-chart="%2$s" xmlns="http://www.w3.org/2000/svg" '
+              'width="%3$s" height="%4$s" viewBox="0 0 %3$s %4$s">%5$s</svg>',
+              kind, chart, width, height, coalesce(content, ''))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_svg(text, text, numeric, numeric, text) IS
+    'An SVG chart of the report: <svg class="chart kind" data-chart="chart"> of the given size around the content (HTML)';
+
 -- Section: title, totals and the fitted models.
 CREATE FUNCTION @extschema@.rfm_report_overview(model text, lang text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -278,21 +301,20 @@ BEGIN
                                  lft - 10, top + (n - i) * cell + cell / 2 + 4, i,
                                  lft + (i - 1) * cell + cell / 2, top + n * cell + 16, i), '' ORDER BY i)
         INTO axes FROM generate_series(1, n) i;
-        out := out || format('<figure><svg class="chart grid" data-chart="grid-r%s" xmlns="http://www.w3.org/2000/svg" '
-                             'width="%s" height="%s" viewBox="0 0 %s %s">'
-                             '<rect class="frame" x="%s" y="%s" width="%s" height="%s"/>%s%s'
-                             '<text x="12" y="%s" class="axis" transform="rotate(-90 12 %s)">R</text>'
-                             '<text x="%s" y="%s" class="axis">%s</text></svg>'
-                             '<figcaption>%s × %s</figcaption></figure>',
-                             axis, lft + n * cell + 8, top + n * cell + 44, lft + n * cell + 8, top + n * cell + 44,
-                             lft, top, n * cell, n * cell, coalesce(cells, ''), axes,
-                             top + n * cell / 2, top + n * cell / 2,
-                             lft + n * cell / 2, top + n * cell + 36, upper(axis),
+        out := out || format('<figure>%s<figcaption>%s × %s</figcaption></figure>',
+                             @extschema@.rfm_report_svg('grid', 'grid-r' || axis, lft + n * cell + 8, top + n * cell + 44,
+                                 format('<rect class="frame" x="%s" y="%s" width="%s" height="%s"/>%s%s'
+                                        '<text x="12" y="%s" class="axis" transform="rotate(-90 12 %s)">R</text>'
+                                        '<text x="%s" y="%s" class="axis">%s</text>',
+                                        lft, top, n * cell, n * cell, coalesce(cells, ''), axes,
+                                        top + n * cell / 2, top + n * cell / 2,
+                                        lft + n * cell / 2, top + n * cell + 36, upper(axis))),
                              @extschema@.rfm_report_text('r_score', lang),
                              @extschema@.rfm_report_text(axis || '_score', lang));
     END LOOP;
-    RETURN format('<section id="grid"><h2>%s</h2><p class="note">%s</p><div class="row">%s</div></section>',
-                  @extschema@.rfm_report_text('grid', lang), @extschema@.rfm_report_text('grid_note', lang), out);
+    RETURN @extschema@.rfm_report_section('grid', @extschema@.rfm_report_text('grid', lang),
+                                          @extschema@.rfm_report_text('grid_note', lang),
+                                          format('<div class="row">%s</div>', out));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_grid(text, text) IS
@@ -335,19 +357,20 @@ BEGIN
                  (r->>'avg_p_alive')::numeric AS avg_p_alive, (r->>'total_clv')::numeric AS total_clv
           FROM @extschema@.rfm_report_rows(model, '_segments') r) s;
     IF body IS NULL THEN
-        RETURN format('<section id="segments"><h2>%s</h2><p class="note">%s</p></section>',
-                      @extschema@.rfm_report_text('segments', lang), @extschema@.rfm_report_text('no_customers', lang));
+        RETURN @extschema@.rfm_report_section('segments', @extschema@.rfm_report_text('segments', lang),
+                                              @extschema@.rfm_report_text('no_customers', lang));
     END IF;
-    RETURN format('<section id="segments"><h2>%s</h2><table class="segments"><thead><tr>'
+    RETURN @extschema@.rfm_report_section('segments', @extschema@.rfm_report_text('segments', lang), NULL, format(
+                  '<table class="segments"><thead><tr>'
                   '<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>'
-                  '<th>%s (%s)</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table></section>',
-                  @extschema@.rfm_report_text('segments', lang), @extschema@.rfm_report_text('segment', lang),
+                  '<th>%s (%s)</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>',
+                  @extschema@.rfm_report_text('segment', lang),
                   @extschema@.rfm_report_text('strategy', lang), @extschema@.rfm_report_text('channels', lang),
                   @extschema@.rfm_report_text('customers', lang), @extschema@.rfm_report_text('customer_share', lang),
                   @extschema@.rfm_report_text('revenue', lang), @extschema@.rfm_report_text('revenue_share', lang),
                   @extschema@.rfm_report_text('avg_recency', lang), @extschema@.rfm_report_text(m.time_unit, lang),
                   @extschema@.rfm_report_text('avg_orders', lang), @extschema@.rfm_report_text('avg_monetary', lang),
-                  @extschema@.rfm_report_text('p_alive', lang), @extschema@.rfm_report_text('clv', lang), body);
+                  @extschema@.rfm_report_text('p_alive', lang), @extschema@.rfm_report_text('clv', lang), body));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_segments(text, text) IS
@@ -385,14 +408,12 @@ BEGIN
            count(*)
     INTO bars, k FROM t;
     IF bars IS NULL THEN
-        RETURN format('<section id="lifecycle"><h2>%s</h2><p class="note">%s</p></section>',
-                      @extschema@.rfm_report_text('lifecycle', lang), @extschema@.rfm_report_text('no_customers', lang));
+        RETURN @extschema@.rfm_report_section('lifecycle', @extschema@.rfm_report_text('lifecycle', lang),
+                                              @extschema@.rfm_report_text('no_customers', lang));
     END IF;
-    RETURN format('<section id="lifecycle"><h2>%s</h2><p class="note">%s</p>'
-                  '<svg class="chart funnel" data-chart="lifecycle" xmlns="http://www.w3.org/2000/svg" '
-                  'width="700" height="%s" viewBox="0 0 700 %s">%s</svg></section>',
-                  @extschema@.rfm_report_text('lifecycle', lang), @extschema@.rfm_report_text('lifecycle_note', lang),
-                  16 + k * 38, 16 + k * 38, coalesce(bars, ''));
+    RETURN @extschema@.rfm_report_section('lifecycle', @extschema@.rfm_report_text('lifecycle', lang),
+                                          @extschema@.rfm_report_text('lifecycle_note', lang),
+                                          @extschema@.rfm_report_svg('funnel', 'lifecycle', 700, 16 + k * 38, bars));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_lifecycle(text, text) IS
@@ -420,8 +441,8 @@ BEGIN
            max(p.share) FILTER (WHERE p.pct = 20)
     INTO lo, hi, pts, top20 FROM p WHERE p.share IS NOT NULL;
     IF pts IS NULL THEN
-        RETURN format('<section id="pareto"><h2>%s</h2><p class="note">%s</p></section>',
-                      @extschema@.rfm_report_text('pareto', lang), @extschema@.rfm_report_text('no_customers', lang));
+        RETURN @extschema@.rfm_report_section('pareto', @extschema@.rfm_report_text('pareto', lang),
+                                              @extschema@.rfm_report_text('no_customers', lang));
     END IF;
     -- the points in pixels
     SELECT string_agg(format('%s,%s', round(lft + w * split_part(xy, ',', 1)::numeric / 100, 1),
@@ -436,28 +457,24 @@ BEGIN
                              lft - 6, round((top + h - h * (g / 100.0 - lo) / (hi - lo))::numeric, 1) + 4, g,
                              lft + w * g / 100 - 10, top + h + 16, g), '')
     INTO grid FROM generate_series(0, 100, 20) g;
-    RETURN format('<section id="pareto"><h2>%s</h2><p class="note">%s</p>'
-                  '<svg class="chart pareto" data-chart="pareto" xmlns="http://www.w3.org/2000/svg" '
-                  'width="%s" height="%s" viewBox="0 0 %s %s">%s'
-                  '<line class="even" x1="%s" y1="%s" x2="%s" y2="%s"/>'
-                  '<line class="mark" x1="%s" y1="%s" x2="%s" y2="%s"/>'
-                  '<polyline class="curve" fill="none" points="%s"/>'
-                  '<text x="%s" y="%s" class="axis">%s</text>'
-                  '<text x="14" y="%s" class="axis" transform="rotate(-90 14 %s)">%s</text></svg></section>',
-                  @extschema@.rfm_report_text('pareto', lang),
-                  format(@extschema@.rfm_report_text('pareto_note', lang), '20%',
-                         @extschema@.rfm_report_percent(top20)),
-                  lft + w + 30, top + h + 44, lft + w + 30, top + h + 44, grid,
-                  lft, round((top + h - h * (0 - lo) / (hi - lo))::numeric, 1),
-                  lft + w, round((top + h - h * (1 - lo) / (hi - lo))::numeric, 1),
-                  lft + w / 5, top, lft + w / 5, top + h,
-                  pts, lft + w / 2 - 80, top + h + 38, @extschema@.rfm_report_text('pareto_x', lang),
-                  top + h / 2 + 60, top + h / 2 + 60, @extschema@.rfm_report_text('pareto_y', lang));
+    RETURN @extschema@.rfm_report_section('pareto', @extschema@.rfm_report_text('pareto', lang),
+               format(@extschema@.rfm_report_text('pareto_note', lang), '20%', @extschema@.rfm_report_percent(top20)),
+               @extschema@.rfm_report_svg('pareto', 'pareto', lft + w + 30, top + h + 44, format(
+                   '%s<line class="even" x1="%s" y1="%s" x2="%s" y2="%s"/>'
+                   '<line class="mark" x1="%s" y1="%s" x2="%s" y2="%s"/>'
+                   '<polyline class="curve" fill="none" points="%s"/>'
+                   '<text x="%s" y="%s" class="axis">%s</text>'
+                   '<text x="14" y="%s" class="axis" transform="rotate(-90 14 %s)">%s</text>',
+                   grid,
+                   lft, round((top + h - h * (0 - lo) / (hi - lo))::numeric, 1),
+                   lft + w, round((top + h - h * (1 - lo) / (hi - lo))::numeric, 1),
+                   lft + w / 5, top, lft + w / 5, top + h,
+                   pts, lft + w / 2 - 80, top + h + 38, @extschema@.rfm_report_text('pareto_x', lang),
+                   top + h / 2 + 60, top + h / 2 + 60, @extschema@.rfm_report_text('pareto_y', lang))));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_pareto(text, text) IS
     'Report section: the Pareto curve (<polyline class="curve">: the origin and one point per row of <name>_pareto) and the share of the top 20%';
-
 
 -- Section: the segment transitions between the last two snapshots.
 CREATE FUNCTION @extschema@.rfm_report_transitions(model text, lang text) RETURNS text
@@ -522,18 +539,14 @@ BEGIN
                               '' ORDER BY lab.pos) FROM lab) AS labels
     INTO q FROM t;
     IF q.a IS NULL OR q.b IS NULL OR q.a = q.b THEN
-        RETURN format('<section id="transitions"><h2>%s</h2><p class="note">%s</p></section>',
-                      @extschema@.rfm_report_text('transitions', lang),
-                      @extschema@.rfm_report_text('no_transitions', lang));
+        RETURN @extschema@.rfm_report_section('transitions', @extschema@.rfm_report_text('transitions', lang),
+                                              @extschema@.rfm_report_text('no_transitions', lang));
     END IF;
-    RETURN format('<section id="transitions"><h2>%s</h2><p class="note">%s</p>'
-                  '<svg class="chart transitions" data-chart="transitions" xmlns="http://www.w3.org/2000/svg" '
-                  'width="%s" height="%s" viewBox="0 0 %s %s">%s%s</svg></section>',
-                  @extschema@.rfm_report_text('transitions', lang),
-                  format(@extschema@.rfm_report_text('transitions_note', lang),
-                         @extschema@.rfm_report_time(m, q.a), @extschema@.rfm_report_time(m, q.b)),
-                  lft + (q.n + 1) * cell + 90, top + (q.n + 1) * cell + 10,
-                  lft + (q.n + 1) * cell + 90, top + (q.n + 1) * cell + 10, q.labels, coalesce(q.cells, ''));
+    RETURN @extschema@.rfm_report_section('transitions', @extschema@.rfm_report_text('transitions', lang),
+               format(@extschema@.rfm_report_text('transitions_note', lang),
+                      @extschema@.rfm_report_time(m, q.a), @extschema@.rfm_report_time(m, q.b)),
+               @extschema@.rfm_report_svg('transitions', 'transitions', lft + (q.n + 1) * cell + 90,
+                                          top + (q.n + 1) * cell + 10, q.labels || coalesce(q.cells, '')));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_transitions(text, text) IS
@@ -598,21 +611,19 @@ BEGIN
            count(*)
     INTO bars, k FROM s;
     IF bars IS NULL THEN
-        RETURN format('<section id="clv"><h2>%s</h2><p class="note">%s</p></section>',
-                      @extschema@.rfm_report_text('clv_dist', lang), @extschema@.rfm_report_text('no_clv', lang));
+        RETURN @extschema@.rfm_report_section('clv', @extschema@.rfm_report_text('clv_dist', lang),
+                                              @extschema@.rfm_report_text('no_clv', lang));
     END IF;
-    RETURN format('<section id="clv"><h2>%s</h2><p class="note">%s</p>'
-                  '<svg class="chart histogram" data-chart="clv" xmlns="http://www.w3.org/2000/svg" '
-                  'width="%s" height="%s" viewBox="0 0 %s %s"><line class="gridline" x1="%s" y1="%s" x2="%s" y2="%s"/>%s</svg></section>',
-                  @extschema@.rfm_report_text('clv_dist', lang),
-                  format(@extschema@.rfm_report_text('clv_note', lang),
-                         @extschema@.rfm_report_number(m.clv_horizon::numeric, 0),
-                         @extschema@.rfm_report_text(m.time_unit, lang),
-                         @extschema@.rfm_report_percent(m.margin::numeric, 0),
-                         @extschema@.rfm_report_percent(m.discount_rate::numeric, 2),
-                         CASE WHEN lang = 'zh' THEN @extschema@.rfm_report_text(m.time_unit, lang) ELSE m.time_unit END),
-                  lft + k * bw + 20, top + h + 70, lft + k * bw + 20, top + h + 70,
-                  lft, top + h, lft + k * bw, top + h, bars);
+    RETURN @extschema@.rfm_report_section('clv', @extschema@.rfm_report_text('clv_dist', lang),
+               format(@extschema@.rfm_report_text('clv_note', lang),
+                      @extschema@.rfm_report_number(m.clv_horizon::numeric, 0),
+                      @extschema@.rfm_report_text(m.time_unit, lang),
+                      @extschema@.rfm_report_percent(m.margin::numeric, 0),
+                      @extschema@.rfm_report_percent(m.discount_rate::numeric, 2),
+                      CASE WHEN lang = 'zh' THEN @extschema@.rfm_report_text(m.time_unit, lang) ELSE m.time_unit END),
+               @extschema@.rfm_report_svg('histogram', 'clv', lft + k * bw + 20, top + h + 70,
+                   format('<line class="gridline" x1="%s" y1="%s" x2="%s" y2="%s"/>%s',
+                          lft, top + h, lft + k * bw, top + h, bars)));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_clv(text, text) IS
@@ -640,12 +651,13 @@ BEGIN
     IF body IS NULL THEN
         RETURN '';
     END IF;
-    RETURN format('<section id="top"><h2>%s</h2><table class="customers"><thead><tr><th>%s</th><th>%s</th><th>%s</th>'
-                  '<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table></section>',
-                  @extschema@.rfm_report_text('top', lang), @extschema@.rfm_report_text('customer', lang),
+    RETURN @extschema@.rfm_report_section('top', @extschema@.rfm_report_text('top', lang), NULL, format(
+                  '<table class="customers"><thead><tr><th>%s</th><th>%s</th><th>%s</th>'
+                  '<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>',
+                  @extschema@.rfm_report_text('customer', lang),
                   @extschema@.rfm_report_text('segment', lang), @extschema@.rfm_report_text('orders', lang),
                   @extschema@.rfm_report_text('revenue', lang), @extschema@.rfm_report_text('p_alive_one', lang),
-                  @extschema@.rfm_report_text('clv', lang), body);
+                  @extschema@.rfm_report_text('clv', lang), body));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_top_customers(text, text, integer) IS
