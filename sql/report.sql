@@ -136,6 +136,28 @@ SELECT zh ~ '<html lang="zh-CN">' AS zh_lang, zh ~ '客户价值报告' AS zh_ti
        pg_temp.occurs(zh, '<tr class="segment">') = pg_temp.occurs(html, '<tr class="segment">') AS same_rows
 FROM doc;
 
+-- A segment of the history that the rule tables do not know (any more) is
+-- shown as it is, escaped; a model without segments (bins => 3) has a dash.
+UPDATE rep_history SET segment = 'Gone <fishing>' WHERE segment = 'Lost' AND as_of = '2006-12-31';
+SELECT r ~ '<title>[^<]* → Gone &lt;fishing&gt;: [0-9]+</title>' AS unknown_segment_escaped,
+       pg_temp.occurs(pg_temp.chart(r, 'transitions'), '<rect class="cell"') AS transition_cells,
+       (SELECT count(*) FROM rfm_transition_matrix('rep')) AS matrix_rows
+FROM rfm_report('rep') r;
+SELECT count(*) FROM rfm_create_model('rep3', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
+                                      as_of => '2006-06-30', bins => 3);
+CALL rfm_refresh('rep3', '2006-12-31');
+-- rfm_transition_matrix has one row (NULL, NULL) for all of them, the new
+-- customers included; the report keeps the 6 new customers (see above) apart:
+-- two squares, "–" to "–" and "new customers" to "–".
+SELECT pg_temp.occurs(pg_temp.chart(r, 'grid-rf'), '<rect class="cell"') AS rf_cells,
+       (SELECT count(DISTINCT (r_score, f_score)) FROM rep3_customers) AS rf_cells_with_customers,
+       substring(r FROM '<tr class="segment"><th>([^<]*)</th>') AS segment_label,
+       substring(r FROM '<tr class="segment"><th>[^<]*</th><td>([^<]*)</td>') AS strategy_label,
+       (SELECT string_agg(m[1], ' | ') FROM regexp_matches(pg_temp.chart(r, 'transitions'),
+                                                           '<title>([^<]*)</title>', 'g') m) AS transitions
+FROM rfm_report('rep3') r;
+SELECT rfm_drop_model('rep3');
+
 -- Bad input.
 SELECT rfm_report('rep', 'fr');
 SELECT rfm_report('rep', NULL);

@@ -56,6 +56,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_colour(float8) IS
     'The report''s colour scale: #ecf3fc at 0 to #08306b at 1 (clamped; NULL as 0)';
 
+-- The label of a code of the model's data (segment, strategy, channel), as
+-- HTML.  rfm_label fails on a code it does not know, and a snapshot of the
+-- history may hold a segment that the rule tables no longer have: the code
+-- itself is shown then; a NULL (a model without segments) is a dash.
+CREATE FUNCTION @extschema@.rfm_report_label(code text, lang text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT CASE WHEN code IS NULL THEN '–'
+            WHEN EXISTS (SELECT 1 FROM @extschema@.rfm_segment_action sa WHERE sa.segment = code)
+              OR EXISTS (SELECT 1 FROM @extschema@.rfm_strategy st WHERE st.code = rfm_report_label.code)
+              OR EXISTS (SELECT 1 FROM @extschema@.rfm_channel ch WHERE ch.code = rfm_report_label.code)
+              OR code IN ('acquisition', 'growth', 'maturity', 'decline', 'churned')
+            THEN @extschema@.rfm_report_escape(@extschema@.rfm_label(code, lang))
+            ELSE @extschema@.rfm_report_escape(code) END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_label(text, text) IS
+    'The label (rfm_label) of a segment, strategy, channel or lifecycle stage code as escaped HTML; a code the rule tables no longer have as itself, NULL as a dash';
+
 -- The fixed texts of the report in English and Chinese.
 CREATE FUNCTION @extschema@.rfm_report_text(key text, lang text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -333,10 +351,12 @@ BEGIN
                              '<td class="n">%s<span class="share" style="width:%spx"></span></td>'
                              '<td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td>'
                              '<td class="n">%s</td></tr>',
-                             coalesce(@extschema@.rfm_report_escape(@extschema@.rfm_label(s.segment, lang)), '–'),
-                             coalesce(@extschema@.rfm_report_escape(@extschema@.rfm_label(s.strategy, lang)), '–'),
-                             coalesce((SELECT string_agg(@extschema@.rfm_report_escape(@extschema@.rfm_label(ch, lang)), ', ')
-                                       FROM unnest(@extschema@.rfm_channels(s.segment)) ch), '–'),
+                             @extschema@.rfm_report_label(s.segment, lang),
+                             @extschema@.rfm_report_label(s.strategy, lang),
+                             coalesce((SELECT string_agg(@extschema@.rfm_report_label(ch.code, lang), ', ' ORDER BY ch.i)
+                                       FROM @extschema@.rfm_segment_action sa,
+                                            unnest(sa.channels) WITH ORDINALITY AS ch(code, i)
+                                       WHERE sa.segment = s.segment), '–'),
                              @extschema@.rfm_report_number(s.customers),
                              @extschema@.rfm_report_percent(s.customer_share),
                              round(60 * greatest(coalesce(s.customer_share, 0), 0)),
@@ -399,9 +419,9 @@ BEGIN
                              '<text x="%s" y="%s" class="label">%s (%s)</text></g>',
                              round(160 + (400 - t.w) / 2.0, 1), 8 + (t.pos - 1) * 38, t.w,
                              @extschema@.rfm_report_colour(0.25 + 0.15 * t.i),
-                             @extschema@.rfm_report_escape(@extschema@.rfm_label(t.stage, lang)),
+                             @extschema@.rfm_report_label(t.stage, lang),
                              @extschema@.rfm_report_number(t.k),
-                             28 + (t.pos - 1) * 38, @extschema@.rfm_report_escape(@extschema@.rfm_label(t.stage, lang)),
+                             28 + (t.pos - 1) * 38, @extschema@.rfm_report_label(t.stage, lang),
                              570, 28 + (t.pos - 1) * 38, @extschema@.rfm_report_number(t.k),
                              @extschema@.rfm_report_percent(t.k::numeric / t.total)),
                       '' ORDER BY t.i),
@@ -511,7 +531,7 @@ BEGIN
                FROM x CROSS JOIN nseg
                     LEFT JOIN ord fo ON NOT x.is_new AND fo.seg = coalesce(x.fs, '–')
                     LEFT JOIN ord tob ON NOT x.is_gone AND tob.seg = coalesce(x.ts, '–')),
-         lab AS (SELECT ord.pos, @extschema@.rfm_report_escape(coalesce(@extschema@.rfm_label(ord.seg, lang), ord.seg)) AS label
+         lab AS (SELECT ord.pos, CASE WHEN ord.seg = '–' THEN '–' ELSE @extschema@.rfm_report_label(ord.seg, lang) END AS label
                  FROM ord
                  UNION ALL
                  SELECT nseg.n + 1, NULL FROM nseg)
@@ -639,7 +659,7 @@ BEGIN
     SELECT string_agg(format('<tr class="customer"><th>%s</th><td>%s</td><td class="n">%s</td><td class="n">%s</td>'
                              '<td class="n">%s</td><td class="n">%s</td></tr>',
                              @extschema@.rfm_report_escape(c.r->>'customer'),
-                             coalesce(@extschema@.rfm_report_escape(@extschema@.rfm_label(c.r->>'segment', lang)), '–'),
+                             @extschema@.rfm_report_label(c.r->>'segment', lang),
                              @extschema@.rfm_report_number((c.r->>'frequency')::numeric),
                              @extschema@.rfm_report_number((c.r->>'monetary')::numeric, 2),
                              @extschema@.rfm_report_number((c.r->>'p_alive')::numeric, 2),
