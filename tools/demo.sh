@@ -4,7 +4,8 @@
 # 22,190 invoices of 4,372 customers, 2010-12-01 .. 2011-12-09), print the
 # segment table and write the model's report (rfm_report) to
 # /tmp/rfm-demo-report.html and /tmp/rfm-demo-report-zh.html (Chinese), or
-# to $RFM_DEMO_REPORT.html and $RFM_DEMO_REPORT-zh.html.  With --psql, stay
+# to $RFM_DEMO_REPORT.html and $RFM_DEMO_REPORT-zh.html (a path without
+# spaces: psql's \o takes it from a variable).  With --psql, stay
 # in psql on that database afterwards (the cluster is dropped when psql exits).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -6,11 +6,13 @@
 # segments, stages, points, transitions and CLV bins.  A second model with a
 # hostile name, customer key and segment label must put no markup of theirs
 # into the DOM.  The screenshots stay in tmp_check/ (report-en.png,
-# report-zh.png); docs/report.png is a copy of report-en.png.
+# report-zh.png), and are copied to $RFM_ARTIFACT_DIR when that is set (for
+# CI to keep); docs/report.png is a copy of report-en.png.
 use strict;
 use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
+use File::Copy qw(copy);
 use File::Path qw(make_path);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
@@ -135,6 +137,11 @@ print(w, h, len(colours), round(1 - white / (w * h), 4), dark)
 	cmp_ok($colours, '>', 100, "report-$lang.png has many colours ($colours): text, charts, shades");
 	cmp_ok($ink, '>', 0.04, "report-$lang.png is not blank: $ink of it is not white");
 	cmp_ok($dark, '>', 500, "report-$lang.png shows the darkest blue of the charts ($dark pixels)");
+	if ($ENV{RFM_ARTIFACT_DIR})
+	{
+		make_path($ENV{RFM_ARTIFACT_DIR});
+		copy($png, "$ENV{RFM_ARTIFACT_DIR}/report-$lang.png") or diag("cannot copy $png: $!");
+	}
 }
 
 # What the browser parsed, against the model.
