@@ -107,3 +107,21 @@ SELECT coalesce(from_segment, 'new') AS "2011-06-30 → 2011-12-10",
        sum(customers) AS total
 FROM rfm_transition_matrix('shop')
 GROUP BY from_segment ORDER BY sum(from_revenue) DESC NULLS LAST;
+
+-- The report: the model as one HTML document, with its charts, for people
+-- who do not read SQL.  psql writes it (\o), in English and in Chinese.
+\if :{?report}
+\else
+\set report /tmp/rfm-demo-report
+\endif
+\pset format unaligned
+\pset tuples_only on
+\o :report.html
+SELECT rfm_report('shop');
+\o :report-zh.html
+SELECT rfm_report('shop', 'zh');
+\o
+\pset format aligned
+\pset tuples_only off
+\echo
+\echo 'The report of model "shop" (rfm_report): ':report'.html, in Chinese ':report'-zh.html'
