@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # postgresql-15-cron: rfm_schedule and its TAP test (test/t/004_model_cron.pl);
 # python3-psycopg2: the BI client test (test/bi/read_model.py, test/t/005_model_bi.pl);
 # chromium, python3-pil and fonts-noto-cjk (Latin and Chinese glyphs): the report
-# rendered in a browser and its screenshot measured (test/t/010_report.pl)
+# rendered in a browser and its screenshot measured (test/t/011_report.pl)
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-common
           libipc-run-perl make gcc postgresql-15-cron python3-psycopg2
           chromium python3-pil fonts-noto-cjk)
