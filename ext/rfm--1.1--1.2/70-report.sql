@@ -138,59 +138,35 @@ COMMENT ON FUNCTION @extschema@.rfm_report_text(text, text) IS
 -- The one place that reads a model's views and history table.
 CREATE FUNCTION @extschema@.rfm_report_rows(model text, view_suffix text, snapshots integer DEFAULT NULL)
 RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    want "char";
-    rel record;
+    reader regrole;
 BEGIN
-    IF view_suffix IN ('_summary', '_fit', '_customers', '_segments', '_pareto') THEN
-        want := 'm';
-    ELSIF view_suffix = '_history' THEN
-        want := 'r';
-    ELSE
+    IF view_suffix IS NULL
+       OR view_suffix NOT IN ('_summary', '_fit', '_customers', '_segments', '_pareto', '_history') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('"%s" is not a view of a model', view_suffix),
             HINT = 'A model has _summary, _fit, _customers, _segments, _pareto and _history.';
     END IF;
-    SELECT c.relkind, c.relowner, o.rolname AS relowner_name,
-           (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = m.owner) AS model_owner
-    INTO rel
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         LEFT JOIN pg_catalog.pg_roles o ON o.oid = c.relowner
-    WHERE n.nspname = m.schema_name AND c.relname = m.name || view_suffix;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
-            MESSAGE = format('relation %I.%I of model "%s" does not exist', m.schema_name, m.name || view_suffix, m.name),
-            HINT = 'Drop the model with rfm_drop_model() and create it again.';
-    END IF;
-    IF rel.relkind <> want THEN
-        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('relation %I.%I of model "%s" is not a %s', m.schema_name, m.name || view_suffix, m.name,
-                             CASE want WHEN 'm' THEN 'materialized view' ELSE 'table' END),
-            DETAIL = 'The report reads only the objects that rfm_create_model created; this one was replaced.',
-            HINT = 'Drop the model with rfm_drop_model() and create it again.';
-    END IF;
-    IF rel.model_owner IS NULL OR rel.relowner <> rel.model_owner THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = format('relation %I.%I of model "%s" does not belong to the model''s owner', m.schema_name,
-                             m.name || view_suffix, m.name),
-            DETAIL = format('It belongs to role "%s"; the model to role "%s".', rel.relowner_name, m.owner),
-            HINT = 'The report reads only what the model''s owner owns: give it back to the owner (ALTER ... OWNER TO), or create the model again.';
-    END IF;
+    -- checks that the model's objects are what rfm_create_model made, all
+    -- the owner's; reads as the owner, or as the caller where that runs
+    -- nobody's code (see "Security" in the README)
+    reader := @extschema@.rfm_model_reader(m, ARRAY[view_suffix]);
     IF view_suffix = '_history' AND snapshots IS NOT NULL THEN
-        RETURN QUERY EXECUTE format(
+        RETURN QUERY SELECT q.j FROM @extschema@.rfm_owner_query(reader, format(
             'SELECT pg_catalog.to_jsonb(h) FROM %1$I.%2$I h WHERE h.as_of OPERATOR(pg_catalog.=) ANY '
-            '(SELECT s.as_of FROM %1$I.%2$I s GROUP BY s.as_of ORDER BY s.as_of DESC LIMIT $1)',
-            m.schema_name, m.name || view_suffix) USING snapshots;
+            '(SELECT s.as_of FROM %1$I.%2$I s GROUP BY s.as_of ORDER BY s.as_of DESC LIMIT %3$s)',
+            m.schema_name, m.name || view_suffix, snapshots)) AS q(j jsonb);
     ELSE
-        RETURN QUERY EXECUTE format('SELECT pg_catalog.to_jsonb(v) FROM %I.%I v', m.schema_name, m.name || view_suffix);
+        RETURN QUERY SELECT q.j FROM @extschema@.rfm_owner_query(reader,
+            format('SELECT pg_catalog.to_jsonb(v) FROM %I.%I v', m.schema_name, m.name || view_suffix)) AS q(j jsonb);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_rows(text, text, integer) IS
-    'The single place where the report reads a model''s relations: the rows of <model><view_suffix> as jsonb (of _history, with snapshots, those of the last snapshots only); refuses a relation that is not a materialized view (views) or table (_history) owned by the model''s owner';
+    'The single place where the report reads a model''s relations: the rows of <model><view_suffix> as jsonb (of _history, with snapshots, those of the last snapshots only), read as rfm_model_reader says (the model''s owner, in a security-restricted operation, for roles that may become it); refuses a model whose objects are not those rfm_create_model made, all the owner''s';
 
 -- A time of a model, in its time zone.
 CREATE FUNCTION @extschema@.rfm_report_time(m @extschema@.rfm_model, t timestamptz) RETURNS text
@@ -228,7 +204,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_svg(text, text, numeric, numeric, tex
 
 -- Section: title, totals and the fitted models.
 CREATE FUNCTION @extschema@.rfm_report_overview(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
@@ -275,7 +251,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_overview(text, text) IS
 
 -- Section: the R x F and R x M grids.
 CREATE FUNCTION @extschema@.rfm_report_grid(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
@@ -340,7 +316,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_grid(text, text) IS
 
 -- Section: the segment table with strategies and channels.
 CREATE FUNCTION @extschema@.rfm_report_segments(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
@@ -398,7 +374,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_segments(text, text) IS
 
 -- Section: the lifecycle funnel.
 CREATE FUNCTION @extschema@.rfm_report_lifecycle(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bars text;
@@ -441,7 +417,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_lifecycle(text, text) IS
 
 -- Section: the Pareto curve.
 CREATE FUNCTION @extschema@.rfm_report_pareto(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w constant integer := 480;
@@ -498,7 +474,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_pareto(text, text) IS
 
 -- Section: the segment transitions between the last two snapshots.
 CREATE FUNCTION @extschema@.rfm_report_transitions(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
@@ -596,7 +572,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_clv_edge(integer) IS
 
 -- Section: the distribution of CLV.
 CREATE FUNCTION @extschema@.rfm_report_clv(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
@@ -651,7 +627,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_clv(text, text) IS
 
 -- Section: the customers with the largest net revenue.
 CREATE FUNCTION @extschema@.rfm_report_top_customers(model text, lang text, top integer DEFAULT 10) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     body text;
@@ -685,7 +661,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_top_customers(text, text, integer) IS
 
 -- The report.
 CREATE FUNCTION @extschema@.rfm_report(model text, lang text DEFAULT 'en') RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model;
