@@ -1,0 +1,87 @@
+/*-------------------------------------------------------------------------
+ *
+ * clv.c
+ *	  Customer lifetime value: rfm_clv, the discounted expected margin of a
+ *	  customer under a fitted customer-base model, and rfm_simple_clv, the
+ *	  model-free retention formula.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "btyd.h"
+
+#define BTYD_MAX_CLV_STEPS	100000
+
+/*
+ * rfm_clv(model, x, t_x, T, order_value, horizon, margin, discount_rate):
+ * discounted expected margin over the horizon, in steps of one time unit.
+ */
+PG_FUNCTION_INFO_V1(rfm_clv);
+Datum
+rfm_clv(PG_FUNCTION_ARGS)
+{
+	BgModel		m;
+	double		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3),
+				value = PG_GETARG_FLOAT8(4),
+				horizon = PG_GETARG_FLOAT8(5),
+				margin = PG_GETARG_FLOAT8(6),
+				d = PG_GETARG_FLOAT8(7);
+	double		clv,
+				steps;
+
+	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	btyd_check_customer(x, tx, T);
+	btyd_check_horizon(horizon);
+	btyd_check_finite(value, "order value");
+	btyd_check_finite(margin, "margin");
+	if (!isfinite(d) || d < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount rate must be a finite number >= 0, got %g", d),
+				 errhint("Give the discount rate per time unit of the model, e.g. 0.10/52 a week for 10%% a year.")));
+	steps = ceil(horizon);
+	if (steps > BTYD_MAX_CLV_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon of %g time units is too long", horizon),
+				 errdetail("The CLV sums one step per time unit, at most %d steps.", BTYD_MAX_CLV_STEPS),
+				 errhint("Fit the model in a larger time unit.")));
+	clv = bg_clv(&m, x, tx, T, horizon, (int) steps, d);
+	PG_RETURN_FLOAT8(clv * value * margin);
+}
+
+/*
+ * rfm_simple_clv(avg_order_value, purchases_per_period, margin, retention,
+ * discount_rate): aov * rate * margin * retention / (1 + discount - retention).
+ */
+PG_FUNCTION_INFO_V1(rfm_simple_clv);
+Datum
+rfm_simple_clv(PG_FUNCTION_ARGS)
+{
+	double		aov = PG_GETARG_FLOAT8(0),
+				rate = PG_GETARG_FLOAT8(1),
+				margin = PG_GETARG_FLOAT8(2),
+				ret = PG_GETARG_FLOAT8(3),
+				d = PG_GETARG_FLOAT8(4);
+
+	btyd_check_finite(aov, "average order value");
+	btyd_check_finite(rate, "purchase rate");
+	btyd_check_finite(margin, "margin");
+	if (!(ret >= 0.0 && ret <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention must lie between 0 and 1, got %g", ret),
+				 errhint("Give the share of customers kept from one period to the next.")));
+	if (!isfinite(d) || d < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount rate must be a finite number >= 0, got %g", d),
+				 errhint("Give the discount rate per period.")));
+	if (1.0 + d - ret <= 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("CLV is infinite with retention 1 and discount rate 0"),
+				 errhint("Use a positive discount rate or a retention below 1.")));
+	PG_RETURN_FLOAT8(aov * rate * margin * ret / (1.0 + d - ret));
+}
