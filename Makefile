@@ -13,7 +13,7 @@ EXTRA_CLEAN = rfm--1.1--1.2.sql
 
 
 # setup installs the extension and loads the shared data sets: it runs first.
-REGRESS = setup summary score segment lifecycle action btyd btyd_recovery model
+REGRESS = setup summary score segment lifecycle action btyd btyd_recovery btyd_limits model
 REGRESS_OPTS = --inputdir=.
 
 # Concurrency of model refreshes (isolationtester): specs in
@@ -34,6 +34,9 @@ endif
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: rebuild every object when one changes
+$(OBJS): $(wildcard src/*.h)
 
 rfm--1.1--1.2.sql: $(sort $(wildcard ext/rfm--1.1--1.2/*.sql))
 	cat $^ > $@

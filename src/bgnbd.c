@@ -377,7 +377,7 @@ rfm_p_alive(PG_FUNCTION_ARGS)
 
 	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(bg_p_alive_value(&m, x, tx, T));
+	PG_RETURN_FLOAT8(btyd_check_result(bg_p_alive_value(&m, x, tx, T), "probability alive"));
 }
 
 /*
@@ -397,7 +397,7 @@ rfm_expected_purchases(PG_FUNCTION_ARGS)
 	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	btyd_check_horizon(t);
 	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(cond_expected(&m, t, x, tx, T));
+	PG_RETURN_FLOAT8(btyd_check_result(cond_expected(&m, t, x, tx, T), "expected purchases"));
 }
 
 /*
@@ -414,7 +414,7 @@ rfm_expected_purchases_new(PG_FUNCTION_ARGS)
 	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	btyd_check_horizon(t);
 	/* E[X(t)] is the conditional expectation of a customer with x = t_x = T = 0 */
-	PG_RETURN_FLOAT8(cond_expected(&m, t, 0.0, 0.0, 0.0));
+	PG_RETURN_FLOAT8(btyd_check_result(cond_expected(&m, t, 0.0, 0.0, 0.0), "expected purchases"));
 }
 
 /*
@@ -443,8 +443,12 @@ clv_sum_stepwise(const BgModel *m, double a, double x, double tx, double T,
 	{
 		double		t = Min((double) i, horizon);
 		double		z = t / (m->alpha + T + t);
-		double		Fm1 = btyd_series_m1_eval(&series, z);
+		double		Fm1;
 		double		cum;
+
+		/* a step may sum a long series: let a cancel or timeout in */
+		CHECK_FOR_INTERRUPTS();
+		Fm1 = btyd_series_m1_eval(&series, z);
 
 		if (isnan(Fm1))
 			ereport(ERROR,
@@ -567,6 +571,8 @@ clv_sum(const BgModel *m, double a, double x, double tx, double T,
 					p6 = 0.0,
 					p7 = 0.0;
 		int			nb = Min(8, steps - i0 + 1);
+
+		CHECK_FOR_INTERRUPTS();
 
 		for (int j = 0; j < 8; j++)
 		{

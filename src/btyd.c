@@ -211,6 +211,13 @@ btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 			elog(ERROR, "%s fit returned a non-finite parameter", btyd_kind_name(fd->kind));
 }
 
+/* The interrupt check of the series in src/btyd_math.c. */
+void
+btyd_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* ---- reading fitted models ------------------------------------------ */
 
 /* deform a composite argument; at least natts attributes expected */

@@ -93,6 +93,40 @@ typedef struct FitData
 
 /* ---- validation helpers ------------------------------------------- */
 
+/*
+ * The largest count of repeat purchases accepted: beyond it the models'
+ * arithmetic (r + x, b + x - 1 and their differences) loses the precision
+ * that the predictions need, and no customer base has such customers.
+ */
+#define BTYD_MAX_X			1e9
+
+static inline void
+btyd_check_x_range(double x)
+{
+	if (x > BTYD_MAX_X)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("x = %.15g repeat purchases is out of range", x),
+				 errdetail("The models accept at most %.15g repeat purchases per customer.", BTYD_MAX_X),
+				 errhint("Check how x is computed: it counts distinct purchase periods minus one.")));
+}
+
+/*
+ * A prediction computed from finite inputs that is not finite (an overflow,
+ * or an infinity times zero) is an error, never a silent NaN or Infinity.
+ */
+static inline double
+btyd_check_result(double v, const char *what)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", what),
+				 errdetail("The inputs are finite, but the result cannot be represented in double precision."),
+				 errhint("Check the inputs for extreme values, for example amounts near 1e308.")));
+	return v;
+}
+
 static inline void
 btyd_check_finite(double v, const char *what)
 {
@@ -120,6 +154,7 @@ btyd_check_customer(double x, double tx, double T)
 				 errmsg("x must be a whole number of repeat purchases, not %g", x),
 				 errdetail("x counts the repeat purchases (distinct purchase periods minus one)."),
 				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
+	btyd_check_x_range(x);
 	if (T < 0.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

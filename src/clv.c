@@ -48,7 +48,11 @@ rfm_clv(PG_FUNCTION_ARGS)
 				 errdetail("The CLV sums one step per time unit, at most %d steps.", BTYD_MAX_CLV_STEPS),
 				 errhint("Fit the model in a larger time unit.")));
 	clv = bg_clv(&m, x, tx, T, horizon, (int) steps, d);
-	PG_RETURN_FLOAT8(clv * value * margin);
+	btyd_check_result(clv, "expected discounted purchases");
+	/* a zero value or margin gives 0, not 0 times an overflow */
+	if (value == 0.0 || margin == 0.0 || clv == 0.0)
+		PG_RETURN_FLOAT8(0.0);
+	PG_RETURN_FLOAT8(btyd_check_result(clv * value * margin, "CLV"));
 }
 
 /*
@@ -83,5 +87,8 @@ rfm_simple_clv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("CLV is infinite with retention 1 and discount rate 0"),
 				 errhint("Use a positive discount rate or a retention below 1.")));
-	PG_RETURN_FLOAT8(aov * rate * margin * ret / (1.0 + d - ret));
+	/* a zero factor gives 0 whatever the others (no 0 times an overflow) */
+	if (aov == 0.0 || rate == 0.0 || margin == 0.0 || ret == 0.0)
+		PG_RETURN_FLOAT8(0.0);
+	PG_RETURN_FLOAT8(btyd_check_result(ret / (1.0 + d - ret) * aov * rate * margin, "CLV"));
 }

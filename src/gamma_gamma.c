@@ -39,6 +39,7 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("x must be a whole number of repeat purchases, not %g", x),
 				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
+	btyd_check_x_range(x);
 	if (x == 0.0)
 	{
 		/* one-time buyers carry no spend information */
@@ -212,6 +213,7 @@ rfm_expected_order_value(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("x must be a whole number of repeat purchases, not %g", x),
 				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
+	btyd_check_x_range(x);
 	if (x == 0.0)
 	{
 		if (q <= 1.0)
@@ -219,7 +221,7 @@ rfm_expected_order_value(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("population mean order value is infinite when q <= 1 (q = %g)", q),
 					 errhint("Use the function only for repeat customers (x > 0).")));
-		PG_RETURN_FLOAT8(p * g / (q - 1.0));
+		PG_RETURN_FLOAT8(btyd_check_result(p * g / (q - 1.0), "expected order value"));
 	}
 	if (!isfinite(mv) || mv <= 0.0)
 		ereport(ERROR,
@@ -231,5 +233,16 @@ rfm_expected_order_value(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expected order value is infinite when p x + q <= 1"),
 				 errhint("The fitted q is too small for customers with so few purchases.")));
-	PG_RETURN_FLOAT8(p * (g + x * mv) / (p * x + q - 1.0));
+
+	/*
+	 * p (gamma + x m) / (p x + q - 1), written as the weighted mean of the
+	 * population mean and the customer's own mean so that a large mean value
+	 * m does not overflow in x m: (p gamma)/den + (p x/den) m.
+	 */
+	{
+		double		den = p * x + q - 1.0;
+
+		PG_RETURN_FLOAT8(btyd_check_result(p * g / den + (p * x / den) * mv,
+										   "expected order value"));
+	}
 }
