@@ -16,8 +16,8 @@ END $$;
 
 -- BG/NBD and Gamma-Gamma at the published CDNOW parameters
 CREATE TABLE btyd_lim AS
-SELECT ROW('bgnbd', 0.243, 4.414, 0.793, 2.426, 0, 2357, 0, true, 'week', 0)::rfm_bgnbd_model AS bg,
-       ROW(6.25, 3.74, 15.44, 0, 946, 0, true, 0)::rfm_gamma_gamma_model AS gg;
+SELECT rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426, 'week', 'bgnbd') AS bg,
+       rfm_gamma_gamma_model(6.25, 3.74, 15.44) AS gg;
 
 -- ---------------------------------------------------------------------
 -- Cancellation.  With alpha = 3 hours and a horizon of 100,000 hours the
@@ -26,7 +26,7 @@ SELECT ROW('bgnbd', 0.243, 4.414, 0.793, 2.426, 0, 2357, 0, true, 'week', 0)::rf
 -- the series.  statement_timeout must stop it.
 -- ---------------------------------------------------------------------
 SET statement_timeout = '500ms';
-SELECT rfm_clv(ROW('bgnbd', 0.243, 3, 0.793, 2.426, 0, 0, 0, true, 'hour', 0)::rfm_bgnbd_model,
+SELECT rfm_clv(rfm_bgnbd_model(0.243, 3, 0.793, 2.426, 'hour', 'bgnbd'),
                0, 0, 0, 1, 100000, 1, 0);
 RESET statement_timeout;
 
@@ -45,7 +45,7 @@ SELECT q, btyd_lim_err(q) AS result FROM (VALUES
     ($q$SELECT rfm_simple_clv(50, 2, 1e308, 0.5, 0.1)$q$),
     ($q$SELECT rfm_simple_clv(1e300, 1e10, 1, 0.5, 0)$q$),
     ($q$SELECT rfm_clv(bg, 2, 30, 40, 1e308, 52, 1e10, 0) FROM btyd_lim$q$),
-    ($q$SELECT rfm_expected_order_value(ROW(6.25, 3.74, 1e308, 0, 946, 0, true, 0)::rfm_gamma_gamma_model, 0, 0)$q$)
+    ($q$SELECT rfm_expected_order_value(rfm_gamma_gamma_model(6.25, 3.74, 1e308), 0, 0)$q$)
 ) v(q);
 
 -- rfm_simple_clv: retention 0 (or any zero factor) gives 0, whatever the

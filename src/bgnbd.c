@@ -41,7 +41,10 @@ bg_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
 
 	/* a customer with any unknown value is skipped, as in other aggregates */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		st->nnull++;
 		PG_RETURN_POINTER(st);
+	}
 	x = PG_GETARG_FLOAT8(1);
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
@@ -147,17 +150,31 @@ bg_objective(const double *u, double *grad, void *ctx)
 		double		A3 = -(r + x) * lT;
 		double		w = 0.0;
 		double		lse;
+		double		g1[4];
 
 		if (c[4] == -INFINITY)
 			lse = A3;
 		else
 			lse = btyd_logaddexp_w(A3, c[4] - (r + x) * ltx, &w);
 
+		g1[0] = c[1] + la - (1.0 - w) * lT - w * ltx;
+		g1[1] = r / alpha - (r + x) * ((1.0 - w) * fd->rt[fd->iT[i]] + w * fd->rt[fd->itx[i]]);
+		g1[2] = c[2] + w / a;
+		g1[3] = c[2] + c[3] - w * c[5];
 		ll += n * (c[0] + r * la + lse);
-		gr += n * (c[1] + la - (1.0 - w) * lT - w * ltx);
-		gal += n * (r / alpha - (r + x) * ((1.0 - w) * fd->rt[fd->iT[i]] + w * fd->rt[fd->itx[i]]));
-		ga += n * (c[2] + w / a);
-		gb += n * (c[2] + c[3] - w * c[5]);
+		gr += n * g1[0];
+		gal += n * g1[1];
+		ga += n * g1[2];
+		gb += n * g1[3];
+		if (unlikely(fd->infl_cov != NULL))
+		{
+			/* the customer's score in the log parameters */
+			g1[0] *= r;
+			g1[1] *= alpha;
+			g1[2] *= a;
+			g1[3] *= b;
+			btyd_row_influence(fd, i, g1);
+		}
 	}
 
 	fd->loglik = ll;
@@ -189,9 +206,10 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 				sumx = 0.0;
 	int64		nrepeat = 0;
 	int			i;
-	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	BtydFitStats stats;
+	Datum		values[32];
+	bool		nulls[32] = {0};
+	int			nv;
 
 	(void) btyd_agg_context(fcinfo, "rfm_bgnbd_fit_final");
 	if (PG_ARGISNULL(0))
@@ -235,10 +253,8 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	u[2] = 0.0;
 	u[3] = 0.0;
 	btyd_run_fit(&fd, bg_objective, 4, u, names, &res);
+	btyd_fit_stats(&fd, bg_objective, 4, u, names, &stats);
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "rfm_bgnbd_fit_final: return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = CStringGetTextDatum(btyd_kind_name(st->kind));
 	for (i = 0; i < 4; i++)
 		values[1 + i] = Float8GetDatum(exp(u[i]));
@@ -248,7 +264,8 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	values[8] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
 	values[9] = CStringGetTextDatum(st->unit);
 	values[10] = Float8GetDatum(st->l2);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	nv = 11 + btyd_stats_datums(&stats, 4, st->nnull, values + 11, nulls + 11);
+	PG_RETURN_DATUM(btyd_form_result(fcinfo, values, nulls, nv));
 }
 
 /* ---- reading a fitted model ---------------------------------------- */

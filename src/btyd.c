@@ -23,6 +23,7 @@
 #define BTYD_LOG_BOUND		30.0	/* log parameter this far from its start:
 									 * diverged */
 #define BTYD_LOG_FINAL		15.0	/* ... or this far at the end (3.3e6) */
+#define BTYD_INFLUENCE_WARN	3.0		/* standard errors: warn about a customer */
 
 /* rfm.max_fit_iterations: BFGS iteration budget of the fitting aggregates */
 static int	btyd_max_iterations = BTYD_MAX_ITER;
@@ -136,6 +137,12 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 	fd->ntotal = (double) st->ncust;
 	fd->l2 = st->l2;
 	fd->loglik = NAN;
+	fd->np = 0;
+	fd->infl_cov = NULL;
+	fd->infl_se = NULL;
+	fd->max_influence = 0.0;
+	fd->infl_row = -1;
+	fd->infl_param = 0;
 }
 
 
@@ -218,6 +225,222 @@ btyd_check_interrupts(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* ---- uncertainty and diagnostics ---------------------------------- */
+
+/*
+ * Invert the symmetric positive definite n x n matrix a (row-major) into
+ * inv by its Cholesky factor; false when a is not positive definite.
+ */
+static bool
+spd_inverse(const double *a, int n, double *inv)
+{
+	double		l[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS] = {0};
+	double		li[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS] = {0};
+	int			i,
+				j,
+				k;
+
+	for (j = 0; j < n; j++)
+	{
+		double		d = a[j * n + j];
+
+		for (k = 0; k < j; k++)
+			d -= l[j * n + k] * l[j * n + k];
+		if (!(d > 0.0) || !isfinite(d))
+			return false;
+		l[j * n + j] = sqrt(d);
+		for (i = j + 1; i < n; i++)
+		{
+			double		v = a[i * n + j];
+
+			for (k = 0; k < j; k++)
+				v -= l[i * n + k] * l[j * n + k];
+			l[i * n + j] = v / l[j * n + j];
+		}
+	}
+	/* li = l^-1 (lower triangular), inv = li' li */
+	for (j = 0; j < n; j++)
+	{
+		li[j * n + j] = 1.0 / l[j * n + j];
+		for (i = j + 1; i < n; i++)
+		{
+			double		v = 0.0;
+
+			for (k = j; k < i; k++)
+				v -= l[i * n + k] * li[k * n + j];
+			li[i * n + j] = v / l[i * n + i];
+		}
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+		{
+			double		v = 0.0;
+
+			for (k = Max(i, j); k < n; k++)
+				v += li[k * n + i] * li[k * n + j];
+			inv[i * n + j] = v;
+		}
+	return true;
+}
+
+/*
+ * Standard errors, AIC, BIC and the influence of single customers at the
+ * optimum u of fn.
+ *
+ * The Hessian of the objective in the log parameters u is the central
+ * difference of its gradient (step 1e-5 in u); times the number of
+ * customers it is the observed information of the log parameters (with an
+ * L2 penalty: of the penalized log-likelihood, whose curvature includes
+ * the penalty's 2 l2 N on the diagonal).  Its inverse is the covariance of
+ * u; the natural parameters theta = exp(u) have se(theta) = theta se(u),
+ * the delta method, which at a maximum (zero gradient) is the inverse of
+ * the observed information in theta itself.
+ *
+ * AIC = 2k - 2 LL and BIC = k log(n) - 2 LL with the unpenalized LL and n
+ * the customers used.  The influence of a customer is how far (in
+ * standard errors of the log parameters) one Newton step moves the
+ * estimate when that customer is removed; a warning names a customer who
+ * moves a parameter by more than BTYD_INFLUENCE_WARN standard errors.
+ */
+void
+btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
+			   const char *const *names, BtydFitStats *stats)
+{
+	const double h = 1e-5;
+	double		hess[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS];
+	double		cov[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS];
+	double		seu[BTYD_MAX_PARAMS];
+	double		up[BTYD_MAX_PARAMS],
+				gp[BTYD_MAX_PARAMS],
+				gm[BTYD_MAX_PARAMS],
+				g[BTYD_MAX_PARAMS];
+	int			i,
+				j;
+	double		loglik;
+
+	(void) fn(u, g, fd);
+	loglik = fd->loglik;
+	stats->aic = 2.0 * np - 2.0 * loglik;
+	stats->bic = np * log(fd->ntotal) - 2.0 * loglik;
+	stats->se_ok = false;
+	stats->max_influence = NAN;
+	for (i = 0; i < np; i++)
+		stats->se[i] = NAN;
+
+	for (j = 0; j < np; j++)
+	{
+		memcpy(up, u, sizeof(double) * np);
+		up[j] = u[j] + h;
+		if (!isfinite(fn(up, gp, fd)))
+			goto done;
+		up[j] = u[j] - h;
+		if (!isfinite(fn(up, gm, fd)))
+			goto done;
+		for (i = 0; i < np; i++)
+			hess[i * np + j] = (gp[i] - gm[i]) / (2.0 * h) * fd->ntotal;
+	}
+	for (i = 0; i < np; i++)
+		for (j = 0; j < i; j++)
+			hess[i * np + j] = hess[j * np + i] =
+				0.5 * (hess[i * np + j] + hess[j * np + i]);
+	if (!spd_inverse(hess, np, cov))
+	{
+		ereport(WARNING,
+				(errmsg("%s fit: standard errors are not available", btyd_kind_name(fd->kind)),
+				 errdetail("The Hessian of the negative log-likelihood is not positive definite at the estimate: the data do not determine all parameters."),
+				 errhint("Fit over more customers or a longer period, or add a small L2 penalty.")));
+		goto done;
+	}
+	stats->se_ok = true;
+	for (i = 0; i < np; i++)
+	{
+		seu[i] = sqrt(cov[i * np + i]);
+		stats->se[i] = exp(u[i]) * seu[i];
+	}
+
+	/* one more pass over the rows for the influence of each customer */
+	fd->np = np;
+	fd->infl_cov = cov;
+	fd->infl_se = seu;
+	fd->max_influence = 0.0;
+	fd->infl_row = -1;
+	fd->infl_param = 0;
+	(void) fn(u, g, fd);
+	fd->infl_cov = NULL;
+	fd->infl_se = NULL;
+	stats->max_influence = fd->max_influence;
+	if (fd->max_influence > BTYD_INFLUENCE_WARN && fd->infl_row >= 0)
+	{
+		const BtydRow *row = &fd->rows[fd->infl_row];
+
+		ereport(WARNING,
+				(errmsg("%s fit: one customer moves parameter %s by %.1f standard errors",
+						btyd_kind_name(fd->kind), names[fd->infl_param], fd->max_influence),
+				 errdetail("The customer with x = %g and %s = %g (%s = %g) carries an outsized share of the log-likelihood's gradient.",
+						   row->x, fd->kind == BTYD_KIND_GG ? "mean value" : "t_x", row->v,
+						   "T", row->T),
+				 errhint("Check that customer's data (a reseller, a test account, duplicated orders); max_influence in the result says how far the most influential customer moves the estimate.")));
+	}
+
+done:
+	/* leave the objective's last evaluation at the optimum */
+	(void) fn(u, g, fd);
+	fd->loglik = loglik;
+}
+
+/*
+ * The datums that follow a model's own fields in its result type:
+ * <parameter>_se for each parameter, aic, bic, n_skipped, max_influence.
+ * Returns how many were written.
+ */
+int
+btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,
+				  Datum *values, bool *nulls)
+{
+	int			i;
+
+	for (i = 0; i < np; i++)
+	{
+		values[i] = Float8GetDatum(stats->se[i]);
+		nulls[i] = !stats->se_ok;
+	}
+	values[np] = Float8GetDatum(stats->aic);
+	nulls[np] = false;
+	values[np + 1] = Float8GetDatum(stats->bic);
+	nulls[np + 1] = false;
+	values[np + 2] = Int64GetDatum(nskipped);
+	nulls[np + 2] = false;
+	values[np + 3] = Float8GetDatum(stats->max_influence);
+	nulls[np + 3] = !stats->se_ok;
+	return np + 4;
+}
+
+/*
+ * The result row of a final function from values[0..nvalues-1]: the
+ * function's declared result type may have fewer attributes (the library
+ * is newer than the extension's SQL) or more (then NULL).
+ */
+Datum
+btyd_form_result(FunctionCallInfo fcinfo, Datum *values, bool *nulls, int nvalues)
+{
+	TupleDesc	tupdesc;
+	Datum	   *v;
+	bool	   *n;
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	v = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	n = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		v[i] = i < nvalues ? values[i] : (Datum) 0;
+		n[i] = i < nvalues ? nulls[i] : true;
+	}
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n));
+}
+
 /* ---- reading fitted models ------------------------------------------ */
 
 /* deform a composite argument; at least natts attributes expected */
@@ -227,8 +450,11 @@ btyd_read_row(HeapTupleHeader th, int natts, Datum *values, bool *nulls, const c
 	TupleDesc	td = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
 											HeapTupleHeaderGetTypMod(th));
 	HeapTupleData tuple;
+	Datum	   *v;
+	bool	   *n;
 
-	if (td->natts != natts)
+	/* attributes added in later versions follow the ones read here */
+	if (td->natts < natts)
 	{
 		ReleaseTupleDesc(td);
 		ereport(ERROR,
@@ -239,7 +465,13 @@ btyd_read_row(HeapTupleHeader th, int natts, Datum *values, bool *nulls, const c
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = th;
-	heap_deform_tuple(&tuple, td, values, nulls);
+	v = palloc(sizeof(Datum) * td->natts);
+	n = palloc(sizeof(bool) * td->natts);
+	heap_deform_tuple(&tuple, td, v, n);
+	memcpy(values, v, sizeof(Datum) * natts);
+	memcpy(nulls, n, sizeof(bool) * natts);
+	pfree(v);
+	pfree(n);
 	ReleaseTupleDesc(td);
 }
 

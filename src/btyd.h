@@ -55,6 +55,7 @@ typedef struct BtydState
 	char		unit[BTYD_UNIT_LEN];	/* "" until the first row (BG/MBG) */
 	int64		ncust;			/* customers counted (sum of n) */
 	int64		nskipped;		/* Gamma-Gamma: rows with x = 0, not counted */
+	int64		nnull;			/* rows skipped for a NULL customer value */
 	int32		nrows;
 	int32		maxrows;
 	BtydRow    *rows;
@@ -89,7 +90,58 @@ typedef struct FitData
 	double		ntotal;
 	double		l2;
 	double		loglik;			/* unpenalized log-likelihood of the last call */
+
+	/*
+	 * Influence of single customers, computed by the objective on its pass
+	 * over the rows when infl_cov is set (see btyd_row_influence).
+	 */
+	int			np;
+	const double *infl_cov;		/* np x np covariance of the log parameters */
+	const double *infl_se;		/* their standard errors */
+	double		max_influence;
+	int			infl_row;		/* row of the most influential customer */
+	int			infl_param;		/* parameter it moves most */
 } FitData;
+
+/*
+ * What a fit reports besides its parameters: standard errors (natural
+ * parameters, from the inverse Hessian of the objective), information
+ * criteria and the largest influence of a single customer.
+ */
+typedef struct BtydFitStats
+{
+	bool		se_ok;			/* false: Hessian not positive definite */
+	double		se[BTYD_MAX_PARAMS];
+	double		aic;
+	double		bic;
+	double		max_influence;	/* NaN when se_ok is false */
+} BtydFitStats;
+
+/*
+ * Influence of one customer with score g (gradient of its log-likelihood in
+ * the log parameters) at the optimum: removing it moves the log parameters
+ * by about cov g (one Newton step), here in standard errors.
+ */
+static inline void
+btyd_row_influence(FitData *fd, int row, const double *g)
+{
+	const int	np = fd->np;
+
+	for (int j = 0; j < np; j++)
+	{
+		double		d = 0.0;
+
+		for (int k = 0; k < np; k++)
+			d += fd->infl_cov[j * np + k] * g[k];
+		d = fabs(d) / fd->infl_se[j];
+		if (d > fd->max_influence)
+		{
+			fd->max_influence = d;
+			fd->infl_row = row;
+			fd->infl_param = j;
+		}
+	}
+}
 
 /* ---- validation helpers ------------------------------------------- */
 
@@ -249,6 +301,13 @@ extern MemoryContext btyd_agg_context(FunctionCallInfo fcinfo, const char *fname
 extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
 extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 						 const char *const *names, BtydOptResult *res);
+extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,
+						   const double *u, const char *const *names,
+						   BtydFitStats *stats);
+extern int	btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,
+							  Datum *values, bool *nulls);
+extern Datum btyd_form_result(FunctionCallInfo fcinfo, Datum *values,
+							  bool *nulls, int nvalues);
 extern void btyd_read_row(HeapTupleHeader th, int natts, Datum *values,
 						  bool *nulls, const char *tname);
 extern double btyd_model_param(Datum *values, bool *nulls, int i, const char *name);

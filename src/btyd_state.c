@@ -15,7 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#define BTYD_SERIAL_VERSION 1
+#define BTYD_SERIAL_VERSION 2
 
 static const char *const btyd_units[] = {"hour", "day", "week", "month", "quarter", "year", NULL};
 
@@ -253,6 +253,7 @@ rfm_btyd_combine(PG_FUNCTION_ARGS)
 					 errhint("Pass a constant as the unit argument.")));
 	}
 	s1->nskipped += s2->nskipped;
+	s1->nnull += s2->nnull;
 	for (i = 0; i < s2->nrows; i++)
 		btyd_state_add(s1, s2->rows[i].x, s2->rows[i].v, s2->rows[i].T, s2->rows[i].n);
 	PG_RETURN_POINTER(s1);
@@ -279,6 +280,7 @@ rfm_btyd_serialize(PG_FUNCTION_ARGS)
 	pq_sendbytes(&buf, st->unit, BTYD_UNIT_LEN);
 	pq_sendint64(&buf, st->ncust);
 	pq_sendint64(&buf, st->nskipped);
+	pq_sendint64(&buf, st->nnull);
 	pq_sendint32(&buf, st->nrows);
 	for (i = 0; i < st->nrows; i++)
 	{
@@ -308,11 +310,12 @@ rfm_btyd_deserialize(PG_FUNCTION_ARGS)
 				i;
 	int64		ncust,
 				nskipped,
+				nnull,
 				total = 0;
 	bool		l2_set;
 	double		l2;
 	char		unit[BTYD_UNIT_LEN];
-	const int	header = 4 + 4 + 1 + 8 + BTYD_UNIT_LEN + 8 + 8 + 4;
+	const int	header = 4 + 4 + 1 + 8 + BTYD_UNIT_LEN + 8 + 8 + 8 + 4;
 	const int	rowsize = 8 * 4;
 
 	buf.data = VARDATA_ANY(b);
@@ -335,6 +338,7 @@ rfm_btyd_deserialize(PG_FUNCTION_ARGS)
 		elog(ERROR, "rfm_btyd_deserialize: corrupt time unit");
 	ncust = pq_getmsgint64(&buf);
 	nskipped = pq_getmsgint64(&buf);
+	nnull = pq_getmsgint64(&buf);
 	nrows = pq_getmsgint(&buf, 4);
 	if (nrows < 0 || (int64) buf.len - header != (int64) nrows * rowsize)
 		elog(ERROR, "rfm_btyd_deserialize: %d rows do not match a state of %d bytes",
@@ -345,6 +349,7 @@ rfm_btyd_deserialize(PG_FUNCTION_ARGS)
 	st->l2 = l2;
 	memcpy(st->unit, unit, BTYD_UNIT_LEN);
 	st->nskipped = nskipped;
+	st->nnull = nnull;
 	for (i = 0; i < nrows; i++)
 	{
 		double		x = pq_getmsgfloat8(&buf);

@@ -31,7 +31,10 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 	btyd_state_take_l2(st, fcinfo, 3);
 
 	if (PG_ARGISNULL(1))
+	{
+		st->nnull++;
 		PG_RETURN_POINTER(st);
+	}
 	x = PG_GETARG_FLOAT8(1);
 	btyd_check_finite(x, "x");
 	if (x < 0.0 || x != floor(x))
@@ -47,7 +50,10 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	}
 	if (PG_ARGISNULL(2))
+	{
+		st->nnull++;
 		PG_RETURN_POINTER(st);
+	}
 	m = PG_GETARG_FLOAT8(2);
 	if (!isfinite(m) || m <= 0.0)
 		ereport(ERROR,
@@ -109,11 +115,22 @@ gg_objective(const double *u, double *grad, void *ctx)
 		double		m = row->v;
 		double		lm = log(m);
 		double		lgxm = log(g + x * m);
+		double		g1[3];
 
+		g1[0] = x * (c[1] - c[2] + lm + c[3] - lgxm);
+		g1[1] = c[1] - psq + lg - lgxm;
+		g1[2] = q / g - (p * x + q) / (g + x * m);
 		ll += n * (c[0] + (p * x - 1.0) * lm - (p * x + q) * lgxm);
-		gp += n * x * (c[1] - c[2] + lm + c[3] - lgxm);
-		gq += n * (c[1] - psq + lg - lgxm);
-		gg += n * (q / g - (p * x + q) / (g + x * m));
+		gp += n * g1[0];
+		gq += n * g1[1];
+		gg += n * g1[2];
+		if (unlikely(fd->infl_cov != NULL))
+		{
+			g1[0] *= p;
+			g1[1] *= q;
+			g1[2] *= g;
+			btyd_row_influence(fd, i, g1);
+		}
 	}
 
 	fd->loglik = ll;
@@ -140,9 +157,10 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	double		u[3],
 				summ = 0.0;
 	int			i;
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	BtydFitStats stats;
+	Datum		values[32];
+	bool		nulls[32] = {0};
+	int			nv;
 
 	(void) btyd_agg_context(fcinfo, "rfm_gamma_gamma_fit_final");
 	if (PG_ARGISNULL(0))
@@ -173,10 +191,8 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	u[1] = log(2.0);
 	u[2] = log(summ / st->ncust);
 	btyd_run_fit(&fd, gg_objective, 3, u, names, &res);
+	btyd_fit_stats(&fd, gg_objective, 3, u, names, &stats);
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "rfm_gamma_gamma_fit_final: return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	for (i = 0; i < 3; i++)
 		values[i] = Float8GetDatum(exp(u[i]));
 	values[3] = Float8GetDatum(fd.loglik);
@@ -184,7 +200,8 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	values[5] = Int32GetDatum(res.iterations);
 	values[6] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
 	values[7] = Float8GetDatum(st->l2);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	nv = 8 + btyd_stats_datums(&stats, 3, st->nskipped + st->nnull, values + 8, nulls + 8);
+	PG_RETURN_DATUM(btyd_form_result(fcinfo, values, nulls, nv));
 }
 
 /*

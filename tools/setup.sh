@@ -6,9 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # postgresql-15-cron: rfm_schedule and its TAP test (test/t/004_model_cron.pl);
-# python3-psycopg2: the BI client test (test/bi/read_model.py, test/t/005_model_bi.pl)
+# python3-psycopg2: the BI client test (test/bi/read_model.py, test/t/005_model_bi.pl);
+# python3-scipy, python3-numpy: the reference implementation of the customer-base
+# models (test/ref/btyd_ref.py, test/t/007_btyd_reference.pl)
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-common
-          libipc-run-perl make gcc postgresql-15-cron python3-psycopg2)
+          libipc-run-perl make gcc postgresql-15-cron python3-psycopg2
+          python3-scipy python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
