@@ -18,41 +18,6 @@
 #define BTYD_CLV_COEFS		2048	/* cached 2F1 coefficients in rfm_clv */
 #define CLV_BATCH_MAX_TERMS	256		/* more: rfm_clv goes step by step */
 
-/* shared transition step of rfm_bgnbd_fit and rfm_mbgnbd_fit */
-static Datum
-bg_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
-{
-	MemoryContext aggcxt = btyd_agg_context(fcinfo, fname);
-	BtydState  *st = PG_ARGISNULL(0) ? NULL : (BtydState *) PG_GETARG_POINTER(0);
-	double		x,
-				tx,
-				T;
-
-	if (st == NULL)
-		st = btyd_state_create(aggcxt, kind, 64);
-
-	if (PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("time unit must not be null"),
-				 errhint("Pass the unit of t_x and T, for example 'week'.")));
-	btyd_state_set_unit(st, PG_GETARG_TEXT_PP(4));
-	btyd_state_take_l2(st, fcinfo, 5);
-
-	/* a customer with any unknown value is skipped, as in other aggregates */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-	{
-		st->nnull++;
-		PG_RETURN_POINTER(st);
-	}
-	x = PG_GETARG_FLOAT8(1);
-	tx = PG_GETARG_FLOAT8(2);
-	T = PG_GETARG_FLOAT8(3);
-	btyd_check_customer(x, tx, T);
-	btyd_state_add(st, x, tx, T, 1);
-	PG_RETURN_POINTER(st);
-}
-
 /*
  * rfm_bgnbd_fit(x, t_x, T, unit [, l2]) transition: count the row (x, t_x, T).
  * Rows with a NULL customer value are skipped; bad values raise errors.
@@ -61,7 +26,7 @@ PG_FUNCTION_INFO_V1(rfm_bgnbd_fit_trans);
 Datum
 rfm_bgnbd_fit_trans(PG_FUNCTION_ARGS)
 {
-	return bg_trans(fcinfo, BTYD_KIND_BGNBD, "rfm_bgnbd_fit_trans");
+	return btyd_customer_trans(fcinfo, BTYD_KIND_BGNBD, "rfm_bgnbd_fit_trans");
 }
 
 /*
@@ -72,7 +37,7 @@ PG_FUNCTION_INFO_V1(rfm_mbgnbd_fit_trans);
 Datum
 rfm_mbgnbd_fit_trans(PG_FUNCTION_ARGS)
 {
-	return bg_trans(fcinfo, BTYD_KIND_MBGNBD, "rfm_mbgnbd_fit_trans");
+	return btyd_customer_trans(fcinfo, BTYD_KIND_MBGNBD, "rfm_mbgnbd_fit_trans");
 }
 
 /*

@@ -10,6 +10,7 @@
  *							counts) and its combine/serialize/deserialize
  *	  src/bgnbd.c			BG/NBD and MBG/NBD: fit and predictions
  *	  src/gamma_gamma.c	Gamma-Gamma spend model: fit and prediction
+ *	  src/pnbd.c			Pareto/NBD: fit and predictions
  *	  src/clv.c			rfm_clv and rfm_simple_clv
  *	  src/btyd_math.c		digamma, 2F1, BFGS (pure C)
  *
@@ -34,7 +35,8 @@
 #define BTYD_KIND_BGNBD		1
 #define BTYD_KIND_MBGNBD	2
 #define BTYD_KIND_GG		3
-#define BTYD_KIND_MAX		3
+#define BTYD_KIND_PNBD		4
+#define BTYD_KIND_MAX		4
 
 #define BTYD_UNIT_LEN		16
 
@@ -296,6 +298,7 @@ extern void btyd_state_set_l2(BtydState *st, double l2);
 extern void btyd_state_take_l2(BtydState *st, FunctionCallInfo fcinfo, int argno);
 extern void btyd_state_set_unit(BtydState *st, text *unit_t);
 extern MemoryContext btyd_agg_context(FunctionCallInfo fcinfo, const char *fname);
+extern Datum btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname);
 
 /* src/btyd.c */
 extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
@@ -327,5 +330,9 @@ extern void bg_read_model(HeapTupleHeader th, BgModel *m);
 extern double bg_p_alive_value(const BgModel *m, double x, double tx, double T);
 extern double bg_clv(const BgModel *m, double x, double tx, double T,
 					 double horizon, int steps, double d);
+
+/* src/pnbd.c */
+extern double pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
+					   double horizon, int steps, double d);
 
 #endif							/* BTYD_H */

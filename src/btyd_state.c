@@ -130,6 +130,8 @@ btyd_kind_name(int kind)
 			return "mbgnbd";
 		case BTYD_KIND_GG:
 			return "gamma_gamma";
+		case BTYD_KIND_PNBD:
+			return "pnbd";
 	}
 	return "?";
 }
@@ -212,7 +214,45 @@ btyd_agg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
- * Combine function of the three fitting aggregates: merge the row counts of
+ * The transition step of the fits over one row per customer (x, t_x, T,
+ * unit [, l2]): BG/NBD, MBG/NBD, Pareto/NBD.
+ */
+Datum
+btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
+{
+	MemoryContext aggcxt = btyd_agg_context(fcinfo, fname);
+	BtydState  *st = PG_ARGISNULL(0) ? NULL : (BtydState *) PG_GETARG_POINTER(0);
+	double		x,
+				tx,
+				T;
+
+	if (st == NULL)
+		st = btyd_state_create(aggcxt, kind, 64);
+
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("time unit must not be null"),
+				 errhint("Pass the unit of t_x and T, for example 'week'.")));
+	btyd_state_set_unit(st, PG_GETARG_TEXT_PP(4));
+	btyd_state_take_l2(st, fcinfo, 5);
+
+	/* a customer with any unknown value is skipped, as in other aggregates */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		st->nnull++;
+		PG_RETURN_POINTER(st);
+	}
+	x = PG_GETARG_FLOAT8(1);
+	tx = PG_GETARG_FLOAT8(2);
+	T = PG_GETARG_FLOAT8(3);
+	btyd_check_customer(x, tx, T);
+	btyd_state_add(st, x, tx, T, 1);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Combine function of the fitting aggregates: merge the row counts of
  * the second state into the first (either may be NULL).
  */
 PG_FUNCTION_INFO_V1(rfm_btyd_combine);

@@ -12,47 +12,90 @@
 #define BTYD_MAX_CLV_STEPS	100000
 
 /*
+ * The arguments of rfm_clv after the model: (x, t_x, T, order_value,
+ * horizon, margin, discount_rate), checked; returns the number of steps.
+ */
+typedef struct ClvArgs
+{
+	double		x,
+				tx,
+				T,
+				value,
+				horizon,
+				margin,
+				d;
+} ClvArgs;
+
+static int
+clv_args(FunctionCallInfo fcinfo, ClvArgs *a)
+{
+	double		steps;
+
+	a->x = PG_GETARG_FLOAT8(1);
+	a->tx = PG_GETARG_FLOAT8(2);
+	a->T = PG_GETARG_FLOAT8(3);
+	a->value = PG_GETARG_FLOAT8(4);
+	a->horizon = PG_GETARG_FLOAT8(5);
+	a->margin = PG_GETARG_FLOAT8(6);
+	a->d = PG_GETARG_FLOAT8(7);
+	btyd_check_customer(a->x, a->tx, a->T);
+	btyd_check_horizon(a->horizon);
+	btyd_check_finite(a->value, "order value");
+	btyd_check_finite(a->margin, "margin");
+	if (!isfinite(a->d) || a->d < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount rate must be a finite number >= 0, got %g", a->d),
+				 errhint("Give the discount rate per time unit of the model, e.g. 0.10/52 a week for 10%% a year.")));
+	steps = ceil(a->horizon);
+	if (steps > BTYD_MAX_CLV_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon of %g time units is too long", a->horizon),
+				 errdetail("The CLV sums one step per time unit, at most %d steps.", BTYD_MAX_CLV_STEPS),
+				 errhint("Fit the model in a larger time unit.")));
+	return (int) steps;
+}
+
+/* order value times margin times the discounted expected purchases */
+static double
+clv_value(const ClvArgs *a, double purchases)
+{
+	btyd_check_result(purchases, "expected discounted purchases");
+	/* a zero value or margin gives 0, not 0 times an overflow */
+	if (a->value == 0.0 || a->margin == 0.0 || purchases == 0.0)
+		return 0.0;
+	return btyd_check_result(purchases * a->value * a->margin, "CLV");
+}
+
+/*
  * rfm_clv(model, x, t_x, T, order_value, horizon, margin, discount_rate):
- * discounted expected margin over the horizon, in steps of one time unit.
+ * discounted expected margin over the horizon, in steps of one time unit,
+ * under a BG/NBD or MBG/NBD model.
  */
 PG_FUNCTION_INFO_V1(rfm_clv);
 Datum
 rfm_clv(PG_FUNCTION_ARGS)
 {
 	BgModel		m;
-	double		x = PG_GETARG_FLOAT8(1),
-				tx = PG_GETARG_FLOAT8(2),
-				T = PG_GETARG_FLOAT8(3),
-				value = PG_GETARG_FLOAT8(4),
-				horizon = PG_GETARG_FLOAT8(5),
-				margin = PG_GETARG_FLOAT8(6),
-				d = PG_GETARG_FLOAT8(7);
-	double		clv,
-				steps;
+	ClvArgs		a;
+	int			steps;
 
 	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_customer(x, tx, T);
-	btyd_check_horizon(horizon);
-	btyd_check_finite(value, "order value");
-	btyd_check_finite(margin, "margin");
-	if (!isfinite(d) || d < 0.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("discount rate must be a finite number >= 0, got %g", d),
-				 errhint("Give the discount rate per time unit of the model, e.g. 0.10/52 a week for 10%% a year.")));
-	steps = ceil(horizon);
-	if (steps > BTYD_MAX_CLV_STEPS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("horizon of %g time units is too long", horizon),
-				 errdetail("The CLV sums one step per time unit, at most %d steps.", BTYD_MAX_CLV_STEPS),
-				 errhint("Fit the model in a larger time unit.")));
-	clv = bg_clv(&m, x, tx, T, horizon, (int) steps, d);
-	btyd_check_result(clv, "expected discounted purchases");
-	/* a zero value or margin gives 0, not 0 times an overflow */
-	if (value == 0.0 || margin == 0.0 || clv == 0.0)
-		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(btyd_check_result(clv * value * margin, "CLV"));
+	steps = clv_args(fcinfo, &a);
+	PG_RETURN_FLOAT8(clv_value(&a, bg_clv(&m, a.x, a.tx, a.T, a.horizon, steps, a.d)));
+}
+
+/* rfm_clv(pnbd model, ...): the same under a Pareto/NBD model. */
+PG_FUNCTION_INFO_V1(rfm_pnbd_clv);
+Datum
+rfm_pnbd_clv(PG_FUNCTION_ARGS)
+{
+	ClvArgs		a;
+	int			steps = clv_args(fcinfo, &a);
+
+	PG_RETURN_FLOAT8(clv_value(&a, pnbd_clv(PG_GETARG_HEAPTUPLEHEADER(0), a.x, a.tx, a.T,
+											a.horizon, steps, a.d)));
 }
 
 /*

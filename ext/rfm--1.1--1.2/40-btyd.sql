@@ -55,3 +55,98 @@ SELECT ROW(p, q, gamma, NULL, NULL, NULL, NULL, 0,
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_gamma_gamma_model(float8, float8, float8) IS
 'A Gamma-Gamma model from given parameters, for rfm_expected_order_value; the fit fields are NULL';
+
+-- ---- Pareto/NBD (src/pnbd.c) ----
+
+CREATE TYPE @extschema@.rfm_pnbd_model AS (
+    r float8,
+    alpha float8,
+    s float8,
+    beta float8,
+    log_likelihood float8,
+    n_customers bigint,
+    iterations integer,
+    converged boolean,
+    time_unit text,
+    l2 float8,
+    r_se float8,
+    alpha_se float8,
+    s_se float8,
+    beta_se float8,
+    aic float8,
+    bic float8,
+    n_skipped bigint,
+    max_influence float8
+);
+COMMENT ON TYPE @extschema@.rfm_pnbd_model IS
+'A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rates ~ Gamma(r, alpha) and dropout rates ~ Gamma(s, beta) per time_unit; with the maximized log-likelihood (without the penalty), the number of customers, BFGS iterations, whether the fit converged, the time unit, the L2 penalty, the standard errors of r, alpha, s, beta (observed information; of the penalized likelihood when l2 > 0), AIC, BIC, the rows skipped for a NULL value and max_influence (as for rfm_bgnbd_model)';
+
+CREATE FUNCTION @extschema@.rfm_pnbd_fit_trans(internal, float8, float8, float8, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_pnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_pnbd_fit_trans(internal, float8, float8, float8, text) IS
+'Transition function of rfm_pnbd_fit';
+CREATE FUNCTION @extschema@.rfm_pnbd_fit_trans(internal, float8, float8, float8, text, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'rfm_pnbd_fit_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_pnbd_fit_trans(internal, float8, float8, float8, text, float8) IS
+'Transition function of rfm_pnbd_fit with an L2 penalty';
+CREATE FUNCTION @extschema@.rfm_pnbd_fit_final(internal)
+RETURNS @extschema@.rfm_pnbd_model AS 'MODULE_PATHNAME', 'rfm_pnbd_fit_final' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_pnbd_fit_final(internal) IS
+'Final function of rfm_pnbd_fit: the maximum-likelihood fit (STABLE: the iteration budget is the setting rfm.max_fit_iterations)';
+
+CREATE AGGREGATE @extschema@.rfm_pnbd_fit(x float8, t_x float8, "T" float8, time_unit text) (
+    SFUNC = @extschema@.rfm_pnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_pnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_pnbd_fit(float8, float8, float8, text) IS
+'Maximum-likelihood fit of the Pareto/NBD model over one row per customer (x, t_x, T in time_unit, as for rfm_bgnbd_fit); rows with a NULL value are skipped and counted in n_skipped; NULL over no rows';
+CREATE AGGREGATE @extschema@.rfm_pnbd_fit(x float8, t_x float8, "T" float8, time_unit text, l2 float8) (
+    SFUNC = @extschema@.rfm_pnbd_fit_trans,
+    STYPE = internal,
+    FINALFUNC = @extschema@.rfm_pnbd_fit_final,
+    COMBINEFUNC = @extschema@.rfm_btyd_combine,
+    SERIALFUNC = @extschema@.rfm_btyd_serialize,
+    DESERIALFUNC = @extschema@.rfm_btyd_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rfm_pnbd_fit(float8, float8, float8, text, float8) IS
+'Pareto/NBD fit with an L2 penalty: minimizes -log-likelihood/n_customers + l2 * (ln(r)^2 + ln(alpha)^2 + ln(s)^2 + ln(beta)^2)';
+
+CREATE FUNCTION @extschema@.rfm_pnbd_model(r float8, alpha float8, s float8, beta float8,
+                                           time_unit text DEFAULT 'week')
+RETURNS @extschema@.rfm_pnbd_model
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT ROW(r, alpha, s, beta, NULL, NULL, NULL, NULL, time_unit, 0,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::@extschema@.rfm_pnbd_model
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_pnbd_model(float8, float8, float8, float8, text) IS
+'A Pareto/NBD model from given parameters (for example published ones); the fit fields are NULL';
+
+CREATE FUNCTION @extschema@.rfm_p_alive(model @extschema@.rfm_pnbd_model, x float8, t_x float8, "T" float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_p_alive' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_p_alive(@extschema@.rfm_pnbd_model, float8, float8, float8) IS
+'Pareto/NBD probability that a customer with history (x, t_x, T) is alive at T (Fader & Hardie 2005, "A Note on Deriving the Pareto/NBD Model")';
+
+CREATE FUNCTION @extschema@.rfm_expected_purchases(model @extschema@.rfm_pnbd_model, horizon float8, x float8, t_x float8, "T" float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_expected_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_expected_purchases(@extschema@.rfm_pnbd_model, float8, float8, float8, float8) IS
+'Pareto/NBD expected number of purchases in the next horizon time units of a customer with history (x, t_x, T): P(alive) (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+horizon))^(s-1)]';
+
+CREATE FUNCTION @extschema@.rfm_expected_purchases_new(model @extschema@.rfm_pnbd_model, horizon float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_expected_purchases_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_expected_purchases_new(@extschema@.rfm_pnbd_model, float8) IS
+'Pareto/NBD E[X(t)]: r beta/(alpha (s-1)) [1 - (beta/(beta+horizon))^(s-1)], the expected repeat purchases in the first horizon time units of a new customer';
+
+CREATE FUNCTION @extschema@.rfm_clv(model @extschema@.rfm_pnbd_model, x float8, t_x float8, "T" float8,
+                                   order_value float8, horizon float8,
+                                   margin float8 DEFAULT 1.0, discount_rate float8 DEFAULT 0.0)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_clv(@extschema@.rfm_pnbd_model, float8, float8, float8, float8, float8, float8, float8) IS
+'Customer lifetime value under a Pareto/NBD model: as rfm_clv for BG/NBD, with the Pareto/NBD expected purchases';

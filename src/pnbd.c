@@ -1,0 +1,444 @@
+/*-------------------------------------------------------------------------
+ *
+ * pnbd.c
+ *	  The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): while
+ *	  alive a customer buys as a Poisson process of rate lambda ~ Gamma(r,
+ *	  alpha) and dies after an exponential lifetime of rate mu ~ Gamma(s,
+ *	  beta).  The fitting aggregate's final function, the log-likelihood,
+ *	  P(alive), the conditional expected purchases, P(X(t) = n) and the
+ *	  cumulative expected purchases of rfm_clv.
+ *
+ *	  The likelihood follows Fader & Hardie (2005), "A Note on Deriving the
+ *	  Pareto/NBD Model and Related Expressions", in the integral form of
+ *	  its second term:
+ *
+ *	  L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [(alpha+T)^-(r+x)
+ *		  (beta+T)^-s + s I],  I = int_{t_x}^T (alpha+tau)^-(r+x)
+ *		  (beta+tau)^-(s+1) dtau
+ *
+ *	  and I = J(t_x) - J(T) with, for alpha >= beta (the note's A0),
+ *	  J(t) = (alpha+t)^-(r+s+x) / (r+s+x) 2F1(r+s+x, s+1; r+s+x+1; z(t)),
+ *	  z(t) = (alpha-beta)/(alpha+t), and for alpha < beta the same with
+ *	  alpha and beta, and s+1 and r+x, exchanged; at alpha = beta, z = 0 and
+ *	  2F1 = 1.  2F1(a, b; a+1; z) is summed after Euler's transformation,
+ *	  (1-z)^(1-b) 2F1(1, a+1-b; a+1; z), whose terms fall at least as fast
+ *	  as z^n, in log space.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "btyd.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+/* the gradient: five-point central differences in the log parameters */
+#define PNBD_GRAD_STEP		1e-3
+#define PNBD_NSETS			17	/* the point and 4 per parameter */
+
+/* a fitted Pareto/NBD model read from rfm_pnbd_model */
+typedef struct PnbdModel
+{
+	double		r,
+				alpha,
+				s,
+				beta;
+} PnbdModel;
+
+/*
+ * log 2F1(a, b; a+1; z) for 0 <= z < 1 and a, b > 0 by Euler's
+ * transformation; NaN when the series does not converge.
+ */
+static double
+log_hyp2f1_a1(double a, double b, double z)
+{
+	double		m1;
+
+	if (z == 0.0)
+		return 0.0;
+	m1 = btyd_hyp2f1_series_m1(1.0, a + 1.0 - b, a + 1.0, z);
+	if (isnan(m1))
+		return NAN;
+	return (1.0 - b) * log1p(-z) + log1p(m1);
+}
+
+/* log J(t), see the header comment */
+static double
+log_J(const PnbdModel *m, double x, double t)
+{
+	double		a = m->r + m->s + x;
+
+	if (m->alpha >= m->beta)
+		return -a * log(m->alpha + t) - log(a) +
+			log_hyp2f1_a1(a, m->s + 1.0, (m->alpha - m->beta) / (m->alpha + t));
+	return -a * log(m->beta + t) - log(a) +
+		log_hyp2f1_a1(a, m->r + x, (m->beta - m->alpha) / (m->beta + t));
+}
+
+/*
+ * The two log terms of the likelihood's bracket of a customer: *l1 for
+ * "alive at T", *l2 = log(s I) for "died in (t_x, T]" (-Inf when t_x = T).
+ * False when the series did not converge.
+ */
+static bool
+pnbd_terms(const PnbdModel *m, double x, double tx, double T,
+		   double *l1, double *l2)
+{
+	*l1 = -(m->r + x) * log(m->alpha + T) - m->s * log(m->beta + T);
+	*l2 = -INFINITY;
+	if (tx < T)
+	{
+		double		j1 = log_J(m, x, tx),
+					j2 = log_J(m, x, T);
+
+		if (isnan(j1) || isnan(j2))
+			return false;
+		/* J falls with t; rounding may make it equal when T - t_x is tiny */
+		if (j2 < j1)
+			*l2 = log(m->s) + j1 + log1p(-exp(j2 - j1));
+	}
+	return true;
+}
+
+/* log(exp(p) + exp(q)) */
+static inline double
+logaddexp(double p, double q)
+{
+	if (q == -INFINITY)
+		return p;
+	if (p >= q)
+		return p + log1p(exp(q - p));
+	return q + log1p(exp(p - q));
+}
+
+/* log-likelihood of one customer; NaN when it cannot be computed */
+static double
+pnbd_row_ll(const PnbdModel *m, double x, double tx, double T)
+{
+	double		l1,
+				l2;
+
+	if (!pnbd_terms(m, x, tx, T, &l1, &l2))
+		return NAN;
+	return lgamma(m->r + x) - lgamma(m->r) + m->r * log(m->alpha) +
+		m->s * log(m->beta) + logaddexp(l1, l2);
+}
+
+/*
+ * Negative mean log-likelihood (plus the L2 penalty) at u = log(r, alpha,
+ * s, beta), with its gradient by five-point central differences in u
+ * (step 1e-3; error of order 1e-12, small against the fit's tolerance and
+ * the Hessian's step).  The derivatives of 2F1 in its parameters have no
+ * form cheaper than these differences.  With fd->infl_cov set, the same
+ * differences per row give each customer's score for the influence.
+ */
+static double
+pnbd_objective(const double *u, double *grad, void *ctx)
+{
+	static const double w[4] = {1.0 / 12.0, -8.0 / 12.0, 8.0 / 12.0, -1.0 / 12.0};
+	static const double off[4] = {-2.0, -1.0, 1.0, 2.0};
+	FitData    *fd = ctx;
+	const double h = PNBD_GRAD_STEP;
+	PnbdModel	ms[PNBD_NSETS];
+	double		ll[PNBD_NSETS] = {0};
+	int			k,
+				j,
+				i;
+
+	CHECK_FOR_INTERRUPTS();
+
+	for (k = 0; k < PNBD_NSETS; k++)
+	{
+		double		v[4];
+
+		memcpy(v, u, sizeof(v));
+		if (k > 0)
+			v[(k - 1) / 4] += off[(k - 1) % 4] * h;
+		ms[k].r = exp(v[0]);
+		ms[k].alpha = exp(v[1]);
+		ms[k].s = exp(v[2]);
+		ms[k].beta = exp(v[3]);
+		if (!isfinite(ms[k].r) || !isfinite(ms[k].alpha) ||
+			!isfinite(ms[k].s) || !isfinite(ms[k].beta) ||
+			ms[k].r == 0.0 || ms[k].alpha == 0.0 ||
+			ms[k].s == 0.0 || ms[k].beta == 0.0)
+			return INFINITY;
+	}
+
+	for (i = 0; i < fd->nrows; i++)
+	{
+		const BtydRow *row = &fd->rows[i];
+		double		n = (double) row->n;
+		double		li[PNBD_NSETS];
+
+		/* a pass may sum many series: let a cancel in now and then */
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+		for (k = 0; k < PNBD_NSETS; k++)
+		{
+			li[k] = pnbd_row_ll(&ms[k], row->x, row->v, row->T);
+			if (!isfinite(li[k]))
+			{
+				fd->loglik = NAN;
+				return INFINITY;
+			}
+			ll[k] += n * li[k];
+		}
+		if (unlikely(fd->infl_cov != NULL))
+		{
+			double		g1[4];
+
+			for (j = 0; j < 4; j++)
+				g1[j] = (w[0] * li[1 + 4 * j] + w[1] * li[2 + 4 * j] +
+						 w[2] * li[3 + 4 * j] + w[3] * li[4 + 4 * j]) / h;
+			btyd_row_influence(fd, i, g1);
+		}
+	}
+
+	fd->loglik = ll[0];
+	for (j = 0; j < 4; j++)
+		grad[j] = -(w[0] * ll[1 + 4 * j] + w[1] * ll[2 + 4 * j] +
+					w[2] * ll[3 + 4 * j] + w[3] * ll[4 + 4 * j]) / h / fd->ntotal;
+	return -ll[0] / fd->ntotal + btyd_l2_penalty(fd->l2, u, grad, 4);
+}
+
+/*
+ * rfm_pnbd_fit(x, t_x, T, unit [, l2]) transition: count the row (x, t_x, T)
+ * as the BG/NBD fit does.
+ */
+PG_FUNCTION_INFO_V1(rfm_pnbd_fit_trans);
+Datum
+rfm_pnbd_fit_trans(PG_FUNCTION_ARGS)
+{
+	return btyd_customer_trans(fcinfo, BTYD_KIND_PNBD, "rfm_pnbd_fit_trans");
+}
+
+/*
+ * rfm_pnbd_fit final function: the maximum-likelihood fit as rfm_pnbd_model
+ * with standard errors and diagnostics.  NULL over no rows.
+ */
+PG_FUNCTION_INFO_V1(rfm_pnbd_fit_final);
+Datum
+rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"r", "alpha", "s", "beta"};
+	BtydState  *st;
+	FitData		fd;
+	BtydOptResult res;
+	BtydFitStats stats;
+	double		u[4],
+				sumT = 0.0,
+				sumx = 0.0;
+	int64		nrepeat = 0;
+	int			i,
+				nv;
+	Datum		values[32];
+	bool		nulls[32] = {0};
+
+	(void) btyd_agg_context(fcinfo, "rfm_pnbd_fit_final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (BtydState *) PG_GETARG_POINTER(0);
+	if (st->ncust == 0)
+		PG_RETURN_NULL();
+	for (i = 0; i < st->nrows; i++)
+	{
+		sumT += st->rows[i].n * st->rows[i].T;
+		sumx += st->rows[i].n * st->rows[i].x;
+		if (st->rows[i].x > 0)
+			nrepeat += st->rows[i].n;
+	}
+	if (st->ncust < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("pnbd needs at least 2 customers, got " INT64_FORMAT, st->ncust),
+				 errdetail("The model describes the heterogeneity of a customer base."),
+				 errhint("Fit the model over all customers, not one.")));
+	if (nrepeat == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("pnbd needs at least one repeat customer"),
+				 errdetail("All " INT64_FORMAT " customers have x = 0, so the purchase rate cannot be estimated.",
+						   st->ncust),
+				 errhint("Use a longer calibration period, or check how x is computed.")));
+	if (!(sumT > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("pnbd needs customers observed for some time"),
+				 errdetail("All customers have T = 0."),
+				 errhint("Use a calibration period that ends after the first purchases.")));
+
+	btyd_fitdata_init(&fd, st);
+
+	/*
+	 * Start: r = s = 1, alpha matching the mean purchase rate and beta the
+	 * mean observation time (a lifetime of the order of the data's span).
+	 */
+	u[0] = 0.0;
+	u[1] = log(sumT / (sumx + st->ncust));
+	u[2] = 0.0;
+	u[3] = log(sumT / st->ncust);
+	btyd_run_fit(&fd, pnbd_objective, 4, u, names, &res);
+	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &stats);
+
+	for (i = 0; i < 4; i++)
+		values[i] = Float8GetDatum(exp(u[i]));
+	values[4] = Float8GetDatum(fd.loglik);
+	values[5] = Int64GetDatum(st->ncust);
+	values[6] = Int32GetDatum(res.iterations);
+	values[7] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
+	values[8] = CStringGetTextDatum(st->unit);
+	values[9] = Float8GetDatum(st->l2);
+	nv = 10 + btyd_stats_datums(&stats, 4, st->nnull, values + 10, nulls + 10);
+	PG_RETURN_DATUM(btyd_form_result(fcinfo, values, nulls, nv));
+}
+
+/* ---- predictions ----------------------------------------------------- */
+
+static void
+pnbd_read_model(HeapTupleHeader th, PnbdModel *m)
+{
+	Datum		values[4];
+	bool		nulls[4];
+
+	btyd_read_row(th, 4, values, nulls, "rfm_pnbd_model");
+	m->r = btyd_model_param(values, nulls, 0, "r");
+	m->alpha = btyd_model_param(values, nulls, 1, "alpha");
+	m->s = btyd_model_param(values, nulls, 2, "s");
+	m->beta = btyd_model_param(values, nulls, 3, "beta");
+}
+
+/* P(alive at T | x, t_x, T) = the "alive" term's share of the likelihood */
+static double
+pnbd_p_alive_value(const PnbdModel *m, double x, double tx, double T)
+{
+	double		l1,
+				l2;
+
+	if (!pnbd_terms(m, x, tx, T, &l1, &l2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("hypergeometric series of the Pareto/NBD likelihood did not converge"),
+				 errdetail("alpha = %g and beta = %g are too far apart for t_x = %g.",
+						   m->alpha, m->beta, tx),
+				 errhint("Measure t_x and T in a larger time unit.")));
+	return exp(l1 - logaddexp(l1, l2));
+}
+
+/*
+ * [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1), and its limit log(1 +
+ * t/(beta+T)) at s = 1, without cancellation.
+ */
+static double
+pnbd_lifetime_factor(const PnbdModel *m, double t, double T)
+{
+	double		L = log1p(t / (m->beta + T));
+	double		e = (m->s - 1.0) * L;
+
+	if (fabs(e) < 1e-10)
+		return L * (1.0 - 0.5 * e);
+	return -expm1(-e) / (m->s - 1.0);
+}
+
+/*
+ * Expected purchases in (T, T + t] of a customer (x, t_x, T) (Schmittlein,
+ * Morrison & Colombo 1987; Fader & Hardie 2005, eq. 19 of the note):
+ * P(alive) (r+x)(beta+T)/(alpha+T) [1 - ((beta+T)/(beta+T+t))^(s-1)]/(s-1).
+ */
+static double
+pnbd_cond_expected(const PnbdModel *m, double pa, double t, double x, double T)
+{
+	return pa * (m->r + x) * (m->beta + T) / (m->alpha + T) *
+		pnbd_lifetime_factor(m, t, T);
+}
+
+/*
+ * rfm_p_alive(pnbd model, x, t_x, T): probability that a customer with
+ * history (x, t_x, T) is alive at T under the Pareto/NBD model.
+ */
+PG_FUNCTION_INFO_V1(rfm_pnbd_p_alive);
+Datum
+rfm_pnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	PnbdModel	m;
+	double		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	btyd_check_customer(x, tx, T);
+	PG_RETURN_FLOAT8(btyd_check_result(pnbd_p_alive_value(&m, x, tx, T), "probability alive"));
+}
+
+/*
+ * rfm_expected_purchases(pnbd model, horizon, x, t_x, T): expected number of
+ * purchases in the next horizon time units.
+ */
+PG_FUNCTION_INFO_V1(rfm_pnbd_expected_purchases);
+Datum
+rfm_pnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	PnbdModel	m;
+	double		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+
+	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	btyd_check_horizon(t);
+	btyd_check_customer(x, tx, T);
+	PG_RETURN_FLOAT8(btyd_check_result(pnbd_cond_expected(&m, pnbd_p_alive_value(&m, x, tx, T), t, x, T),
+									   "expected purchases"));
+}
+
+/*
+ * rfm_expected_purchases_new(pnbd model, horizon): E[X(t)] of a new customer,
+ * r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)].
+ */
+PG_FUNCTION_INFO_V1(rfm_pnbd_expected_purchases_new);
+Datum
+rfm_pnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	PnbdModel	m;
+	double		t = PG_GETARG_FLOAT8(1);
+
+	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(btyd_check_result(pnbd_cond_expected(&m, 1.0, t, 0.0, 0.0),
+									   "expected purchases"));
+}
+
+/*
+ * The discounted expected purchases of rfm_clv for Pareto/NBD: the sum over
+ * steps i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i with t_i =
+ * min(i, horizon); E is in closed form, so each step costs a few logs.
+ */
+double
+pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
+		 double horizon, int steps, double d)
+{
+	PnbdModel	m;
+	double		pre,
+				prev = 0.0,
+				clv = 0.0,
+				w = 1.0 / (1.0 + d),
+				disc = 1.0;
+	int			i;
+
+	pnbd_read_model(model, &m);
+	pre = pnbd_p_alive_value(&m, x, tx, T) * (m.r + x) * (m.beta + T) / (m.alpha + T);
+	for (i = 1; i <= steps; i++)
+	{
+		double		t = Min((double) i, horizon);
+		double		cum = pre * pnbd_lifetime_factor(&m, t, T);
+
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (t == (double) i)
+			disc *= w;
+		else
+			disc = pow(w, t);	/* the last, partial step */
+		clv += (cum - prev) * disc;
+		prev = cum;
+	}
+	return clv;
+}
