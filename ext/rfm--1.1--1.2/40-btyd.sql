@@ -150,3 +150,89 @@ CREATE FUNCTION @extschema@.rfm_clv(model @extschema@.rfm_pnbd_model, x float8, 
 RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_clv(@extschema@.rfm_pnbd_model, float8, float8, float8, float8, float8, float8, float8) IS
 'Customer lifetime value under a Pareto/NBD model: as rfm_clv for BG/NBD, with the Pareto/NBD expected purchases';
+
+-- ---- calibration and holdout ----
+
+CREATE FUNCTION @extschema@.rfm_holdout(orders regclass, customer_column name, time_column name,
+                                        calibration_end date, holdout_end date,
+                                        model text DEFAULT 'bgnbd', time_unit text DEFAULT 'week',
+                                        l2 float8 DEFAULT 0)
+RETURNS TABLE (x_calibration text, customers bigint, actual_mean float8, predicted_mean float8,
+               actual_total bigint, predicted_total float8, mean_absolute_error float8,
+               bgnbd @extschema@.rfm_bgnbd_model, pnbd @extschema@.rfm_pnbd_model)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    days_per_unit float8;
+    horizon float8;
+    fit text;
+BEGIN
+    IF orders IS NULL OR customer_column IS NULL OR time_column IS NULL
+       OR calibration_end IS NULL OR holdout_end IS NULL OR model IS NULL
+       OR time_unit IS NULL OR l2 IS NULL THEN
+        RAISE EXCEPTION 'rfm_holdout: arguments must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT (calibration_end < holdout_end) THEN
+        RAISE EXCEPTION 'holdout end % is not after calibration end %', holdout_end, calibration_end
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The holdout period is (calibration_end, holdout_end].';
+    END IF;
+    IF calibration_end = '-infinity'::date OR holdout_end = 'infinity'::date THEN
+        RAISE EXCEPTION 'calibration and holdout ends must be finite dates'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    days_per_unit := CASE time_unit WHEN 'day' THEN 1 WHEN 'week' THEN 7
+                                    WHEN 'month' THEN 365.25 / 12 WHEN 'quarter' THEN 365.25 / 4
+                                    WHEN 'year' THEN 365.25 END;
+    IF days_per_unit IS NULL THEN
+        RAISE EXCEPTION 'unknown time unit "%" for rfm_holdout', time_unit
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use one of day, week, month, quarter, year (purchases are counted per day).';
+    END IF;
+    fit := CASE model WHEN 'bgnbd' THEN 'rfm_bgnbd_fit' WHEN 'mbgnbd' THEN 'rfm_mbgnbd_fit'
+                      WHEN 'pnbd' THEN 'rfm_pnbd_fit' END;
+    IF fit IS NULL THEN
+        RAISE EXCEPTION 'unknown model "%" for rfm_holdout', model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use bgnbd, mbgnbd or pnbd.';
+    END IF;
+    horizon := (holdout_end - calibration_end) / days_per_unit;
+
+    -- Purchases are distinct days (the time column cast to date, in the
+    -- session's time zone for timestamptz); customers whose first purchase
+    -- is after calibration_end are not in the calibration.  The caller's
+    -- rights apply to the table.
+    RETURN QUERY EXECUTE format($q$
+        WITH d AS (
+            SELECT DISTINCT %2$I AS c, (%3$I)::date AS day
+            FROM %1$s
+            WHERE %2$I IS NOT NULL AND %3$I IS NOT NULL AND (%3$I)::date <= $2),
+        cal AS (
+            SELECT c,
+                   (count(*) FILTER (WHERE day <= $1) - 1)::float8 AS x,
+                   ((max(day) FILTER (WHERE day <= $1) - min(day)) / $3)::float8 AS t_x,
+                   (($1 - min(day)) / $3)::float8 AS tt,
+                   count(*) FILTER (WHERE day > $1) AS actual
+            FROM d GROUP BY c HAVING min(day) <= $1),
+        f AS (SELECT @extschema@.%4$s(x, t_x, tt, $4, $5) AS m FROM cal),
+        p AS (
+            SELECT cal.x, cal.actual,
+                   @extschema@.rfm_expected_purchases(f.m, $6, cal.x, cal.t_x, cal.tt) AS predicted
+            FROM cal, f)
+        SELECT CASE WHEN grouping(g) = 1 THEN 'all' ELSE g END,
+               count(*), avg(actual)::float8, avg(predicted),
+               sum(actual)::bigint, sum(predicted), avg(abs(predicted - actual)),
+               %5$s, %6$s
+        FROM (SELECT CASE WHEN x >= 7 THEN '7+' ELSE x::int::text END AS g, x, actual, predicted FROM p) q
+        GROUP BY ROLLUP (g)
+        ORDER BY grouping(g), min(x)$q$,
+        orders, customer_column, time_column, fit,
+        CASE WHEN model = 'pnbd' THEN 'NULL::@extschema@.rfm_bgnbd_model' ELSE '(SELECT m FROM f)' END,
+        CASE WHEN model = 'pnbd' THEN '(SELECT m FROM f)' ELSE 'NULL::@extschema@.rfm_pnbd_model' END)
+    USING calibration_end, holdout_end, days_per_unit, time_unit, l2, horizon;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rfm_holdout(regclass, name, name, date, date, text, text, float8) IS
+'Calibration and holdout check of a customer-base model (bgnbd, mbgnbd or pnbd) in one call: purchases are distinct days of time_column; the model is fitted on the customers'' histories up to calibration_end (x = purchase days - 1, t_x and T in time_unit) and predicts their purchase days in (calibration_end, holdout_end]; one row per calibration x (0..6, 7+) and a row ''all'' with the customers, actual and predicted means and totals, and the mean absolute error per customer; the fitted model in column bgnbd or pnbd; runs with the caller''s rights (PARALLEL RESTRICTED: the table may be a temporary one)';
