@@ -7,6 +7,14 @@
 SET extra_float_digits = 0;
 \set VERBOSITY default
 
+CREATE FUNCTION ho_err(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
 CREATE TABLE ho_raw (line text);
 \copy ho_raw FROM 'test/data/cdnow_sample.txt'
 -- a table and columns whose names need quoting
@@ -51,14 +59,40 @@ FROM rfm_holdout('"CDNOW orders"', 'Customer', 'Order date', '1997-09-30', '1998
      rfm_holdout('"CDNOW orders"', 'Customer', 'Order date', '1997-09-30', '1998-06-30') w
 WHERE d.x_calibration = 'all' AND w.x_calibration = 'all';
 
+-- ---------------------------------------------------------------------
+-- P(X(t) = n).  Independent checks: over n = 0..3000 the probabilities sum
+-- to 1 and their mean is E[X(t)] (rfm_expected_purchases_new), for BG/NBD,
+-- MBG/NBD and Pareto/NBD at the published CDNOW parameters.
+-- ---------------------------------------------------------------------
+SELECT model, t, abs(sum(p) - 1) < 1e-12 AS sums_to_one, abs(sum(n * p) - e) < 1e-11 AS mean_ok
+FROM (SELECT 'bgnbd' AS model, t, n, rfm_p_purchases(m, t, n) AS p, rfm_expected_purchases_new(m, t) AS e
+      FROM (SELECT rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426) AS m) b, (VALUES (1), (39), (78), (500)) v(t),
+           generate_series(0, 3000) n
+      UNION ALL
+      SELECT 'mbgnbd', t, n, rfm_p_purchases(m, t, n), rfm_expected_purchases_new(m, t)
+      FROM (SELECT rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426, 'week', 'mbgnbd') AS m) b,
+           (VALUES (1), (39), (78), (500)) v(t), generate_series(0, 3000) n
+      UNION ALL
+      SELECT 'pnbd', t, n, rfm_p_purchases(m, t, n), rfm_expected_purchases_new(m, t)
+      FROM (SELECT rfm_pnbd_model(0.553, 10.578, 0.606, 11.669) AS m) b,
+           (VALUES (1), (39), (78), (500)) v(t), generate_series(0, 3000) n) q
+GROUP BY model, t, e ORDER BY model, t;
+-- at t = 0 nobody has bought yet
+SELECT rfm_p_purchases(rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426), 0, 0) AS p0,
+       rfm_p_purchases(rfm_pnbd_model(0.553, 10.578, 0.606, 11.669), 0, 2) AS p2;
+-- the calibration-period fit: customers expected with n repeat purchases in
+-- their own T, sum over customers of P(X(T) = n), against the actual counts
+WITH f AS (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m FROM ho_cal),
+     e AS (SELECT n, sum(rfm_p_purchases(m, "T", n)) AS expected FROM ho_cal, f, generate_series(0, 6) n GROUP BY n)
+SELECT e.n, (SELECT count(*) FROM ho_cal WHERE x = e.n) AS actual, round(e.expected::numeric, 1) AS expected
+FROM e ORDER BY n;
+SELECT q, ho_err(q) AS result FROM (VALUES
+    ($q$SELECT rfm_p_purchases(rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426), 39, 1.5)$q$),
+    ($q$SELECT rfm_p_purchases(rfm_pnbd_model(0.553, 10.578, 0.606, 11.669), 39, -1)$q$),
+    ($q$SELECT rfm_p_purchases(rfm_pnbd_model(0.553, 10.578, 0.606, 11.669), 'infinity', 1)$q$)
+) v(q);
+
 -- errors; the function reads the table with the caller's rights
-CREATE FUNCTION ho_err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 SELECT q, ho_err(q) AS result FROM (VALUES
     ($q$SELECT * FROM rfm_holdout('"CDNOW orders"', 'customer', 'Order date', '1997-09-30', '1998-06-30')$q$),
     ($q$SELECT * FROM rfm_holdout('no_such_table', 'Customer', 'Order date', '1997-09-30', '1998-06-30')$q$),

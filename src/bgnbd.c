@@ -623,3 +623,88 @@ bg_clv(const BgModel *m, double x, double tx, double T,
 					  clv_sum(m, 1.0 + 1e-4, x, tx, T, horizon, steps, d));
 	return clv_sum(m, m->a, x, tx, T, horizon, steps, d);
 }
+
+/* ---- P(X(t) = n) -------------------------------------------------- */
+
+/* log of the NBD probability of j purchases in t: Gamma(r, alpha) rates */
+static inline double
+log_nbd(double r, double alpha, double t, double j)
+{
+	return lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) +
+		r * (log(alpha) - log(alpha + t)) + j * (log(t) - log(alpha + t));
+}
+
+/*
+ * P(N(t) >= n) of that NBD: one minus the terms below n when n is below the
+ * mean, else the terms from n up (which then fall from the first), so that
+ * nothing cancels where the tail is small.
+ */
+static double
+nbd_tail(double r, double alpha, double t, double n)
+{
+	double		q = t / (alpha + t);
+	double		sum = 0.0;
+	double		lp;
+	double		j;
+
+	if (n <= 0.0)
+		return 1.0;
+	if (n <= r * t / alpha)
+	{
+		for (j = 0.0; j < n; j += 1.0)
+		{
+			if (fmod(j, 65536.0) == 65535.0)
+				CHECK_FOR_INTERRUPTS();
+			sum += exp(log_nbd(r, alpha, t, j));
+		}
+		return Max(0.0, 1.0 - sum);
+	}
+	lp = log_nbd(r, alpha, t, n);
+	for (j = n;; j += 1.0)
+	{
+		double		term = exp(lp);
+
+		if (fmod(j, 65536.0) == 65535.0)
+			CHECK_FOR_INTERRUPTS();
+		sum += term;
+		if (term <= 1e-17 * sum || term == 0.0)
+			break;
+		/* the ratio of the next term, (r+j)/(j+1) q, falls towards q < 1 */
+		lp += log((r + j) / (j + 1.0) * q);
+	}
+	return Min(1.0, sum);
+}
+
+/*
+ * rfm_p_purchases(model, horizon, n): P(X(t) = n), the probability that a new
+ * customer makes n repeat purchases in (0, t].  BG/NBD (Fader, Hardie & Lee
+ * 2005, eq. 8): B(a, b+n)/B(a, b) NBD(n) + [n > 0] B(a+1, b+n-1)/B(a, b)
+ * P(NBD >= n); MBG/NBD, where the customer may also die at time 0:
+ * B(a, b+n+1)/B(a, b) NBD(n) + B(a+1, b+n)/B(a, b) P(NBD >= n).
+ */
+PG_FUNCTION_INFO_V1(rfm_p_purchases);
+Datum
+rfm_p_purchases(PG_FUNCTION_ARGS)
+{
+	BgModel		m;
+	double		t = PG_GETARG_FLOAT8(1),
+				n = PG_GETARG_FLOAT8(2);
+	double		d,
+				lbab,
+				p;
+
+	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	btyd_check_horizon(t);
+	btyd_check_count(n);
+	if (t == 0.0)
+		PG_RETURN_FLOAT8(n == 0.0 ? 1.0 : 0.0);
+	d = (m.kind == BTYD_KIND_MBGNBD) ? 1.0 : 0.0;
+	lbab = lgamma(m.a) + lgamma(m.b) - lgamma(m.a + m.b);
+	p = exp(lgamma(m.a) + lgamma(m.b + n + d) - lgamma(m.a + m.b + n + d) - lbab +
+			log_nbd(m.r, m.alpha, t, n));
+	if (n > 0.0 || d > 0.0)
+		p += exp(lgamma(m.a + 1.0) + lgamma(m.b + n - 1.0 + d) -
+				 lgamma(m.a + m.b + n + d) - lbab) *
+			nbd_tail(m.r, m.alpha, t, n);
+	PG_RETURN_FLOAT8(btyd_check_result(p, "probability"));
+}

@@ -165,6 +165,17 @@ btyd_check_x_range(double x)
 				 errhint("Check how x is computed: it counts distinct purchase periods minus one.")));
 }
 
+/* a number of purchases n of P(X(t) = n): a whole number, 0 <= n <= 1e9 */
+static inline void
+btyd_check_count(double n)
+{
+	if (!isfinite(n) || n < 0.0 || n != floor(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of purchases must be a whole number >= 0, got %g", n)));
+	btyd_check_x_range(n);
+}
+
 /*
  * A prediction computed from finite inputs that is not finite (an overflow,
  * or an infinity times zero) is an error, never a silent NaN or Infinity.

@@ -236,3 +236,14 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rfm_holdout(regclass, name, name, date, date, text, text, float8) IS
 'Calibration and holdout check of a customer-base model (bgnbd, mbgnbd or pnbd) in one call: purchases are distinct days of time_column; the model is fitted on the customers'' histories up to calibration_end (x = purchase days - 1, t_x and T in time_unit) and predicts their purchase days in (calibration_end, holdout_end]; one row per calibration x (0..6, 7+) and a row ''all'' with the customers, actual and predicted means and totals, and the mean absolute error per customer; the fitted model in column bgnbd or pnbd; runs with the caller''s rights (PARALLEL RESTRICTED: the table may be a temporary one)';
+
+-- ---- P(X(t) = n) ----
+
+CREATE FUNCTION @extschema@.rfm_p_purchases(model @extschema@.rfm_bgnbd_model, horizon float8, n float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_p_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_p_purchases(@extschema@.rfm_bgnbd_model, float8, float8) IS
+'P(X(t) = n): probability that a new customer makes n repeat purchases in the first horizon time units (BG/NBD: Fader, Hardie & Lee 2005, eq. 8; MBG/NBD with dropout at time 0 too)';
+CREATE FUNCTION @extschema@.rfm_p_purchases(model @extschema@.rfm_pnbd_model, horizon float8, n float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_pnbd_p_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_p_purchases(@extschema@.rfm_pnbd_model, float8, float8) IS
+'Pareto/NBD P(X(t) = n): probability that a new customer makes n repeat purchases in the first horizon time units (the integral over the time of death by Gauss-Legendre quadrature)';
