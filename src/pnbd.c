@@ -22,7 +22,8 @@
  *	  alpha and beta, and s+1 and r+x, exchanged; at alpha = beta, z = 0 and
  *	  2F1 = 1.  2F1(a, b; a+1; z) is summed after Euler's transformation,
  *	  (1-z)^(1-b) 2F1(1, a+1-b; a+1; z), whose terms fall at least as fast
- *	  as z^n, in log space.
+ *	  as z^n, in log space; the gradient is analytic, the derivatives of
+ *	  the series in its parameters summed on the same pass.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,10 +31,6 @@
 
 #include "miscadmin.h"
 #include "utils/builtins.h"
-
-/* the gradient: five-point central differences in the log parameters */
-#define PNBD_GRAD_STEP		1e-3
-#define PNBD_NSETS			17	/* the point and 4 per parameter */
 
 /* a fitted Pareto/NBD model read from rfm_pnbd_model */
 typedef struct PnbdModel
@@ -44,35 +41,7 @@ typedef struct PnbdModel
 				beta;
 } PnbdModel;
 
-/*
- * log 2F1(a, b; a+1; z) for 0 <= z < 1 and a, b > 0 by Euler's
- * transformation; NaN when the series does not converge.
- */
-static double
-log_hyp2f1_a1(double a, double b, double z)
-{
-	double		m1;
-
-	if (z == 0.0)
-		return 0.0;
-	m1 = btyd_hyp2f1_series_m1(1.0, a + 1.0 - b, a + 1.0, z);
-	if (isnan(m1))
-		return NAN;
-	return (1.0 - b) * log1p(-z) + log1p(m1);
-}
-
-/* log J(t), see the header comment */
-static double
-log_J(const PnbdModel *m, double x, double t)
-{
-	double		a = m->r + m->s + x;
-
-	if (m->alpha >= m->beta)
-		return -a * log(m->alpha + t) - log(a) +
-			log_hyp2f1_a1(a, m->s + 1.0, (m->alpha - m->beta) / (m->alpha + t));
-	return -a * log(m->beta + t) - log(a) +
-		log_hyp2f1_a1(a, m->r + x, (m->beta - m->alpha) / (m->beta + t));
-}
+static bool log_J_grad(const PnbdModel *m, double x, double t, double *lj, double g[4]);
 
 /*
  * The two log terms of the likelihood's bracket of a customer: *l1 for
@@ -87,10 +56,11 @@ pnbd_terms(const PnbdModel *m, double x, double tx, double T,
 	*l2 = -INFINITY;
 	if (tx < T)
 	{
-		double		j1 = log_J(m, x, tx),
-					j2 = log_J(m, x, T);
+		double		j1,
+					j2,
+					g[4];
 
-		if (isnan(j1) || isnan(j2))
+		if (!log_J_grad(m, x, tx, &j1, g) || !log_J_grad(m, x, T, &j2, g))
 			return false;
 		/* J falls with t; rounding may make it equal when T - t_x is tiny */
 		if (j2 < j1)
@@ -110,95 +80,216 @@ logaddexp(double p, double q)
 	return q + log1p(exp(p - q));
 }
 
-/* log-likelihood of one customer; NaN when it cannot be computed */
-static double
-pnbd_row_ll(const PnbdModel *m, double x, double tx, double T)
+/*
+ * The Euler series S = sum_n (A)_n / (C)_n z^n (0 <= z < 1, 0 < A < C) with
+ * the derivatives of log S in A, C and z, in one pass: d/dA of the n-th
+ * term is the term times sum_{k<n} 1/(A+k), d/dC minus the term times
+ * sum_{k<n} 1/(C+k).  The terms fall at least as fast as z^n; the sum
+ * stops when a geometric bound on the tail (also of n times the terms,
+ * for d/dz) is below double precision.  False if it does not converge.
+ */
+static bool
+euler_series(double A, double C, double z, double *logS, double d[3])
 {
-	double		l1,
-				l2;
+	double		term = 1.0,
+				sum = 1.0,
+				sA = 0.0,
+				sC = 0.0,
+				sz = 0.0,
+				hA = 0.0,
+				hC = 0.0;
+	int			n;
 
-	if (!pnbd_terms(m, x, tx, T, &l1, &l2))
-		return NAN;
-	return lgamma(m->r + x) - lgamma(m->r) + m->r * log(m->alpha) +
-		m->s * log(m->beta) + logaddexp(l1, l2);
+	if (z == 0.0)
+	{
+		*logS = 0.0;
+		d[0] = d[1] = 0.0;
+		d[2] = A / C;
+		return true;
+	}
+	for (n = 1; n < 2000000; n++)
+	{
+		if ((n & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		hA += 1.0 / (A + n - 1);
+		hC += 1.0 / (C + n - 1);
+		term *= (A + n - 1) / (C + n - 1) * z;
+		sum += term;
+		sA += term * hA;
+		sC -= term * hC;
+		sz += n * term;
+		if (term * (n + 1.0) * (hA + hC + 1.0) <= 1e-17 * (1.0 - z) * (1.0 - z) * sum)
+		{
+			*logS = log(sum);
+			d[0] = sA / sum;
+			d[1] = sC / sum;
+			d[2] = sz / (z * sum);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * log J(t) (see the header comment) with its gradient in (r, alpha, s,
+ * beta).  With a = r+s+x, b the second parameter and z the argument,
+ * log J = -a log(m+t) - log a + (1-b) log(1-z) + log S(a+1-b, a+1, z).
+ */
+static bool
+log_J_grad(const PnbdModel *m, double x, double t, double *lj, double g[4])
+{
+	const bool	abig = (m->alpha >= m->beta);
+	double		a = m->r + m->s + x;
+	double		b = abig ? m->s + 1.0 : m->r + x;
+	double		big = abig ? m->alpha : m->beta;
+	double		small = abig ? m->beta : m->alpha;
+	double		z = (big - small) / (big + t);
+	double		logS,
+				d[3],
+				ga,
+				gb,
+				gz,
+				gbig,
+				gsmall;
+
+	if (!euler_series(a + 1.0 - b, a + 1.0, z, &logS, d))
+		return false;
+	*lj = -a * log(big + t) - log(a) + (1.0 - b) * log1p(-z) + logS;
+	ga = -log(big + t) - 1.0 / a + d[0] + d[1];
+	gb = -log1p(-z) - d[0];
+	gz = -(1.0 - b) / (1.0 - z) + d[2];
+	/* z = (big - small)/(big + t): dz/dbig = (small + t)/(big + t)^2 */
+	gbig = -a / (big + t) + gz * (small + t) / ((big + t) * (big + t));
+	gsmall = -gz / (big + t);
+	g[0] = ga + (abig ? 0.0 : gb);	/* r */
+	g[2] = ga + (abig ? gb : 0.0);	/* s */
+	g[1] = abig ? gbig : gsmall;	/* alpha */
+	g[3] = abig ? gsmall : gbig;	/* beta */
+	return true;
+}
+
+/*
+ * Log-likelihood of one customer with its gradient in (r, alpha, s, beta);
+ * c0 = lgamma(r+x) - lgamma(r) and c1 = psi(r+x) - psi(r) come cached per
+ * x.  False when a series does not converge.
+ */
+static bool
+pnbd_row_grad(const PnbdModel *m, double x, double tx, double T,
+			  double c0, double c1, double *ll, double g[4])
+{
+	double		lat = log(m->alpha + T),
+				lbt = log(m->beta + T);
+	double		l1 = -(m->r + x) * lat - m->s * lbt;
+	double		g1[4] = {-lat, -(m->r + x) / (m->alpha + T), -lbt, -m->s / (m->beta + T)};
+	double		l2 = -INFINITY,
+				g2[4] = {0},
+				w = 0.0,
+				lse;
+	int			k;
+
+	if (tx < T)
+	{
+		double		j1,
+					j2,
+					d1[4],
+					d2[4];
+
+		if (!log_J_grad(m, x, tx, &j1, d1) || !log_J_grad(m, x, T, &j2, d2))
+			return false;
+		if (j2 < j1)
+		{
+			double		e = exp(j2 - j1);
+
+			l2 = log(m->s) + j1 + log1p(-e);
+			for (k = 0; k < 4; k++)
+				g2[k] = (d1[k] - e * d2[k]) / (1.0 - e);
+			g2[2] += 1.0 / m->s;
+		}
+	}
+	lse = logaddexp(l1, l2);
+	if (l2 > -INFINITY)
+		w = exp(l2 - lse);
+	*ll = c0 + m->r * log(m->alpha) + m->s * log(m->beta) + lse;
+	g[0] = c1 + log(m->alpha);
+	g[1] = m->r / m->alpha;
+	g[2] = log(m->beta);
+	g[3] = m->s / m->beta;
+	for (k = 0; k < 4; k++)
+		g[k] += (1.0 - w) * g1[k] + w * g2[k];
+	return true;
 }
 
 /*
  * Negative mean log-likelihood (plus the L2 penalty) at u = log(r, alpha,
- * s, beta), with its gradient by five-point central differences in u
- * (step 1e-3; error of order 1e-12, small against the fit's tolerance and
- * the Hessian's step).  The derivatives of 2F1 in its parameters have no
- * form cheaper than these differences.  With fd->infl_cov set, the same
- * differences per row give each customer's score for the influence.
+ * s, beta), with its analytic gradient in u.  With fd->infl_cov set, each
+ * customer's score goes to the influence diagnostic.
  */
 static double
 pnbd_objective(const double *u, double *grad, void *ctx)
 {
-	static const double w[4] = {1.0 / 12.0, -8.0 / 12.0, 8.0 / 12.0, -1.0 / 12.0};
-	static const double off[4] = {-2.0, -1.0, 1.0, 2.0};
 	FitData    *fd = ctx;
-	const double h = PNBD_GRAD_STEP;
-	PnbdModel	ms[PNBD_NSETS];
-	double		ll[PNBD_NSETS] = {0};
+	PnbdModel	m;
+	double		ll = 0.0,
+				gs[4] = {0},
+				lgr,
+				psr;
 	int			k,
-				j,
 				i;
 
 	CHECK_FOR_INTERRUPTS();
+	m.r = exp(u[0]);
+	m.alpha = exp(u[1]);
+	m.s = exp(u[2]);
+	m.beta = exp(u[3]);
+	if (!isfinite(m.r) || !isfinite(m.alpha) || !isfinite(m.s) || !isfinite(m.beta) ||
+		m.r == 0.0 || m.alpha == 0.0 || m.s == 0.0 || m.beta == 0.0)
+		return INFINITY;
 
-	for (k = 0; k < PNBD_NSETS; k++)
+	/* terms that depend on x only */
+	lgr = lgamma(m.r);
+	psr = btyd_digamma(m.r);
+	for (k = 0; k < fd->nx; k++)
 	{
-		double		v[4];
-
-		memcpy(v, u, sizeof(v));
-		if (k > 0)
-			v[(k - 1) / 4] += off[(k - 1) % 4] * h;
-		ms[k].r = exp(v[0]);
-		ms[k].alpha = exp(v[1]);
-		ms[k].s = exp(v[2]);
-		ms[k].beta = exp(v[3]);
-		if (!isfinite(ms[k].r) || !isfinite(ms[k].alpha) ||
-			!isfinite(ms[k].s) || !isfinite(ms[k].beta) ||
-			ms[k].r == 0.0 || ms[k].alpha == 0.0 ||
-			ms[k].s == 0.0 || ms[k].beta == 0.0)
-			return INFINITY;
+		fd->cx[8 * k] = lgamma(m.r + fd->xs[k]) - lgr;
+		fd->cx[8 * k + 1] = btyd_digamma(m.r + fd->xs[k]) - psr;
 	}
 
 	for (i = 0; i < fd->nrows; i++)
 	{
 		const BtydRow *row = &fd->rows[i];
+		const double *c = &fd->cx[8 * fd->group[i]];
 		double		n = (double) row->n;
-		double		li[PNBD_NSETS];
+		double		li,
+					g1[4];
 
 		/* a pass may sum many series: let a cancel in now and then */
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
-		for (k = 0; k < PNBD_NSETS; k++)
+		if (!pnbd_row_grad(&m, row->x, row->v, row->T, c[0], c[1], &li, g1) ||
+			!isfinite(li))
 		{
-			li[k] = pnbd_row_ll(&ms[k], row->x, row->v, row->T);
-			if (!isfinite(li[k]))
-			{
-				fd->loglik = NAN;
-				return INFINITY;
-			}
-			ll[k] += n * li[k];
+			fd->loglik = NAN;
+			return INFINITY;
 		}
+		ll += n * li;
+		for (k = 0; k < 4; k++)
+			gs[k] += n * g1[k];
 		if (unlikely(fd->infl_cov != NULL))
 		{
-			double		g1[4];
-
-			for (j = 0; j < 4; j++)
-				g1[j] = (w[0] * li[1 + 4 * j] + w[1] * li[2 + 4 * j] +
-						 w[2] * li[3 + 4 * j] + w[3] * li[4 + 4 * j]) / h;
+			g1[0] *= m.r;
+			g1[1] *= m.alpha;
+			g1[2] *= m.s;
+			g1[3] *= m.beta;
 			btyd_row_influence(fd, i, g1);
 		}
 	}
 
-	fd->loglik = ll[0];
-	for (j = 0; j < 4; j++)
-		grad[j] = -(w[0] * ll[1 + 4 * j] + w[1] * ll[2 + 4 * j] +
-					w[2] * ll[3 + 4 * j] + w[3] * ll[4 + 4 * j]) / h / fd->ntotal;
-	return -ll[0] / fd->ntotal + btyd_l2_penalty(fd->l2, u, grad, 4);
+	fd->loglik = ll;
+	grad[0] = -gs[0] * m.r / fd->ntotal;
+	grad[1] = -gs[1] * m.alpha / fd->ntotal;
+	grad[2] = -gs[2] * m.s / fd->ntotal;
+	grad[3] = -gs[3] * m.beta / fd->ntotal;
+	return -ll / fd->ntotal + btyd_l2_penalty(fd->l2, u, grad, 4);
 }
 
 /*
