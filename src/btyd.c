@@ -137,6 +137,7 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 	fd->ntotal = (double) st->ncust;
 	fd->l2 = st->l2;
 	fd->loglik = NAN;
+	fd->extra = NULL;
 	fd->np = 0;
 	fd->infl_cov = NULL;
 	fd->infl_se = NULL;

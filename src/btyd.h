@@ -92,6 +92,7 @@ typedef struct FitData
 	double		ntotal;
 	double		l2;
 	double		loglik;			/* unpenalized log-likelihood of the last call */
+	void	   *extra;			/* a model's own precomputed indexes */
 
 	/*
 	 * Influence of single customers, computed by the objective on its pass

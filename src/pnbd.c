@@ -169,13 +169,14 @@ log_J_grad(const PnbdModel *m, double x, double t, double *lj, double g[4])
 }
 
 /*
- * Log-likelihood of one customer with its gradient in (r, alpha, s, beta);
- * c0 = lgamma(r+x) - lgamma(r) and c1 = psi(r+x) - psi(r) come cached per
- * x.  False when a series does not converge.
+ * Log-likelihood of one customer with its gradient in (r, alpha, s, beta),
+ * from log J at t_x and T with their gradients (j1, d1, j2, d2); c0 =
+ * lgamma(r+x) - lgamma(r) and c1 = psi(r+x) - psi(r) come cached per x.
  */
-static bool
+static void
 pnbd_row_grad(const PnbdModel *m, double x, double tx, double T,
-			  double c0, double c1, double *ll, double g[4])
+			  double c0, double c1, double j1, const double *d1,
+			  double j2, const double *d2, double *ll, double g[4])
 {
 	double		lat = log(m->alpha + T),
 				lbt = log(m->beta + T);
@@ -187,24 +188,15 @@ pnbd_row_grad(const PnbdModel *m, double x, double tx, double T,
 				lse;
 	int			k;
 
-	if (tx < T)
+	/* J falls with t; rounding may make it equal when T - t_x is tiny */
+	if (tx < T && j2 < j1)
 	{
-		double		j1,
-					j2,
-					d1[4],
-					d2[4];
+		double		e = exp(j2 - j1);
 
-		if (!log_J_grad(m, x, tx, &j1, d1) || !log_J_grad(m, x, T, &j2, d2))
-			return false;
-		if (j2 < j1)
-		{
-			double		e = exp(j2 - j1);
-
-			l2 = log(m->s) + j1 + log1p(-e);
-			for (k = 0; k < 4; k++)
-				g2[k] = (d1[k] - e * d2[k]) / (1.0 - e);
-			g2[2] += 1.0 / m->s;
-		}
+		l2 = log(m->s) + j1 + log1p(-e);
+		for (k = 0; k < 4; k++)
+			g2[k] = (d1[k] - e * d2[k]) / (1.0 - e);
+		g2[2] += 1.0 / m->s;
 	}
 	lse = logaddexp(l1, l2);
 	if (l2 > -INFINITY)
@@ -216,7 +208,99 @@ pnbd_row_grad(const PnbdModel *m, double x, double tx, double T,
 	g[3] = m->s / m->beta;
 	for (k = 0; k < 4; k++)
 		g[k] += (1.0 - w) * g1[k] + w * g2[k];
-	return true;
+}
+
+/*
+ * log J and its gradient depend on x and t only: calendar data have far
+ * fewer distinct pairs (x, t_x) and (x, T) than rows (x, t_x, T), so each
+ * evaluation computes them once per pair.  pair1[i] and pair2[i] index the
+ * pairs (x, t_x) and (x, T) of row i in px/pt.
+ */
+typedef struct PnbdPairs
+{
+	int			npairs;
+	double	   *px;
+	double	   *pt;
+	int		   *pair1;
+	int		   *pair2;
+	double	   *lj;				/* per pair: log J */
+	double	   *gj;				/* per pair: its gradient, 4 values */
+	bool	   *ok;				/* per pair: the series converged */
+} PnbdPairs;
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const double *pa = a,
+			   *pb = b;
+
+	if (pa[0] != pb[0])
+		return pa[0] < pb[0] ? -1 : 1;
+	if (pa[1] != pb[1])
+		return pa[1] < pb[1] ? -1 : 1;
+	return 0;
+}
+
+/* index of the pair (x, t) in the sorted pairs, where it is known to be */
+static int
+pair_find(const PnbdPairs *pp, double x, double t)
+{
+	int			lo = 0,
+				hi = pp->npairs - 1;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (pp->px[mid] < x || (pp->px[mid] == x && pp->pt[mid] < t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	Assert(pp->px[lo] == x && pp->pt[lo] == t);
+	return lo;
+}
+
+static PnbdPairs *
+pnbd_pairs_init(const FitData *fd)
+{
+	PnbdPairs  *pp = palloc(sizeof(PnbdPairs));
+	int			n = Max(fd->nrows, 1);
+	double	   *all = palloc(sizeof(double) * 4 * n);
+	int			i,
+				k = 0;
+
+	for (i = 0; i < fd->nrows; i++)
+	{
+		/* +0.0 turns -0.0 into 0.0, so that the search finds it */
+		all[4 * i] = fd->rows[i].x;
+		all[4 * i + 1] = fd->rows[i].v + 0.0;
+		all[4 * i + 2] = fd->rows[i].x;
+		all[4 * i + 3] = fd->rows[i].T + 0.0;
+	}
+	qsort(all, 2 * fd->nrows, 2 * sizeof(double), pair_cmp);
+	pp->px = palloc(sizeof(double) * 2 * n);
+	pp->pt = palloc(sizeof(double) * 2 * n);
+	for (i = 0; i < 2 * fd->nrows; i++)
+		if (k == 0 || pp->px[k - 1] != all[2 * i] || pp->pt[k - 1] != all[2 * i + 1])
+		{
+			pp->px[k] = all[2 * i];
+			pp->pt[k] = all[2 * i + 1];
+			k++;
+		}
+	pp->npairs = k;
+	pp->pair1 = palloc(sizeof(int) * n);
+	pp->pair2 = palloc(sizeof(int) * n);
+	for (i = 0; i < fd->nrows; i++)
+	{
+		pp->pair1[i] = pair_find(pp, fd->rows[i].x, fd->rows[i].v + 0.0);
+		pp->pair2[i] = pair_find(pp, fd->rows[i].x, fd->rows[i].T + 0.0);
+	}
+	pp->lj = palloc(sizeof(double) * Max(k, 1));
+	pp->gj = palloc(sizeof(double) * 4 * Max(k, 1));
+	pp->ok = palloc(sizeof(bool) * Max(k, 1));
+	pfree(all);
+	return pp;
 }
 
 /*
@@ -228,6 +312,7 @@ static double
 pnbd_objective(const double *u, double *grad, void *ctx)
 {
 	FitData    *fd = ctx;
+	PnbdPairs  *pp = fd->extra;
 	PnbdModel	m;
 	double		ll = 0.0,
 				gs[4] = {0},
@@ -254,19 +339,32 @@ pnbd_objective(const double *u, double *grad, void *ctx)
 		fd->cx[8 * k + 1] = btyd_digamma(m.r + fd->xs[k]) - psr;
 	}
 
+	/* log J per pair (x, t); a pass may sum many series */
+	for (k = 0; k < pp->npairs; k++)
+	{
+		if ((k & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+		pp->ok[k] = log_J_grad(&m, pp->px[k], pp->pt[k], &pp->lj[k], &pp->gj[4 * k]);
+	}
+
 	for (i = 0; i < fd->nrows; i++)
 	{
 		const BtydRow *row = &fd->rows[i];
 		const double *c = &fd->cx[8 * fd->group[i]];
 		double		n = (double) row->n;
+		int			p1 = pp->pair1[i],
+					p2 = pp->pair2[i];
 		double		li,
 					g1[4];
 
-		/* a pass may sum many series: let a cancel in now and then */
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
-		if (!pnbd_row_grad(&m, row->x, row->v, row->T, c[0], c[1], &li, g1) ||
-			!isfinite(li))
+		if (!pp->ok[p1] || !pp->ok[p2])
+		{
+			fd->loglik = NAN;
+			return INFINITY;
+		}
+		pnbd_row_grad(&m, row->x, row->v, row->T, c[0], c[1],
+					  pp->lj[p1], &pp->gj[4 * p1], pp->lj[p2], &pp->gj[4 * p2], &li, g1);
+		if (!isfinite(li))
 		{
 			fd->loglik = NAN;
 			return INFINITY;
@@ -359,6 +457,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 				 errhint("Use a calibration period that ends after the first purchases.")));
 
 	btyd_fitdata_init(&fd, st);
+	fd.extra = pnbd_pairs_init(&fd);
 
 	/*
 	 * Start: r = s = 1, alpha matching the mean purchase rate and beta the
