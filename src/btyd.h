@@ -204,16 +204,11 @@ btyd_check_finite(double v, const char *what)
 				 errhint("Remove or correct rows with infinite or NaN values.")));
 }
 
-/*
- * A customer row (x, t_x, T) of the BG/NBD family: x a whole number >= 0,
- * 0 <= t_x <= T, and t_x = 0 when x = 0.
- */
+/* x, a count of repeat purchases: a whole number, 0 <= x <= BTYD_MAX_X */
 static inline void
-btyd_check_customer(double x, double tx, double T)
+btyd_check_x(double x)
 {
 	btyd_check_finite(x, "x");
-	btyd_check_finite(tx, "t_x");
-	btyd_check_finite(T, "T");
 	if (x < 0.0 || x != floor(x))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -221,6 +216,18 @@ btyd_check_customer(double x, double tx, double T)
 				 errdetail("x counts the repeat purchases (distinct purchase periods minus one)."),
 				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
 	btyd_check_x_range(x);
+}
+
+/*
+ * A customer row (x, t_x, T) of the BG/NBD family: x a whole number >= 0,
+ * 0 <= t_x <= T, and t_x = 0 when x = 0.
+ */
+static inline void
+btyd_check_customer(double x, double tx, double T)
+{
+	btyd_check_x(x);
+	btyd_check_finite(tx, "t_x");
+	btyd_check_finite(T, "T");
 	if (T < 0.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -36,13 +36,7 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	}
 	x = PG_GETARG_FLOAT8(1);
-	btyd_check_finite(x, "x");
-	if (x < 0.0 || x != floor(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("x must be a whole number of repeat purchases, not %g", x),
-				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
-	btyd_check_x_range(x);
+	btyd_check_x(x);
 	if (x == 0.0)
 	{
 		/* one-time buyers carry no spend information */
@@ -224,13 +218,7 @@ rfm_expected_order_value(PG_FUNCTION_ARGS)
 	p = btyd_model_param(values, nulls, 0, "p");
 	q = btyd_model_param(values, nulls, 1, "q");
 	g = btyd_model_param(values, nulls, 2, "gamma");
-	btyd_check_finite(x, "x");
-	if (x < 0.0 || x != floor(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("x must be a whole number of repeat purchases, not %g", x),
-				 errhint("Compute x as count(DISTINCT purchase period) - 1.")));
-	btyd_check_x_range(x);
+	btyd_check_x(x);
 	if (x == 0.0)
 	{
 		if (q <= 1.0)
