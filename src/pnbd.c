@@ -57,10 +57,9 @@ pnbd_terms(const PnbdModel *m, double x, double tx, double T,
 	if (tx < T)
 	{
 		double		j1,
-					j2,
-					g[4];
+					j2;
 
-		if (!log_J_grad(m, x, tx, &j1, g) || !log_J_grad(m, x, T, &j2, g))
+		if (!log_J_grad(m, x, tx, &j1, NULL) || !log_J_grad(m, x, T, &j2, NULL))
 			return false;
 		/* J falls with t; rounding may make it equal when T - t_x is tiny */
 		if (j2 < j1)
@@ -86,7 +85,8 @@ logaddexp(double p, double q)
  * term is the term times sum_{k<n} 1/(A+k), d/dC minus the term times
  * sum_{k<n} 1/(C+k).  The terms fall at least as fast as z^n; the sum
  * stops when a geometric bound on the tail (also of n times the terms,
- * for d/dz) is below double precision.  False if it does not converge.
+ * for d/dz) is below double precision.  With d NULL, the sum alone.
+ * False if it does not converge.
  */
 static bool
 euler_series(double A, double C, double z, double *logS, double d[3])
@@ -103,9 +103,29 @@ euler_series(double A, double C, double z, double *logS, double d[3])
 	if (z == 0.0)
 	{
 		*logS = 0.0;
-		d[0] = d[1] = 0.0;
-		d[2] = A / C;
+		if (d != NULL)
+		{
+			d[0] = d[1] = 0.0;
+			d[2] = A / C;
+		}
 		return true;
+	}
+	if (d == NULL)
+	{
+		/* the sum alone, for the predictions */
+		for (n = 1; n < 2000000; n++)
+		{
+			if ((n & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			term *= (A + n - 1) / (C + n - 1) * z;
+			sum += term;
+			if (term <= 1e-17 * (1.0 - z) * sum)
+			{
+				*logS = log(sum);
+				return true;
+			}
+		}
+		return false;
 	}
 	for (n = 1; n < 2000000; n++)
 	{
@@ -132,7 +152,7 @@ euler_series(double A, double C, double z, double *logS, double d[3])
 
 /*
  * log J(t) (see the header comment) with its gradient in (r, alpha, s,
- * beta).  With a = r+s+x, b the second parameter and z the argument,
+ * beta), unless g is NULL.  With a = r+s+x, b the second parameter and z the argument,
  * log J = -a log(m+t) - log a + (1-b) log(1-z) + log S(a+1-b, a+1, z).
  */
 static bool
@@ -152,9 +172,11 @@ log_J_grad(const PnbdModel *m, double x, double t, double *lj, double g[4])
 				gbig,
 				gsmall;
 
-	if (!euler_series(a + 1.0 - b, a + 1.0, z, &logS, d))
+	if (!euler_series(a + 1.0 - b, a + 1.0, z, &logS, g == NULL ? NULL : d))
 		return false;
 	*lj = -a * log(big + t) - log(a) + (1.0 - b) * log1p(-z) + logS;
+	if (g == NULL)
+		return true;
 	ga = -log(big + t) - 1.0 / a + d[0] + d[1];
 	gb = -log1p(-z) - d[0];
 	gz = -(1.0 - b) / (1.0 - z) + d[2];
