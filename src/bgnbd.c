@@ -167,9 +167,8 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	FitData		fd;
 	BtydOptResult res;
 	double		u[4],
-				sumT = 0.0,
-				sumx = 0.0;
-	int64		nrepeat = 0;
+				sumT,
+				sumx;
 	int			i;
 	BtydFitStats stats;
 	Datum		values[32];
@@ -183,33 +182,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
 
-	for (i = 0; i < st->nrows; i++)
-	{
-		sumT += st->rows[i].n * st->rows[i].T;
-		sumx += st->rows[i].n * st->rows[i].x;
-		if (st->rows[i].x > 0)
-			nrepeat += st->rows[i].n;
-	}
-	if (st->ncust < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("%s needs at least 2 customers, got " INT64_FORMAT,
-						btyd_kind_name(st->kind), st->ncust),
-				 errdetail("The model describes the heterogeneity of a customer base."),
-				 errhint("Fit the model over all customers, not one.")));
-	if (nrepeat == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("%s needs at least one repeat customer", btyd_kind_name(st->kind)),
-				 errdetail("All " INT64_FORMAT " customers have x = 0, so the purchase rate cannot be estimated.",
-						   st->ncust),
-				 errhint("Use a longer calibration period, or check how x is computed.")));
-	if (!(sumT > 0.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("%s needs customers observed for some time", btyd_kind_name(st->kind)),
-				 errdetail("All customers have T = 0."),
-				 errhint("Use a calibration period that ends after the first purchases.")));
+	btyd_check_customer_base(st, &sumT, &sumx);
 
 	btyd_fitdata_init(&fd, st);
 	/* start: r = a = b = 1 and alpha matching the mean purchase rate */

@@ -148,6 +148,48 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 
 
 /*
+ * Check that the rows of a fit over (x, t_x, T) describe a customer base the
+ * models can be fitted to (at least 2 customers, one of them a repeat
+ * buyer, observed for some time), and return the sums of T and x.
+ */
+void
+btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx)
+{
+	int64		nrepeat = 0;
+	int			i;
+
+	*sumT = 0.0;
+	*sumx = 0.0;
+	for (i = 0; i < st->nrows; i++)
+	{
+		*sumT += st->rows[i].n * st->rows[i].T;
+		*sumx += st->rows[i].n * st->rows[i].x;
+		if (st->rows[i].x > 0)
+			nrepeat += st->rows[i].n;
+	}
+	if (st->ncust < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s needs at least 2 customers, got " INT64_FORMAT,
+						btyd_kind_name(st->kind), st->ncust),
+				 errdetail("The model describes the heterogeneity of a customer base."),
+				 errhint("Fit the model over all customers, not one.")));
+	if (nrepeat == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s needs at least one repeat customer", btyd_kind_name(st->kind)),
+				 errdetail("All " INT64_FORMAT " customers have x = 0, so the purchase rate cannot be estimated.",
+						   st->ncust),
+				 errhint("Use a longer calibration period, or check how x is computed.")));
+	if (!(*sumT > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s needs customers observed for some time", btyd_kind_name(st->kind)),
+				 errdetail("All customers have T = 0."),
+				 errhint("Use a calibration period that ends after the first purchases.")));
+}
+
+/*
  * Run the minimizer and turn its failures into errors (or, for a fit that
  * stopped short of the tolerance, a warning and converged = false).
  */

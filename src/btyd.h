@@ -321,6 +321,7 @@ extern Datum btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *
 
 /* src/btyd.c */
 extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
+extern void btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx);
 extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 						 const char *const *names, BtydOptResult *res);
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,

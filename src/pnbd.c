@@ -437,9 +437,8 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	BtydOptResult res;
 	BtydFitStats stats;
 	double		u[4],
-				sumT = 0.0,
-				sumx = 0.0;
-	int64		nrepeat = 0;
+				sumT,
+				sumx;
 	int			i,
 				nv;
 	Datum		values[32];
@@ -451,32 +450,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	st = (BtydState *) PG_GETARG_POINTER(0);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
-	for (i = 0; i < st->nrows; i++)
-	{
-		sumT += st->rows[i].n * st->rows[i].T;
-		sumx += st->rows[i].n * st->rows[i].x;
-		if (st->rows[i].x > 0)
-			nrepeat += st->rows[i].n;
-	}
-	if (st->ncust < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("pnbd needs at least 2 customers, got " INT64_FORMAT, st->ncust),
-				 errdetail("The model describes the heterogeneity of a customer base."),
-				 errhint("Fit the model over all customers, not one.")));
-	if (nrepeat == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("pnbd needs at least one repeat customer"),
-				 errdetail("All " INT64_FORMAT " customers have x = 0, so the purchase rate cannot be estimated.",
-						   st->ncust),
-				 errhint("Use a longer calibration period, or check how x is computed.")));
-	if (!(sumT > 0.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("pnbd needs customers observed for some time"),
-				 errdetail("All customers have T = 0."),
-				 errhint("Use a calibration period that ends after the first purchases.")));
+	btyd_check_customer_base(st, &sumT, &sumx);
 
 	btyd_fitdata_init(&fd, st);
 	fd.extra = pnbd_pairs_init(&fd);
