@@ -13,7 +13,7 @@ EXTRA_CLEAN = rfm--1.1--1.2.sql
 
 
 # setup installs the extension and loads the shared data sets: it runs first.
-REGRESS = setup rules groups summary score segment lifecycle action btyd btyd_recovery model report
+REGRESS = setup rules groups summary score segment lifecycle action btyd btyd_recovery btyd_limits btyd_uncertainty pnbd holdout model report
 REGRESS_OPTS = --inputdir=.
 
 # Concurrency of model refreshes (isolationtester): specs in
@@ -35,8 +35,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# PGXS does not track headers: the files that share action.h's structs
-src/action.o src/action_load.o src/group.o: src/action.h src/rfm.h
+# PGXS does not track headers: rebuild every object when one changes
+$(OBJS): $(wildcard src/*.h)
 
 rfm--1.1--1.2.sql: $(sort $(wildcard ext/rfm--1.1--1.2/*.sql))
 	cat $^ > $@

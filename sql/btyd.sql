@@ -276,9 +276,9 @@ SELECT abs(rfm_expected_purchases(m, 52, 500, 199.5, 200)
 FROM btyd_bg;
 -- a = 1 exactly, where the formula is 0/0: between its neighbours
 SELECT e1 BETWEEN least(e0, e2) AND greatest(e0, e2) AND abs(e1 - (e0 + e2) / 2) < 1e-6 AS a_one_ok
-FROM (SELECT rfm_expected_purchases(ROW('bgnbd', 0.243, 4.414, 0.999, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 52, 2, 30, 40) AS e0,
-             rfm_expected_purchases(ROW('bgnbd', 0.243, 4.414, 1.000, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 52, 2, 30, 40) AS e1,
-             rfm_expected_purchases(ROW('bgnbd', 0.243, 4.414, 1.001, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 52, 2, 30, 40) AS e2) s;
+FROM (SELECT rfm_expected_purchases(rfm_bgnbd_model(0.243, 4.414, 0.999, 2.426, 'week', 'bgnbd'), 52, 2, 30, 40) AS e0,
+             rfm_expected_purchases(rfm_bgnbd_model(0.243, 4.414, 1.000, 2.426, 'week', 'bgnbd'), 52, 2, 30, 40) AS e1,
+             rfm_expected_purchases(rfm_bgnbd_model(0.243, 4.414, 1.001, 2.426, 'week', 'bgnbd'), 52, 2, 30, 40) AS e2) s;
 
 -- Gamma-Gamma conditional expected order value: p (gamma + x zbar) / (p x + q - 1)
 SELECT abs(rfm_expected_order_value(m, 2, 22.345) - (m).p * ((m).gamma + 2 * 22.345) / ((m).p * 2 + (m).q - 1)) < 1e-12 AS formula_ok,
@@ -299,9 +299,9 @@ SELECT abs(rfm_clv(m, 2, 30.43, 38.86, 35.0, 52, 0.3, 0) - 35 * 0.3 * rfm_expect
 FROM btyd_bg;
 -- and at a = 1, between its neighbours
 SELECT c1 BETWEEN least(c0, c2) AND greatest(c0, c2) AND abs(c1 - (c0 + c2) / 2) < 1e-6 * c1 AS clv_a_one_ok
-FROM (SELECT rfm_clv(ROW('bgnbd', 0.243, 4.414, 0.999, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c0,
-             rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.000, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c1,
-             rfm_clv(ROW('bgnbd', 0.243, 4.414, 1.001, 2.426, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 2, 30, 40, 35, 52, 1, 0.002) AS c2) s;
+FROM (SELECT rfm_clv(rfm_bgnbd_model(0.243, 4.414, 0.999, 2.426, 'week', 'bgnbd'), 2, 30, 40, 35, 52, 1, 0.002) AS c0,
+             rfm_clv(rfm_bgnbd_model(0.243, 4.414, 1.000, 2.426, 'week', 'bgnbd'), 2, 30, 40, 35, 52, 1, 0.002) AS c1,
+             rfm_clv(rfm_bgnbd_model(0.243, 4.414, 1.001, 2.426, 'week', 'bgnbd'), 2, 30, 40, 35, 52, 1, 0.002) AS c2) s;
 -- rfm_clv evaluates the series of eight steps at once: against the sum of
 -- discounted rfm_expected_purchases differences, step by step, for every
 -- customer, with the BG/NBD and the MBG/NBD fit, 52 weeks and 10.5 weeks
@@ -388,10 +388,13 @@ RESET max_parallel_workers_per_gather;
 SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') IS NULL AS empty_is_null,
        rfm_gamma_gamma_fit(x, zbar) IS NULL AS gg_empty_is_null
 FROM btyd_cal WHERE false;
--- rows with a NULL value are skipped
-SELECT (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') FROM btyd_cal)
-     = (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week')
-        FROM (SELECT x, t_x, "T" FROM btyd_cal UNION ALL SELECT NULL, 1, 2 UNION ALL SELECT 1, NULL, 2) s) AS nulls_skipped;
+-- rows with a NULL value are skipped, and counted in n_skipped
+SELECT (a).r = (b).r AND (a).alpha = (b).alpha AND (a).a = (b).a AND (a).b = (b).b
+       AND (a).log_likelihood = (b).log_likelihood AND (a).n_customers = (b).n_customers AS nulls_skipped,
+       (a).n_skipped AS skipped_before, (b).n_skipped AS skipped_after
+FROM (SELECT (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') FROM btyd_cal) AS a,
+             (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week')
+              FROM (SELECT x, t_x, "T" FROM btyd_cal UNION ALL SELECT NULL, 1, 2 UNION ALL SELECT 1, NULL, 2) s) AS b) q;
 
 -- the SQLSTATE of each rejected input (none may be XX000)
 CREATE FUNCTION btyd_err(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -430,13 +433,13 @@ SELECT q, btyd_err(q) AS result FROM (VALUES
     ($q$SELECT rfm_p_alive(m, 3, 4, 2) FROM btyd_bg$q$),
     ($q$SELECT rfm_expected_purchases(m, -1, 3, 2, 4) FROM btyd_bg$q$),
     ($q$SELECT rfm_expected_purchases_new(m, 'Infinity') FROM btyd_bg$q$),
-    ($q$SELECT rfm_p_alive(ROW('bgnbd', -0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 1, 1, 2)$q$),
-    ($q$SELECT rfm_p_alive(ROW('pareto', 0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 1, 1, 2)$q$),
-    ($q$SELECT rfm_p_alive(ROW('bgnbd', NULL, 4, 0.8, 2.4, 0, 0, 0, true, 'week', 0)::rfm_bgnbd_model, 1, 1, 2)$q$),
+    ($q$SELECT rfm_p_alive(rfm_bgnbd_model(-0.2, 4, 0.8, 2.4, 'week', 'bgnbd'), 1, 1, 2)$q$),
+    ($q$SELECT rfm_p_alive(rfm_bgnbd_model(0.2, 4, 0.8, 2.4, 'week', 'pareto'), 1, 1, 2)$q$),
+    ($q$SELECT rfm_p_alive(rfm_bgnbd_model(NULL, 4, 0.8, 2.4, 'week', 'bgnbd'), 1, 1, 2)$q$),
     ($q$SELECT rfm_clv(m, 1, 1, 2, 10, 52, 1, -0.1) FROM btyd_bg$q$),
     ($q$SELECT rfm_clv(m, 1, 1, 2, 10, 1e9) FROM btyd_bg$q$),
     ($q$SELECT rfm_expected_order_value(m, 2, -5) FROM btyd_gg$q$),
-    ($q$SELECT rfm_expected_order_value(ROW(1, 0.5, 10, 0, 0, 0, true, 0)::rfm_gamma_gamma_model, 0, 0)$q$),
+    ($q$SELECT rfm_expected_order_value(rfm_gamma_gamma_model(1, 0.5, 10), 0, 0)$q$),
     ($q$SELECT rfm_simple_clv(50, 2, 0.3, 1, 0)$q$),
     ($q$SELECT rfm_simple_clv(50, 2, 0.3, 1.2, 0.1)$q$),
     ($q$SELECT rfm_hyp2f1(1, 1, 2, 1)$q$),

@@ -307,7 +307,7 @@ CREATE TEMP TABLE lc_alive AS
 WITH s AS (SELECT customer_id, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00') AS s,
                   rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00') AS stage
            FROM retail GROUP BY customer_id),
-     m AS (SELECT ROW('bgnbd', 0.243, 4.414, 0.793, 2.426, -9582.4, 2357, 0, true, 'week', 0)::rfm_bgnbd_model AS m)
+     m AS (SELECT rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426, 'week', 'bgnbd') AS m)
 SELECT customer_id, stage, p_alive, rfm_lifecycle_stage(stage, p_alive) AS combined
 FROM (SELECT customer_id, stage,
              rfm_p_alive(m, (s).repeat_frequency, (s).repeat_recency / 7, (s).age / 7) AS p_alive

@@ -15,6 +15,8 @@
 
 /* number of series terms before 2F1 gives up (z very close to 1) */
 #define HYP2F1_MAX_TERMS 2000000
+/* terms between two checks for a cancelled query (a mask: 2^16 - 1) */
+#define HYP2F1_CHECK_MASK 0xFFFF
 
 /*
  * digamma(x) for x > 0: shift x up to >= 10 with psi(x) = psi(x+1) - 1/x,
@@ -61,6 +63,8 @@ btyd_hyp2f1_series_m1(double a, double b, double c, double z)
 	{
 		double		rho;
 
+		if ((n & HYP2F1_CHECK_MASK) == HYP2F1_CHECK_MASK)
+			btyd_check_interrupts();
 		if (c + n == 0.0)
 			return NAN;
 		term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;

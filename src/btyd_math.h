@@ -4,8 +4,9 @@
  *	  Numerical helpers of the BG/NBD, MBG/NBD and Gamma-Gamma models:
  *	  the digamma function, the Gauss hypergeometric series 2F1 and a
  *	  BFGS minimizer with a strong-Wolfe line search.  Pure C, no
- *	  PostgreSQL calls, so that they can be reasoned about (and tested)
- *	  on their own.
+ *	  PostgreSQL calls (but btyd_check_interrupts, which the caller
+ *	  defines), so that they can be reasoned about (and tested) on their
+ *	  own.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +16,12 @@
 #include <stdbool.h>
 
 #define BTYD_MAX_PARAMS 4
+
+/*
+ * Called every so many terms of a long series, so that a query can be
+ * cancelled; src/btyd.c defines it as CHECK_FOR_INTERRUPTS().
+ */
+extern void btyd_check_interrupts(void);
 
 /* digamma (psi) function for x > 0 */
 extern double btyd_digamma(double x);

@@ -10,8 +10,11 @@
  * src/action.c	rfm_strategy, rfm_tier, rfm_action ...: rules from the rule tables
  * src/action_load.c	reads the rule tables for src/action.c (action.h)
  * src/group.c		rfm_group_label, rfm_group_strategy: customer groups
- * src/btyd.c		BG/NBD, MBG/NBD and Gamma-Gamma fits and predictions
- * src/btyd_math.c	their numerics (likelihoods, gradients, 2F1, BFGS)
+ * src/bgnbd.c		BG/NBD and MBG/NBD fits and predictions
+ * src/gamma_gamma.c	Gamma-Gamma fit and rfm_expected_order_value
+ * src/clv.c		rfm_clv, rfm_simple_clv
+ * src/btyd.c, btyd_state.c, btyd.h	machinery shared by these models
+ * src/btyd_math.c	their numerics (2F1, digamma, BFGS)
  * src/rfm.c		module magic and _PG_init (GUCs)
  */
 #ifndef RFM_H

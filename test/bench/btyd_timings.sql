@@ -6,6 +6,14 @@ INSERT INTO results SELECT 'fit BG/NBD', :w, pg_temp.best_ms($q$
 SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') FROM bench_btyd
 $q$, :reps);
 
+INSERT INTO results SELECT 'fit MBG/NBD', :w, pg_temp.best_ms($q$
+SELECT rfm_mbgnbd_fit(x, t_x, "T", 'week') FROM bench_btyd
+$q$, :reps);
+
+INSERT INTO results SELECT 'fit Pareto/NBD', :w, pg_temp.best_ms($q$
+SELECT rfm_pnbd_fit(x, t_x, "T", 'week') FROM bench_btyd
+$q$, :reps);
+
 INSERT INTO results SELECT 'fit Gamma-Gamma', :w, pg_temp.best_ms($q$
 SELECT rfm_gamma_gamma_fit(x, mean_value) FROM bench_btyd WHERE x > 0
 $q$, :reps);
@@ -21,6 +29,17 @@ $q$, :reps);
 -- CLV over 52 weeks, 10% a year, 30% margin, with the Gamma-Gamma order value
 INSERT INTO results SELECT 'score CLV (52 weekly steps)', :w, pg_temp.best_ms($q$
 SELECT sum(rfm_clv((SELECT m FROM bench_model), x, t_x, "T",
+                   rfm_expected_order_value((SELECT g FROM bench_model), x, coalesce(mean_value, 0)),
+                   52, 0.3, 0.10 / 52))
+FROM bench_btyd
+$q$, :reps);
+
+INSERT INTO results SELECT 'score P(alive) Pareto/NBD', :w, pg_temp.best_ms($q$
+SELECT sum(rfm_p_alive((SELECT pn FROM bench_model), x, t_x, "T")) FROM bench_btyd
+$q$, :reps);
+
+INSERT INTO results SELECT 'score CLV Pareto/NBD (52 weekly steps)', :w, pg_temp.best_ms($q$
+SELECT sum(rfm_clv((SELECT pn FROM bench_model), x, t_x, "T",
                    rfm_expected_order_value((SELECT g FROM bench_model), x, coalesce(mean_value, 0)),
                    52, 0.3, 0.10 / 52))
 FROM bench_btyd
