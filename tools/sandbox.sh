@@ -5,7 +5,7 @@
 # uses.  Run as root after tools/setup.sh:
 #   bash tools/sandbox.sh                 # pg_regress, isolation and TAP tests
 #   bash tools/sandbox.sh REGRESS='setup model' TAP_TESTS= PROVE_TESTS=/dev/null
-#   bash tools/sandbox.sh PROVE_TESTS=test/t/007_security.pl   # one TAP file
+#   bash tools/sandbox.sh PROVE_TESTS=test/t/009_security.pl   # one TAP file
 # Extra arguments go to `make installcheck`.  The copy and the cluster live in
 # .sandbox/ of this checkout (ignored by git); the cluster is new every run.
 # Debian's PostgreSQL finds its share and lib directories relative to its
