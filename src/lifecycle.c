@@ -8,7 +8,8 @@
  * its state type (src/summary.h), so it runs in parallel and ships between
  * nodes like rfm_summary.  The final function reads the sorted distinct
  * purchase days of the state and applies these rules, in this order (days
- * are calendar days: the session time zone's for timestamptz input):
+ * are calendar days: for timestamptz input, of the time_zone argument or,
+ * without one, of the session's TimeZone):
  *
  *	no order on or before as_of ........................... acquisition
  *	  (a customer row LEFT JOINed to no orders; a group with only returns
@@ -222,8 +223,8 @@ static int
 stage_of(const RfmState *st, LifecycleCache *c, MemoryContext mcxt)
 {
 	const LifecycleSettings *s = &c->s;
-	const int32 *days = RFM_DAYS(st);
-	int32		n = st->ndays;
+	int32		n;
+	const int32 *days = rfm_sorted_days(st, &n);
 	int64		recency = (int64) st->as_of_day - days[n - 1];
 	int64		age = (int64) st->as_of_day - days[0];
 	double		usual;
