@@ -63,7 +63,7 @@ FROM got g JOIN ref r USING (customer_id);
 -- A past as_of is a historical snapshot: later rows are ignored, and a
 -- customer with no row yet gets NULL.
 SELECT count(*) FILTER (WHERE s IS NULL) AS not_yet_customers,
-       count(*) FILTER (WHERE s IS NOT NULL) AS customers,
+       count(*) FILTER (WHERE (s).recency IS NOT NULL) AS customers,
        (SELECT count(DISTINCT customer_id) FROM retail WHERE invoice_time <= '2011-06-01 00:00+00') AS expected,
        sum((s).frequency) AS orders,
        (SELECT count(*) FROM retail WHERE invoice_time <= '2011-06-01 00:00+00' AND amount >= 0) AS expected_orders,

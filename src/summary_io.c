@@ -183,8 +183,7 @@ state_deserialize(StringInfo buf, int code)
 				orders,
 				returns,
 				first_time,
-				last_time,
-				diff;
+				last_time;
 	int32		as_of_day,
 				scale,
 				ndays;
@@ -244,8 +243,7 @@ state_deserialize(StringInfo buf, int code)
 		bad_state(code, "Invalid as_of.");
 	if (orders > 0 &&
 		(!valid_time(first_time) || !valid_time(last_time) ||
-		 first_time > last_time || last_time > as_of ||
-		 pg_sub_s64_overflow(as_of, first_time, &diff)))
+		 first_time > last_time || last_time > as_of))
 		bad_state(code, "Order times out of range or out of order.");
 
 	c = digits;
