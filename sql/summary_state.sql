@@ -47,7 +47,7 @@ FROM (SELECT n % 3 AS part, state_of(d, 1::numeric, date '2100-01-01' ORDER BY d
 -- Damaged and forged states.  The text form is the binary form in hex:
 --   pos 1 version, 3 kind, 5 amount kind, 7 as_of (int64), 23 as_of_day,
 --   31 orders, 47 returns, 63 first_time, 79 last_time, 95 first_known,
---   97 first day's amount (float8), 113 scale, 121 sum (text), ...
+--   97 first day's amount (float8), 113 zone id, 121 scale, 129 sum (text), ...
 -- A good state: two orders (2024-01-01 10:00, 2024-01-07), as_of 2024-01-10.
 -- ---------------------------------------------------------------------
 CREATE AGGREGATE tz_state_of(timestamptz, numeric, timestamptz) (
@@ -83,20 +83,20 @@ FROM (SELECT rfm_summary(t, 1::numeric, '294276-12-31 00:00+00') AS s,
 SELECT forge(s, 79, '7fffffffffffffff')::rfm_state FROM good;
 -- an infinite as_of
 SELECT forge(s, 7, '7fffffffffffffff')::rfm_state FROM good;
--- an overflow total of 'Infinity' (the empty overflow text is at pos 167)
-SELECT substr(s, 167, 2) AS empty_overflow FROM good;
-SELECT forge(s, 167, encode('Infinity', 'hex') || '00', 2)::rfm_state FROM good;
-SELECT forge(s, 167, encode('NaN', 'hex') || '00', 2)::rfm_state FROM good;
+-- an overflow total of 'Infinity' (the empty overflow text is at pos 175)
+SELECT substr(s, 175, 2) AS empty_overflow FROM good;
+SELECT forge(s, 175, encode('Infinity', 'hex') || '00', 2)::rfm_state FROM good;
+SELECT forge(s, 175, encode('NaN', 'hex') || '00', 2)::rfm_state FROM good;
 -- a finite overflow total is accepted and added: 112.751 + 1000
-SELECT (rfm_summary_final(forge(s, 167, encode('1000', 'hex') || '00', 2)::rfm_state)).monetary FROM good;
+SELECT (rfm_summary_final(forge(s, 175, encode('1000', 'hex') || '00', 2)::rfm_state)).monetary FROM good;
 -- purchase days that do not match the order times (the last day moved a
 -- year on) or lie after as_of
 SELECT forge(s, length(s) - 7, lpad(to_hex(('x' || substr(s, length(s) - 7))::bit(32)::int4 + 365), 8, '0'))::rfm_state FROM good;
 -- an unknown version and a version-1 value (no first day's amount: read,
 -- with repeat_value NULL)
 SELECT forge(s, 1, '07')::rfm_state FROM good;
-SELECT (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 18)::rfm_state)).repeat_value IS NULL AS v1_no_repeat_value,
-       (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 18)::rfm_state)).monetary AS v1_monetary
+SELECT (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 26)::rfm_state)).repeat_value IS NULL AS v1_no_repeat_value,
+       (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 26)::rfm_state)).monetary AS v1_monetary
 FROM good;
 -- truncated anywhere: invalid text representation (22P02), never a
 -- protocol violation

@@ -63,6 +63,7 @@ typedef struct TzCache
 	bool		explicit_zone;	/* a zone argument, not the session's */
 	text	   *zone_name;		/* that argument (in fn_mcxt) */
 	const pg_tz *tz;			/* the zone this cache was filled for */
+	uint32		zone;			/* its rfm_zone_id */
 	bool		fixed;			/* zone has one offset forever */
 	long		fixed_gmtoff;
 	int			n;
@@ -74,9 +75,29 @@ static void
 tzcache_reset(TzCache *c, const pg_tz *tz)
 {
 	c->tz = tz;
+	c->zone = rfm_zone_id(pg_get_timezone_name((pg_tz *) tz));
 	c->fixed = pg_get_timezone_offset(tz, &c->fixed_gmtoff);
 	c->n = 0;
 	c->last = 0;
+}
+
+/*
+ * A portable 32-bit id of a time zone's name (FNV-1a over its bytes, case
+ * folded), kept in the state so that partial states summarized in different
+ * zones (say, on servers with different TimeZone settings) are not combined.
+ * 0 means "no zone" (order dates).
+ */
+uint32
+rfm_zone_id(const char *name)
+{
+	uint32		h = 2166136261u;
+
+	for (const char *p = name; *p; p++)
+	{
+		h ^= (unsigned char) pg_ascii_tolower((unsigned char) *p);
+		h *= 16777619u;
+	}
+	return h == 0 ? 1 : h;
 }
 
 /*
@@ -111,8 +132,8 @@ zone_from_text(text *name)
 
 /*
  * The time zone cache of a transition function call site, set up on its
- * first call: the session zone, or the zone of argument zone_arg (>= 0), which
- * must be the same on every row (it is validated once).
+ * first call: the session zone, or the zone of argument zone_arg (>= 0),
+ * looked up again only when the argument's text changes (a new group).
  */
 static TzCache *
 tzcache_get(FunctionCallInfo fcinfo, int zone_arg)
@@ -152,10 +173,14 @@ tzcache_get(FunctionCallInfo fcinfo, int zone_arg)
 		z = PG_GETARG_TEXT_PP(zone_arg);
 		if (VARSIZE_ANY_EXHDR(z) != VARSIZE_ANY_EXHDR(c->zone_name) ||
 			memcmp(VARDATA_ANY(z), VARDATA_ANY(c->zone_name), VARSIZE_ANY_EXHDR(z)) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("rfm_summary: time_zone must be the same for every row"),
-					 errhint("Pass a constant such as 'UTC'.")));
+		{
+			const pg_tz *tz = zone_from_text(z);
+
+			pfree(c->zone_name);
+			c->zone_name = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(z));
+			memcpy(c->zone_name, z, VARSIZE_ANY(z));
+			tzcache_reset(c, tz);
+		}
 	}
 	return c;
 }
@@ -356,7 +381,7 @@ state_add_day(RfmState *st, int32 day)
 		}
 		if (st->ndays >= st->maxdays / 2)
 		{
-			st = state_grow(st, st->maxdays * 2, st->overflow_cap);
+			st = state_grow(st, Max(st->maxdays * 2, RFM_INITIAL_DAYS), st->overflow_cap);
 			days = RFM_DAYS(st);
 		}
 	}
@@ -453,11 +478,19 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 		st->amount_kind = amount_kind;
 		st->as_of = as_of;
 		st->first_known = true;
+		st->zone = (tzc != NULL) ? tzc->zone : 0;
 		st->as_of_day = (kind == RFM_KIND_TIMESTAMPTZ) ?
 			local_day(tzc, as_of) : (int32) (as_of / USECS_PER_DAY);
 	}
 	else
+	{
 		check_as_of(st, as_of);
+		if (unlikely(tzc != NULL && st->zone != tzc->zone))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rfm_summary: time_zone must be the same for every row of a group"),
+					 errhint("Pass a constant such as 'UTC'.")));
+	}
 
 	/* rows with an unknown time or amount are not orders: skip them */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -681,6 +714,12 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("rfm_summary: cannot combine states of different input types")));
+	if (a->zone != b->zone)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_summary: cannot combine states summarized in different time zones"),
+				 errdetail("Partial states were computed with different time zones (or TimeZone settings)."),
+				 errhint("Pass the time_zone argument so that every server uses the same zone.")));
 	if (a->as_of != b->as_of || a->as_of_day != b->as_of_day)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

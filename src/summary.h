@@ -71,6 +71,7 @@ typedef struct RfmState
 	int64		returns;		/* rows with amount < 0 */
 	int64		first_time;		/* of orders; valid when orders > 0 */
 	int64		last_time;
+	uint32		zone;			/* rfm_zone_id of the time zone of the days */
 	int32		first_day;		/* first purchase day; valid when orders > 0 */
 	bool		first_known;	/* first_day_amount known (not a version 1 input) */
 	double		first_day_amount;	/* orders of first_day: sum of amounts */
@@ -85,8 +86,8 @@ typedef struct RfmState
 	}			u;
 } RfmState;
 
-/* a new state (with room for 8 days on 64-bit builds) is a 128-byte request */
-#define RFM_INITIAL_DAYS	((int32) ((128 - MAXALIGN(sizeof(RfmState))) / sizeof(int32)))
+/* a new state (with room for 16 days on 64-bit builds) is a 192-byte request */
+#define RFM_INITIAL_DAYS	((int32) Max(8, (192 - (int) MAXALIGN(sizeof(RfmState))) / (int) sizeof(int32)))
 
 #define RFM_HDRSZ			MAXALIGN(sizeof(RfmState))
 #define RFM_OVERFLOW(st)	((char *) (st) + RFM_HDRSZ)
@@ -129,6 +130,7 @@ extern double amount_to_float8(int amount_kind, Datum amount);
 extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
 
 /* src/summary.c */
+extern uint32 rfm_zone_id(const char *name);
 extern int32 rfm_days_normalize(int32 *days, int32 n);
 extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);
 

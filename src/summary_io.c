@@ -34,7 +34,7 @@ PG_FUNCTION_INFO_V1(rfm_state_send);
  *   uint8 version, uint8 kind, uint8 amount_kind,
  *   int64 as_of, int32 as_of_day, int64 orders, int64 returns,
  *   int64 first_time, int64 last_time,
- *   [version 2: uint8 first_known, float8 first_day_amount]
+ *   [version 2: uint8 first_known, float8 first_day_amount, uint32 zone id]
  *   int32 scale, text sum (decimal integer), float8 fsum, float8 fcomp,
  *   text overflow (a numeric literal, empty when none),
  *   int32 ndays, ndays x int32 day numbers (strictly increasing).
@@ -60,6 +60,7 @@ state_serialize(StringInfo buf, const RfmState *st)
 	pq_sendint64(buf, st->last_time);
 	pq_sendbyte(buf, st->first_known ? 1 : 0);
 	pq_sendfloat8(buf, st->first_day_amount);
+	pq_sendint32(buf, st->zone);
 	pq_sendint32(buf, st->scale);
 	if (st->amount_kind == RFM_AMOUNT_NUMERIC)
 	{
@@ -188,6 +189,7 @@ state_deserialize(StringInfo buf, int code)
 				scale,
 				ndays;
 	bool		first_known = false;
+	uint32		zone = 0;
 	double		first_day_amount = 0.0;
 	const char *digits;
 	const char *overflow;
@@ -219,6 +221,7 @@ state_deserialize(StringInfo buf, int code)
 			bad_state(code, "Invalid flag.");
 		first_known = known == 1;
 		first_day_amount = get_float8(buf, code);
+		zone = (uint32) get_int32(buf, code);
 	}
 	scale = get_int32(buf, code);
 	digits = get_string(buf, code);
@@ -272,6 +275,7 @@ state_deserialize(StringInfo buf, int code)
 	st->first_time = first_time;
 	st->last_time = last_time;
 	st->first_known = first_known;
+	st->zone = zone;
 	st->first_day_amount = first_day_amount;
 	st->scale = scale;
 	if (amount_kind == RFM_AMOUNT_NUMERIC)
