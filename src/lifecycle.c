@@ -285,6 +285,34 @@ rfm_lifecycle_final(PG_FUNCTION_ARGS)
 }
 
 /*
+ * For rfm_summarize (src/summarize.c): the settings of the extension that
+ * holds function fn_oid, in a cache allocated in mcxt ...
+ */
+void *
+rfm_lifecycle_cache_new(Oid fn_oid, MemoryContext mcxt)
+{
+	LifecycleSettings s;
+	LifecycleCache *c;
+
+	read_settings(fn_oid, &s);
+	c = MemoryContextAllocZero(mcxt, sizeof(LifecycleCache));
+	c->s = s;
+	return c;
+}
+
+/*
+ * ... and the stage code of a state, as rfm_lifecycle_final gives it (NULL
+ * for a group with returns only).
+ */
+const char *
+rfm_lifecycle_code(const RfmState *st, void *cache, MemoryContext mcxt)
+{
+	if (st->orders == 0)
+		return st->returns > 0 ? NULL : stage_codes[STAGE_ACQUISITION];
+	return stage_codes[stage_of(st, (LifecycleCache *) cache, mcxt)];
+}
+
+/*
  * rfm_lifecycle_stage(stage, p_alive): the stage worsened by a model's
  * P(alive): below p_alive_churned churned, below p_alive_decline at least
  * decline.  NULL p_alive leaves the stage as it is.

@@ -58,7 +58,7 @@ typedef struct TzInterval
 	long		gmtoff;
 } TzInterval;
 
-typedef struct TzCache
+struct TzCache
 {
 	bool		explicit_zone;	/* a zone argument, not the session's */
 	text	   *zone_name;		/* that argument (in fn_mcxt) */
@@ -69,7 +69,7 @@ typedef struct TzCache
 	int			n;
 	int			last;			/* the entry that answered last */
 	TzInterval	iv[RFM_TZ_INTERVALS];
-} TzCache;
+};
 
 static void
 tzcache_reset(TzCache *c, const pg_tz *tz)
@@ -182,6 +182,27 @@ tzcache_get(FunctionCallInfo fcinfo, int zone_arg)
 			tzcache_reset(c, tz);
 		}
 	}
+	return c;
+}
+
+/*
+ * A time zone cache in mcxt for the zone named zone (validated), or for the
+ * session's zone when zone is NULL.
+ */
+TzCache *
+rfm_tzcache_new(MemoryContext mcxt, text *zone)
+{
+	TzCache    *c = MemoryContextAllocZero(mcxt, sizeof(TzCache));
+
+	if (zone != NULL)
+	{
+		c->explicit_zone = true;
+		c->zone_name = (text *) MemoryContextAlloc(mcxt, VARSIZE_ANY(zone));
+		memcpy(c->zone_name, zone, VARSIZE_ANY(zone));
+		tzcache_reset(c, zone_from_text(c->zone_name));
+	}
+	else
+		tzcache_reset(c, session_timezone);
 	return c;
 }
 
@@ -418,9 +439,141 @@ not_finite_error(const char *what)
 }
 
 /*
- * The common transition step.  time is in microseconds (dates as days times
- * USECS_PER_DAY), day its local calendar day.  amount is a numeric or float8
- * datum per amount_kind.
+ * as_of of a transition call as microseconds (dates as days times
+ * USECS_PER_DAY), checked.
+ */
+int64
+rfm_as_of_value(int kind, Datum d)
+{
+	if (kind == RFM_KIND_TIMESTAMPTZ)
+	{
+		TimestampTz as_of = DatumGetTimestampTz(d);
+
+		if (TIMESTAMP_NOT_FINITE(as_of))
+			not_finite_error("as_of");
+		return as_of;
+	}
+	else
+	{
+		DateADT		date = DatumGetDateADT(d);
+
+		if (DATE_NOT_FINITE(date))
+			not_finite_error("as_of");
+		if (date >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("rfm_summary: as_of date out of range"),
+					 errdetail("Dates after 294276 AD cannot be summarized.")));
+		return (int64) date * USECS_PER_DAY;
+	}
+}
+
+/*
+ * A new, empty state (in the current memory context) of the given kinds at
+ * as_of; tzc is the zone cache for timestamptz input, NULL for dates.
+ * maxdays is the room for purchase days to start with.
+ */
+RfmState *
+rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays)
+{
+	RfmState   *st = state_alloc(CurrentMemoryContext, maxdays, 0);
+
+	st->kind = kind;
+	st->amount_kind = amount_kind;
+	st->as_of = as_of;
+	st->first_known = true;
+	st->zone = (tzc != NULL) ? tzc->zone : 0;
+	st->as_of_day = (kind == RFM_KIND_TIMESTAMPTZ) ?
+		local_day(tzc, as_of) : (int32) (as_of / USECS_PER_DAY);
+	return st;
+}
+
+/*
+ * Add one row (an order, or a return if the amount is negative) to a state;
+ * may return a grown copy, allocated in the current memory context.  time
+ * is a timestamptz or date datum per st->kind, amount a numeric (possibly
+ * packed, never toasted) or float8 datum per st->amount_kind.  Rows after
+ * as_of are ignored.
+ */
+RfmState *
+rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount)
+{
+	int64		t;
+	int32		day;
+	bool		is_return;
+	double		famount = 0.0;
+
+	if (st->kind == RFM_KIND_TIMESTAMPTZ)
+	{
+		t = DatumGetTimestampTz(time);
+		if (TIMESTAMP_IS_NOBEGIN(t))
+			not_finite_error("order time");
+	}
+	else
+	{
+		DateADT		d = DatumGetDateADT(time);
+
+		if (DATE_IS_NOBEGIN(d))
+			not_finite_error("order time");
+		/* a date beyond as_of's range is after as_of: treat it as infinity */
+		t = (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)) ?
+			DT_NOEND : (int64) d * USECS_PER_DAY;
+	}
+
+	/* rows after as_of do not exist yet at as_of */
+	if (t > st->as_of)
+		return st;
+
+	if (st->amount_kind == RFM_AMOUNT_NUMERIC)
+	{
+		struct varlena *a = (struct varlena *) DatumGetPointer(amount);
+
+		is_return = numeric_packed_is_negative(a);
+		st = state_add_numeric(st, a);
+	}
+	else
+	{
+		famount = DatumGetFloat8(amount);
+		is_return = famount < 0;
+		state_add_float8(st, famount);
+	}
+
+	if (is_return)
+	{
+		st->returns++;
+		return st;
+	}
+
+	day = (st->kind == RFM_KIND_TIMESTAMPTZ) ? local_day(tzc, t) : (int32) (t / USECS_PER_DAY);
+
+	/* the orders of the first purchase day, for the mean repeat value */
+	if (st->orders == 0 || day <= st->first_day)
+	{
+		if (st->amount_kind == RFM_AMOUNT_NUMERIC)
+			famount = amount_to_float8(RFM_AMOUNT_NUMERIC, amount);
+		if (st->orders == 0 || day < st->first_day)
+		{
+			st->first_day = day;
+			st->first_day_amount = famount;
+		}
+		else
+			st->first_day_amount += famount;
+	}
+
+	if (st->orders == 0)
+		st->first_time = st->last_time = t;
+	else if (t < st->first_time)
+		st->first_time = t;
+	else if (t > st->last_time)
+		st->last_time = t;
+	st->orders++;
+
+	return state_add_day(st, day);
+}
+
+/*
+ * The common transition step: the state, order time, amount, as_of and, when
+ * zone_arg >= 0, the time zone argument.
  */
 static Datum
 summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
@@ -428,11 +581,7 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 	MemoryContext aggcxt;
 	RfmState   *st = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	int64		as_of;
-	int64		t;
-	int32		day = 0;
-	bool		is_return;
 	TzCache    *tzc = NULL;
-	struct varlena *a = NULL;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -446,25 +595,8 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 				 errhint("Pass the time the summary is taken at, e.g. now().")));
 
 	if (kind == RFM_KIND_TIMESTAMPTZ)
-	{
 		tzc = tzcache_get(fcinfo, zone_arg);
-		as_of = PG_GETARG_TIMESTAMPTZ(3);
-		if (TIMESTAMP_NOT_FINITE(as_of))
-			not_finite_error("as_of");
-	}
-	else
-	{
-		DateADT		d = PG_GETARG_DATEADT(3);
-
-		if (DATE_NOT_FINITE(d))
-			not_finite_error("as_of");
-		if (d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("rfm_summary: as_of date out of range"),
-					 errdetail("Dates after 294276 AD cannot be summarized.")));
-		as_of = (int64) d * USECS_PER_DAY;
-	}
+	as_of = rfm_as_of_value(kind, PG_GETARG_DATUM(3));
 
 	if (st == NULL)
 	{
@@ -473,14 +605,7 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 		 * machinery copies into its own context: allocate it in the
 		 * short-lived current context so that only that copy remains.
 		 */
-		st = state_alloc(CurrentMemoryContext, RFM_INITIAL_DAYS, 0);
-		st->kind = kind;
-		st->amount_kind = amount_kind;
-		st->as_of = as_of;
-		st->first_known = true;
-		st->zone = (tzc != NULL) ? tzc->zone : 0;
-		st->as_of_day = (kind == RFM_KIND_TIMESTAMPTZ) ?
-			local_day(tzc, as_of) : (int32) (as_of / USECS_PER_DAY);
+		st = rfm_state_new(kind, amount_kind, as_of, tzc, RFM_INITIAL_DAYS);
 	}
 	else
 	{
@@ -496,69 +621,10 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
 
-	if (kind == RFM_KIND_TIMESTAMPTZ)
-	{
-		t = PG_GETARG_TIMESTAMPTZ(1);
-		if (TIMESTAMP_IS_NOBEGIN(t))
-			not_finite_error("order time");
-	}
-	else
-	{
-		DateADT		d = PG_GETARG_DATEADT(1);
-
-		if (DATE_IS_NOBEGIN(d))
-			not_finite_error("order time");
-		/* a date beyond as_of's range is after as_of: treat it as infinity */
-		t = (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)) ?
-			DT_NOEND : (int64) d * USECS_PER_DAY;
-	}
-
-	/* rows after as_of do not exist yet at as_of */
-	if (t > as_of)
-		PG_RETURN_POINTER(st);
-
-	if (amount_kind == RFM_AMOUNT_NUMERIC)
-	{
-		a = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
-		is_return = numeric_packed_is_negative(a);
-		st = state_add_numeric(st, a);
-	}
-	else
-	{
-		double		a = PG_GETARG_FLOAT8(2);
-
-		is_return = a < 0;
-		state_add_float8(st, a);
-	}
-
-	if (is_return)
-	{
-		st->returns++;
-		PG_RETURN_POINTER(st);
-	}
-
-	day = (kind == RFM_KIND_TIMESTAMPTZ) ? local_day(tzc, t) : (int32) (t / USECS_PER_DAY);
-
-	/* the orders of the first purchase day, for the mean repeat value */
-	if (st->orders == 0 || day < st->first_day)
-	{
-		st->first_day = day;
-		st->first_day_amount = (amount_kind == RFM_AMOUNT_NUMERIC) ?
-			amount_to_float8(amount_kind, PointerGetDatum(a)) : PG_GETARG_FLOAT8(2);
-	}
-	else if (day == st->first_day)
-		st->first_day_amount += (amount_kind == RFM_AMOUNT_NUMERIC) ?
-			amount_to_float8(amount_kind, PointerGetDatum(a)) : PG_GETARG_FLOAT8(2);
-
-	if (st->orders == 0)
-		st->first_time = st->last_time = t;
-	else if (t < st->first_time)
-		st->first_time = t;
-	else if (t > st->last_time)
-		st->last_time = t;
-	st->orders++;
-
-	st = state_add_day(st, day);
+	st = rfm_state_add(st, tzc, PG_GETARG_DATUM(1),
+					   (amount_kind == RFM_AMOUNT_NUMERIC) ?
+					   PointerGetDatum(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2))) :
+					   PG_GETARG_DATUM(2));
 	PG_RETURN_POINTER(st);
 }
 

@@ -126,11 +126,20 @@ extern RfmState *state_add_numeric(RfmState *st, struct varlena *num);
 extern void state_add_float8(RfmState *st, double x);
 extern double amount_to_float8(int amount_kind, Datum amount);
 
+/* src/lifecycle.c */
+extern void *rfm_lifecycle_cache_new(Oid fn_oid, MemoryContext mcxt);
+extern const char *rfm_lifecycle_code(const RfmState *st, void *cache, MemoryContext mcxt);
+
 /* src/summary_final.c */
 extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
 
 /* src/summary.c */
+typedef struct TzCache TzCache;
 extern uint32 rfm_zone_id(const char *name);
+extern TzCache *rfm_tzcache_new(MemoryContext mcxt, text *zone);
+extern int64 rfm_as_of_value(int kind, Datum d);
+extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);
+extern RfmState *rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount);
 extern int32 rfm_days_normalize(int32 *days, int32 n);
 extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);
 

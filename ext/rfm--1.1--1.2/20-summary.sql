@@ -58,3 +58,13 @@ COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(timestamptz, numeric, timestamptz
     'Lifecycle stage of one customer at as_of, calendar days in time_zone (a name of pg_timezone_names), the same whatever the session''s TimeZone';
 COMMENT ON AGGREGATE @extschema@.rfm_lifecycle(timestamptz, float8, timestamptz, text) IS
     'Lifecycle stage of one customer at as_of (float8 amounts), calendar days in time_zone';
+
+-- Orders -> one summary per customer, grouped in C (src/summarize.c).
+CREATE FUNCTION @extschema@.rfm_summarize(
+        source regclass, customer_column name, time_column name, amount_column name,
+        as_of timestamptz, time_zone text, customer_type anyelement)
+    RETURNS TABLE (customer anyelement, summary @extschema@.rfm_summary, lifecycle text)
+    AS 'MODULE_PATHNAME', 'rfm_summarize' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.rfm_summarize(regclass, name, name, name, timestamptz, text, anyelement) IS
+    'One row per customer of source (read as the caller: privileges and row-level security apply) with what rfm_summary and rfm_lifecycle ... GROUP BY customer give, from one state; customer_type is NULL of the customer column''s type';
