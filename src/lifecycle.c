@@ -8,7 +8,8 @@
  * its state type (src/summary.h), so it runs in parallel and ships between
  * nodes like rfm_summary.  The final function reads the sorted distinct
  * purchase days of the state and applies these rules, in this order (days
- * are calendar days: the session time zone's for timestamptz input):
+ * are calendar days: for timestamptz input, of the time_zone argument or,
+ * without one, of the session's TimeZone):
  *
  *	no order on or before as_of ........................... acquisition
  *	  (a customer row LEFT JOINed to no orders; a group with only returns
@@ -222,8 +223,8 @@ static int
 stage_of(const RfmState *st, LifecycleCache *c, MemoryContext mcxt)
 {
 	const LifecycleSettings *s = &c->s;
-	const int32 *days = RFM_DAYS(st);
-	int32		n = st->ndays;
+	int32		n;
+	const int32 *days = rfm_sorted_days(st, &n);
 	int64		recency = (int64) st->as_of_day - days[n - 1];
 	int64		age = (int64) st->as_of_day - days[0];
 	double		usual;
@@ -281,6 +282,34 @@ rfm_lifecycle_final(PG_FUNCTION_ARGS)
 	}
 	c = get_cache(fcinfo);
 	PG_RETURN_TEXT_P(cstring_to_text(stage_codes[stage_of(st, c, fcinfo->flinfo->fn_mcxt)]));
+}
+
+/*
+ * For rfm_summarize (src/summarize.c): the settings of the extension that
+ * holds function fn_oid, in a cache allocated in mcxt ...
+ */
+void *
+rfm_lifecycle_cache_new(Oid fn_oid, MemoryContext mcxt)
+{
+	LifecycleSettings s;
+	LifecycleCache *c;
+
+	read_settings(fn_oid, &s);
+	c = MemoryContextAllocZero(mcxt, sizeof(LifecycleCache));
+	c->s = s;
+	return c;
+}
+
+/*
+ * ... and the stage code of a state, as rfm_lifecycle_final gives it (NULL
+ * for a group with returns only).
+ */
+const char *
+rfm_lifecycle_code(const RfmState *st, void *cache, MemoryContext mcxt)
+{
+	if (st->orders == 0)
+		return st->returns > 0 ? NULL : stage_codes[STAGE_ACQUISITION];
+	return stage_codes[stage_of(st, (LifecycleCache *) cache, mcxt)];
 }
 
 /*

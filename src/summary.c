@@ -9,11 +9,8 @@
  * partial aggregates down to other nodes can ship it: it has text and binary
  * input/output functions and a combine function.
  *
- * Money over numeric is summed exactly.  The fast path keeps the running total
- * as a 128-bit integer at a decimal scale (the largest scale seen so far); a
- * value or total that does not fit there is added into an overflow numeric
- * kept in the state, so no input is ever rounded.  Amounts over float8 are
- * summed with Neumaier's compensated summation.
+ * Money is summed by src/summary_money.c; the final function is in
+ * src/summary_final.c and the input/output functions in src/summary_io.c.
  *
  * Distinct purchase days (for the BTYD fields) are kept as a sorted array of
  * day numbers.  For timestamptz input the day is the calendar day in the
@@ -38,16 +35,13 @@
 
 #include "summary.h"
 
-PG_FUNCTION_INFO_V1(rfm_state_in);
-PG_FUNCTION_INFO_V1(rfm_state_out);
-PG_FUNCTION_INFO_V1(rfm_state_recv);
-PG_FUNCTION_INFO_V1(rfm_state_send);
 PG_FUNCTION_INFO_V1(rfm_summary_trans_tz_numeric);
 PG_FUNCTION_INFO_V1(rfm_summary_trans_tz_float8);
 PG_FUNCTION_INFO_V1(rfm_summary_trans_date_numeric);
 PG_FUNCTION_INFO_V1(rfm_summary_trans_date_float8);
+PG_FUNCTION_INFO_V1(rfm_summary_trans_tz_numeric_zone);
+PG_FUNCTION_INFO_V1(rfm_summary_trans_tz_float8_zone);
 PG_FUNCTION_INFO_V1(rfm_summary_combine);
-PG_FUNCTION_INFO_V1(rfm_summary_final);
 
 /* ------------------------------------------------------------------------
  * Time zone: local day numbers of timestamptz values
@@ -64,26 +58,155 @@ typedef struct TzInterval
 	long		gmtoff;
 } TzInterval;
 
-typedef struct TzCache
+struct TzCache
 {
+	bool		explicit_zone;	/* a zone argument, not the session's */
+	text	   *zone_name;		/* that argument (in fn_mcxt) */
 	const pg_tz *tz;			/* the zone this cache was filled for */
+	uint32		zone;			/* its rfm_zone_id */
 	bool		fixed;			/* zone has one offset forever */
 	long		fixed_gmtoff;
 	int			n;
 	int			last;			/* the entry that answered last */
 	TzInterval	iv[RFM_TZ_INTERVALS];
-} TzCache;
+};
 
 static void
-tzcache_reset(TzCache *c)
+tzcache_reset(TzCache *c, const pg_tz *tz)
 {
-	c->tz = session_timezone;
-	c->fixed = pg_get_timezone_offset(session_timezone, &c->fixed_gmtoff);
+	c->tz = tz;
+	c->zone = rfm_zone_id(pg_get_timezone_name((pg_tz *) tz));
+	c->fixed = pg_get_timezone_offset(tz, &c->fixed_gmtoff);
 	c->n = 0;
 	c->last = 0;
 }
 
-/* The UTC offset (seconds east) of the session zone at time t. */
+/*
+ * A portable 32-bit id of a time zone's name (FNV-1a over its bytes, case
+ * folded), kept in the state so that partial states summarized in different
+ * zones (say, on servers with different TimeZone settings) are not combined.
+ * 0 means "no zone" (order dates).
+ */
+uint32
+rfm_zone_id(const char *name)
+{
+	uint32		h = 2166136261u;
+
+	for (const char *p = name; *p; p++)
+	{
+		h ^= (unsigned char) pg_ascii_tolower((unsigned char) *p);
+		h *= 16777619u;
+	}
+	return h == 0 ? 1 : h;
+}
+
+/*
+ * The zone named by a time_zone argument.  Only names of the time zone
+ * database (pg_timezone_names) and POSIX zone specifications are accepted:
+ * abbreviations are not, since their meaning depends on the setting
+ * timezone_abbreviations, which may differ between servers.
+ */
+static const pg_tz *
+zone_from_text(text *name)
+{
+	char	   *s = text_to_cstring(name);
+	pg_tz	   *tz;
+
+	if (strlen(s) == 0 || strlen(s) >= TZ_STRLEN_MAX)
+		tz = NULL;
+	else
+		tz = pg_tzset(s);
+	if (tz == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", s),
+				 errhint("Use a name from pg_timezone_names, such as 'UTC' or 'Europe/Berlin'.")));
+	if (!pg_tz_acceptable(tz))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" appears to use leap seconds", s),
+				 errdetail("PostgreSQL does not support leap seconds.")));
+	pfree(s);
+	return tz;
+}
+
+/*
+ * The time zone cache of a transition function call site, set up on its
+ * first call: the session zone, or the zone of argument zone_arg (>= 0),
+ * looked up again only when the argument's text changes (a new group).
+ */
+static TzCache *
+tzcache_get(FunctionCallInfo fcinfo, int zone_arg)
+{
+	TzCache    *c = (TzCache *) fcinfo->flinfo->fn_extra;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TzCache));
+		if (zone_arg >= 0)
+		{
+			if (PG_ARGISNULL(zone_arg))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("rfm_summary: time_zone must not be null"),
+						 errhint("Pass a time zone name such as 'UTC'.")));
+			c->explicit_zone = true;
+			c->zone_name = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+													   VARSIZE_ANY(PG_GETARG_TEXT_PP(zone_arg)));
+			memcpy(c->zone_name, PG_GETARG_TEXT_PP(zone_arg),
+				   VARSIZE_ANY(PG_GETARG_TEXT_PP(zone_arg)));
+			tzcache_reset(c, zone_from_text(c->zone_name));
+		}
+		else
+			tzcache_reset(c, session_timezone);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	else if (zone_arg >= 0)
+	{
+		text	   *z;
+
+		if (PG_ARGISNULL(zone_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("rfm_summary: time_zone must not be null"),
+					 errhint("Pass a time zone name such as 'UTC'.")));
+		z = PG_GETARG_TEXT_PP(zone_arg);
+		if (VARSIZE_ANY_EXHDR(z) != VARSIZE_ANY_EXHDR(c->zone_name) ||
+			memcmp(VARDATA_ANY(z), VARDATA_ANY(c->zone_name), VARSIZE_ANY_EXHDR(z)) != 0)
+		{
+			const pg_tz *tz = zone_from_text(z);
+
+			pfree(c->zone_name);
+			c->zone_name = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(z));
+			memcpy(c->zone_name, z, VARSIZE_ANY(z));
+			tzcache_reset(c, tz);
+		}
+	}
+	return c;
+}
+
+/*
+ * A time zone cache in mcxt for the zone named zone (validated), or for the
+ * session's zone when zone is NULL.
+ */
+TzCache *
+rfm_tzcache_new(MemoryContext mcxt, text *zone)
+{
+	TzCache    *c = MemoryContextAllocZero(mcxt, sizeof(TzCache));
+
+	if (zone != NULL)
+	{
+		c->explicit_zone = true;
+		c->zone_name = (text *) MemoryContextAlloc(mcxt, VARSIZE_ANY(zone));
+		memcpy(c->zone_name, zone, VARSIZE_ANY(zone));
+		tzcache_reset(c, zone_from_text(c->zone_name));
+	}
+	else
+		tzcache_reset(c, session_timezone);
+	return c;
+}
+
+/* The UTC offset (seconds east) of the cache's zone at time t. */
 static long
 tzcache_offset(TzCache *c, pg_time_t t)
 {
@@ -95,8 +218,8 @@ tzcache_offset(TzCache *c, pg_time_t t)
 	int			r,
 				i;
 
-	if (c->tz != session_timezone)
-		tzcache_reset(c);
+	if (!c->explicit_zone && c->tz != session_timezone)
+		tzcache_reset(c, session_timezone);
 	if (c->fixed)
 		return c->fixed_gmtoff;
 
@@ -121,7 +244,7 @@ tzcache_offset(TzCache *c, pg_time_t t)
 		if (tm == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("timestamp out of range for the session time zone")));
+					 errmsg("timestamp out of range for the time zone")));
 		return tm->tm_gmtoff;
 	}
 	if (r == 0)
@@ -158,7 +281,7 @@ floor_div(int64 a, int64 b)
 }
 
 /*
- * Calendar day (days since 2000-01-01) of a timestamptz in the session zone.
+ * Calendar day (days since 2000-01-01) of a timestamptz in the cache's zone.
  */
 static int32
 local_day(TzCache *c, TimestampTz ts)
@@ -171,370 +294,90 @@ local_day(TzCache *c, TimestampTz ts)
 	return (int32) floor_div(ts + (int64) off * USECS_PER_SEC, USECS_PER_DAY);
 }
 
-/* ------------------------------------------------------------------------
- * Exact numeric sums
- * ------------------------------------------------------------------------
- */
-
-static const rfm_wide *
-pow10_table(void)
+static int
+cmp_int32(const void *a, const void *b)
 {
-	static rfm_wide p[39];
-	static bool done = false;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
 
-	if (!done)
-	{
-		int			i;
-
-		p[0] = 1;
-		for (i = 1; i <= RFM_WIDE_DIGITS; i++)
-			p[i] = p[i - 1] * 10;
-		done = true;
-	}
-	return p;
-}
-
-static inline bool
-wide_mul_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
-{
-	return __builtin_mul_overflow(a, b, r);
-}
-
-static inline bool
-wide_add_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
-{
-	return __builtin_add_overflow(a, b, r);
+	return (x > y) - (x < y);
 }
 
 /*
- * Decode a numeric datum (possibly with a short varlena header, never
- * toasted: the caller used PG_DETOAST_DATUM_PACKED) into value * 10^dscale.
- * Returns false when it does not fit the fast path; *special is set for NaN
- * and infinities.
+ * Sort days[0 .. n) and remove repeats; returns the new count.  The first
+ * run that is already sorted is not sorted again when the rest is short.
+ */
+int32
+rfm_days_normalize(int32 *days, int32 n)
+{
+	int32		k;
+
+	if (n < 2)
+		return n;
+	pg_qsort(days, n, sizeof(int32), cmp_int32);
+	k = 1;
+	for (int32 i = 1; i < n; i++)
+	{
+		if (days[i] != days[k - 1])
+			days[k++] = days[i];
+	}
+	return k;
+}
+
+/*
+ * The purchase days of a state, sorted and distinct, in *n.  The state is
+ * not changed: when days were appended out of order, a sorted copy is
+ * returned (in the current memory context).
+ */
+const int32 *
+rfm_sorted_days(const RfmState *st, int32 *n)
+{
+	int32	   *copy;
+
+	if (st->nsorted == st->ndays)
+	{
+		*n = st->ndays;
+		return RFM_DAYS(st);
+	}
+	copy = palloc(st->ndays * sizeof(int32));
+	memcpy(copy, RFM_DAYS(st), st->ndays * sizeof(int32));
+	*n = rfm_days_normalize(copy, st->ndays);
+	return copy;
+}
+
+/* Is day among the sorted days[0 .. n)? */
+static inline bool
+day_in_sorted(const int32 *days, int32 n, int32 day)
+{
+	int32		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (days[mid] < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && days[lo] == day;
+}
+
+/*
+ * Record a purchase day; may return a grown copy of the state.
  *
- * This reads numeric's storage format (a uint16 header, an optional int16
- * weight, base-10000 digits), which is fixed on disk across major versions.
+ * Days in increasing order (the usual case) are appended and stay sorted.
+ * A day out of order that the sorted part does not hold is appended too,
+ * leaving the tail unsorted; when the array is full the whole of it is sorted
+ * and deduplicated, and grown if that freed less than half of it.  So each
+ * day costs O(log n) amortized whatever the input order (inserting each
+ * into place would cost O(n)).
  */
-static bool
-numeric_to_wide(struct varlena *num, rfm_wide *val, int *dscale, bool *special)
-{
-	const char *p = VARDATA_ANY(num);
-	int			len = VARSIZE_ANY_EXHDR(num);
-	uint16		header;
-	int			weight;
-	int			ndigits;
-	bool		neg;
-	const char *digits;
-	rfm_wide	acc = 0;
-	int			shift;
-	int			i;
-	const rfm_wide *p10 = pow10_table();
-
-	*special = false;
-	if (len < (int) sizeof(uint16))
-		return false;
-	memcpy(&header, p, sizeof(uint16));
-
-	if ((header & 0xC000) == 0xC000)
-	{
-		/* NaN, +Infinity or -Infinity */
-		*special = true;
-		return false;
-	}
-	else if ((header & 0xC000) == 0x8000)
-	{
-		/* short format */
-		neg = (header & 0x2000) != 0;
-		*dscale = (header & 0x1F80) >> 7;
-		weight = (header & 0x0040) ? ((int) (header & 0x003F) | ~0x003F) : (int) (header & 0x003F);
-		digits = p + sizeof(uint16);
-		ndigits = (len - (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 2 * (int) sizeof(uint16))
-			return false;
-		neg = (header & 0xC000) == 0x4000;
-		*dscale = header & 0x3FFF;
-		memcpy(&w, p + sizeof(uint16), sizeof(int16));
-		weight = w;
-		digits = p + 2 * sizeof(uint16);
-		ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-
-	/* the scale first: a zero of a huge scale must keep it, in the overflow */
-	if (*dscale > RFM_WIDE_MAX_SCALE || ndigits * 4 > RFM_WIDE_DIGITS)
-		return false;
-	if (ndigits == 0)
-	{
-		*val = 0;
-		return true;
-	}
-
-	for (i = 0; i < ndigits; i++)
-	{
-		int16		d;
-
-		memcpy(&d, digits + i * sizeof(int16), sizeof(int16));
-		acc = acc * 10000 + d;	/* cannot overflow: ndigits * 4 <= RFM_WIDE_DIGITS */
-	}
-
-	/* acc = value * 10000^(ndigits - 1 - weight); want value * 10^dscale */
-	shift = *dscale - 4 * (ndigits - 1 - weight);
-	if (shift > 0)
-	{
-		if (shift > RFM_WIDE_DIGITS || wide_mul_overflow(acc, p10[shift], &acc))
-			return false;
-	}
-	else if (shift < 0)
-	{
-		if (-shift > RFM_WIDE_DIGITS || acc % p10[-shift] != 0)
-			return false;
-		acc /= p10[-shift];
-	}
-	*val = neg ? -acc : acc;
-	return true;
-}
-
-/* Is a numeric in storage format (see above) below zero? */
-static inline bool
-numeric_packed_is_negative(struct varlena *num)
-{
-	uint16		header;
-
-	if (VARSIZE_ANY_EXHDR(num) < sizeof(uint16))
-		return false;
-	memcpy(&header, VARDATA_ANY(num), sizeof(uint16));
-	if ((header & 0xC000) == 0x8000)
-		return (header & 0x2000) != 0 && VARSIZE_ANY_EXHDR(num) > sizeof(uint16);
-	return (header & 0xC000) == 0x4000;
-}
-
-/* Decimal text of v * 10^-scale, in buf (at least 64 bytes). */
-static char *
-wide_to_cstring(rfm_wide v, int scale, char *buf)
-{
-	char		tmp[64];
-	int			n = 0;
-	bool		neg = v < 0;
-	char	   *out = buf;
-	int			i;
-
-	/* digits in reverse; work on the negative side to handle the minimum */
-	do
-	{
-		rfm_wide	q = v / 10;
-		int			d = (int) (v - q * 10);
-
-		tmp[n++] = '0' + (d < 0 ? -d : d);
-		v = q;
-	} while (v != 0);
-	while (n <= scale)
-		tmp[n++] = '0';
-	if (neg)
-		*out++ = '-';
-	for (i = n - 1; i >= 0; i--)
-	{
-		*out++ = tmp[i];
-		if (i == scale && scale > 0)
-			*out++ = '.';
-	}
-	*out = '\0';
-	return buf;
-}
-
-static Datum
-wide_to_numeric(rfm_wide v, int scale)
-{
-	char		buf[64];
-
-	return DirectFunctionCall3(numeric_in,
-							   CStringGetDatum(wide_to_cstring(v, scale, buf)),
-							   ObjectIdGetDatum(InvalidOid),
-							   Int32GetDatum(-1));
-}
-
-/* ------------------------------------------------------------------------
- * State allocation
- * ------------------------------------------------------------------------
- */
-
-static RfmState *
-state_alloc(MemoryContext cxt, int32 maxdays, int32 ocap)
-{
-	Size		sz = RFM_SIZE(maxdays, ocap);
-	RfmState   *st = (RfmState *) MemoryContextAllocZero(cxt, sz);
-
-	SET_VARSIZE(st, sz);
-	st->version = RFM_STATE_VERSION;
-	st->maxdays = maxdays;
-	st->overflow_cap = ocap;
-	return st;
-}
-
-/*
- * A copy of st with room for at least maxdays days and ocap overflow bytes,
- * allocated in the current memory context.  The aggregate machinery copies a
- * returned state that is not the one it passed in into the aggregate context
- * and frees the old one.
- */
-static RfmState *
-state_grow(const RfmState *st, int32 maxdays, int32 ocap)
-{
-	RfmState   *n;
-
-	maxdays = Max(maxdays, st->maxdays);
-	ocap = MAXALIGN(Max(ocap, st->overflow_cap));
-	if (maxdays > RFM_MAX_DAYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("rfm_summary: too many distinct purchase days in one group"),
-				 errdetail("At most %d distinct days can be summarized per customer.", RFM_MAX_DAYS)));
-	n = state_alloc(CurrentMemoryContext, maxdays, ocap);
-	memcpy(n, st, offsetof(RfmState, unused));
-	memcpy(&n->scale, &st->scale, sizeof(RfmState) - offsetof(RfmState, scale));
-	SET_VARSIZE(n, RFM_SIZE(maxdays, ocap));
-	n->maxdays = maxdays;
-	n->overflow_cap = ocap;
-	if (st->overflow_len > 0)
-		memcpy(RFM_OVERFLOW(n), RFM_OVERFLOW(st), st->overflow_len);
-	memcpy(RFM_DAYS(n), RFM_DAYS(st), st->ndays * sizeof(int32));
-	return n;
-}
-
-/* Add a numeric (given as a datum) to the overflow part of the total. */
-static RfmState *
-state_add_overflow(RfmState *st, Datum num)
-{
-	Datum		total;
-	struct varlena *t;
-	Size		len;
-
-	if (st->overflow_len > 0)
-		total = DirectFunctionCall2(numeric_add,
-									PointerGetDatum(RFM_OVERFLOW(st)), num);
-	else
-		total = num;
-	t = PG_DETOAST_DATUM(total);
-	len = VARSIZE(t);
-	if (len > (Size) st->overflow_cap)
-		st = state_grow(st, st->maxdays, (int32) (len + len / 2));
-	memcpy(RFM_OVERFLOW(st), t, len);
-	st->overflow_len = (int32) len;
-	return st;
-}
-
-/* Move the fixed-point sum into the overflow numeric and zero it. */
-static RfmState *
-state_flush_sum(RfmState *st)
-{
-	if (st->u.sum != 0)
-	{
-		st = state_add_overflow(st, wide_to_numeric(st->u.sum, st->scale));
-		st->u.sum = 0;
-	}
-	return st;
-}
-
-/*
- * Add v * 10^-dscale to the fixed-point sum; orig is the same value as a
- * numeric datum, or 0 to have it built when it must go to the overflow.
- */
-static RfmState *
-state_add_wide(RfmState *st, rfm_wide v, int dscale, Datum orig)
-{
-	const rfm_wide *p10 = pow10_table();
-	rfm_wide	s;
-
-	if (dscale > st->scale)
-	{
-		if (wide_mul_overflow(st->u.sum, p10[dscale - st->scale], &s))
-		{
-			st = state_flush_sum(st);
-			s = 0;
-		}
-		st->u.sum = s;
-		st->scale = dscale;
-	}
-	else if (dscale < st->scale &&
-			 wide_mul_overflow(v, p10[st->scale - dscale], &s))
-		return state_add_overflow(st, orig ? orig : wide_to_numeric(v, dscale));
-	else if (dscale < st->scale)
-		v = s;
-
-	if (wide_add_overflow(st->u.sum, v, &s))
-	{
-		st = state_flush_sum(st);
-		st->u.sum = v;
-	}
-	else
-		st->u.sum = s;
-	return st;
-}
-
-/* Add one numeric amount exactly. */
-static RfmState *
-state_add_numeric(RfmState *st, struct varlena *num)
-{
-	rfm_wide	v;
-	int			dscale;
-	bool		special;
-
-	if (numeric_to_wide(num, &v, &dscale, &special))
-	{
-		rfm_wide	sum;
-
-		/* the common case: same scale as the total, no overflow */
-		if (dscale == st->scale && !wide_add_overflow(st->u.sum, v, &sum))
-		{
-			st->u.sum = sum;
-			return st;
-		}
-		return state_add_wide(st, v, dscale, PointerGetDatum(num));
-	}
-	if (special)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("rfm_summary: amount must be finite"),
-				 errdetail("An amount of NaN or infinity was found."),
-				 errhint("Exclude such rows, or replace the value with NULL to skip the row.")));
-	return state_add_overflow(st, PointerGetDatum(num));
-}
-
-/* Add one float8 amount (Neumaier's compensated summation). */
-static inline void
-state_add_float8(RfmState *st, double x)
-{
-	double		t;
-
-	if (unlikely(isnan(x) || isinf(x)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("rfm_summary: amount must be finite"),
-				 errdetail("An amount of NaN or infinity was found."),
-				 errhint("Exclude such rows, or replace the value with NULL to skip the row.")));
-	t = st->u.f.fsum + x;
-	if (fabs(st->u.f.fsum) >= fabs(x))
-		st->u.f.fcomp += (st->u.f.fsum - t) + x;
-	else
-		st->u.f.fcomp += (x - t) + st->u.f.fsum;
-	st->u.f.fsum = t;
-	if (unlikely(isinf(t)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("rfm_summary: total amount out of range for float8"),
-				 errhint("Use numeric amounts for totals this large.")));
-}
-
-/* Record a purchase day; may return a grown copy of the state. */
 static inline RfmState *
 state_add_day(RfmState *st, int32 day)
 {
 	int32	   *days = RFM_DAYS(st);
-	int			lo,
-				hi;
 
 	if (st->ndays > 0)
 	{
@@ -542,38 +385,31 @@ state_add_day(RfmState *st, int32 day)
 
 		if (day == last)
 			return st;
-		if (day < last)
-		{
-			/* binary search for the insertion point */
-			lo = 0;
-			hi = st->ndays - 1;
-			while (lo < hi)
-			{
-				int			mid = (lo + hi) / 2;
-
-				if (days[mid] < day)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (days[lo] == day)
-				return st;
-		}
-		else
-			lo = st->ndays;
+		if (day < last &&
+			st->nsorted > 0 && day <= days[st->nsorted - 1] &&
+			day_in_sorted(days, st->nsorted, day))
+			return st;
 	}
-	else
-		lo = 0;
 
 	if (st->ndays >= st->maxdays)
 	{
-		st = state_grow(st, st->maxdays * 2, st->overflow_cap);
-		days = RFM_DAYS(st);
+		if (st->nsorted < st->ndays)
+		{
+			st->ndays = rfm_days_normalize(days, st->ndays);
+			st->nsorted = st->ndays;
+			if (day_in_sorted(days, st->ndays, day))
+				return st;
+		}
+		if (st->ndays >= st->maxdays / 2)
+		{
+			st = state_grow(st, Max(st->maxdays * 2, RFM_INITIAL_DAYS), st->overflow_cap);
+			days = RFM_DAYS(st);
+		}
 	}
-	if (lo < st->ndays)
-		memmove(days + lo + 1, days + lo, (st->ndays - lo) * sizeof(int32));
-	days[lo] = day;
-	st->ndays++;
+	days[st->ndays++] = day;
+	if (st->nsorted == st->ndays - 1 &&
+		(st->ndays == 1 || days[st->ndays - 2] < day))
+		st->nsorted = st->ndays;
 	return st;
 }
 
@@ -603,19 +439,148 @@ not_finite_error(const char *what)
 }
 
 /*
- * The common transition step.  time is in microseconds (dates as days times
- * USECS_PER_DAY), day its local calendar day.  amount is a numeric or float8
- * datum per amount_kind.
+ * as_of of a transition call as microseconds (dates as days times
+ * USECS_PER_DAY), checked.
+ */
+int64
+rfm_as_of_value(int kind, Datum d)
+{
+	if (kind == RFM_KIND_TIMESTAMPTZ)
+	{
+		TimestampTz as_of = DatumGetTimestampTz(d);
+
+		if (TIMESTAMP_NOT_FINITE(as_of))
+			not_finite_error("as_of");
+		return as_of;
+	}
+	else
+	{
+		DateADT		date = DatumGetDateADT(d);
+
+		if (DATE_NOT_FINITE(date))
+			not_finite_error("as_of");
+		if (date >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("rfm_summary: as_of date out of range"),
+					 errdetail("Dates after 294276 AD cannot be summarized.")));
+		return (int64) date * USECS_PER_DAY;
+	}
+}
+
+/*
+ * A new, empty state (in the current memory context) of the given kinds at
+ * as_of; tzc is the zone cache for timestamptz input, NULL for dates.
+ * maxdays is the room for purchase days to start with.
+ */
+RfmState *
+rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays)
+{
+	RfmState   *st = state_alloc(CurrentMemoryContext, maxdays, 0);
+
+	st->kind = kind;
+	st->amount_kind = amount_kind;
+	st->as_of = as_of;
+	st->first_known = true;
+	st->zone = (tzc != NULL) ? tzc->zone : 0;
+	st->as_of_day = (kind == RFM_KIND_TIMESTAMPTZ) ?
+		local_day(tzc, as_of) : (int32) (as_of / USECS_PER_DAY);
+	return st;
+}
+
+/*
+ * Add one row (an order, or a return if the amount is negative) to a state;
+ * may return a grown copy, allocated in the current memory context.  time
+ * is a timestamptz or date datum per st->kind, amount a numeric (possibly
+ * packed, never toasted) or float8 datum per st->amount_kind.  Rows after
+ * as_of are ignored.
+ */
+RfmState *
+rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount)
+{
+	int64		t;
+	int32		day;
+	bool		is_return;
+	double		famount = 0.0;
+
+	if (st->kind == RFM_KIND_TIMESTAMPTZ)
+	{
+		t = DatumGetTimestampTz(time);
+		if (TIMESTAMP_IS_NOBEGIN(t))
+			not_finite_error("order time");
+	}
+	else
+	{
+		DateADT		d = DatumGetDateADT(time);
+
+		if (DATE_IS_NOBEGIN(d))
+			not_finite_error("order time");
+		/* a date beyond as_of's range is after as_of: treat it as infinity */
+		t = (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)) ?
+			DT_NOEND : (int64) d * USECS_PER_DAY;
+	}
+
+	/* rows after as_of do not exist yet at as_of */
+	if (t > st->as_of)
+		return st;
+
+	if (st->amount_kind == RFM_AMOUNT_NUMERIC)
+	{
+		struct varlena *a = (struct varlena *) DatumGetPointer(amount);
+
+		is_return = numeric_packed_is_negative(a);
+		st = state_add_numeric(st, a);
+	}
+	else
+	{
+		famount = DatumGetFloat8(amount);
+		is_return = famount < 0;
+		state_add_float8(st, famount);
+	}
+
+	if (is_return)
+	{
+		st->returns++;
+		return st;
+	}
+
+	day = (st->kind == RFM_KIND_TIMESTAMPTZ) ? local_day(tzc, t) : (int32) (t / USECS_PER_DAY);
+
+	/* the orders of the first purchase day, for the mean repeat value */
+	if (st->orders == 0 || day <= st->first_day)
+	{
+		if (st->amount_kind == RFM_AMOUNT_NUMERIC)
+			famount = amount_to_float8(RFM_AMOUNT_NUMERIC, amount);
+		if (st->orders == 0 || day < st->first_day)
+		{
+			st->first_day = day;
+			st->first_day_amount = famount;
+		}
+		else
+			st->first_day_amount += famount;
+	}
+
+	if (st->orders == 0)
+		st->first_time = st->last_time = t;
+	else if (t < st->first_time)
+		st->first_time = t;
+	else if (t > st->last_time)
+		st->last_time = t;
+	st->orders++;
+
+	return state_add_day(st, day);
+}
+
+/*
+ * The common transition step: the state, order time, amount, as_of and, when
+ * zone_arg >= 0, the time zone argument.
  */
 static Datum
-summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
+summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind, int zone_arg)
 {
 	MemoryContext aggcxt;
 	RfmState   *st = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	int64		as_of;
-	int64		t;
-	int32		day = 0;
-	bool		is_return;
 	TzCache    *tzc = NULL;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -630,31 +595,8 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
 				 errhint("Pass the time the summary is taken at, e.g. now().")));
 
 	if (kind == RFM_KIND_TIMESTAMPTZ)
-	{
-		tzc = (TzCache *) fcinfo->flinfo->fn_extra;
-		if (tzc == NULL)
-		{
-			tzc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(TzCache));
-			tzcache_reset(tzc);
-			fcinfo->flinfo->fn_extra = tzc;
-		}
-		as_of = PG_GETARG_TIMESTAMPTZ(3);
-		if (TIMESTAMP_NOT_FINITE(as_of))
-			not_finite_error("as_of");
-	}
-	else
-	{
-		DateADT		d = PG_GETARG_DATEADT(3);
-
-		if (DATE_NOT_FINITE(d))
-			not_finite_error("as_of");
-		if (d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("rfm_summary: as_of date out of range"),
-					 errdetail("Dates after 294276 AD cannot be summarized.")));
-		as_of = (int64) d * USECS_PER_DAY;
-	}
+		tzc = tzcache_get(fcinfo, zone_arg);
+	as_of = rfm_as_of_value(kind, PG_GETARG_DATUM(3));
 
 	if (st == NULL)
 	{
@@ -663,72 +605,26 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
 		 * machinery copies into its own context: allocate it in the
 		 * short-lived current context so that only that copy remains.
 		 */
-		st = state_alloc(CurrentMemoryContext, RFM_INITIAL_DAYS, 0);
-		st->kind = kind;
-		st->amount_kind = amount_kind;
-		st->as_of = as_of;
-		st->as_of_day = (kind == RFM_KIND_TIMESTAMPTZ) ?
-			local_day(tzc, as_of) : (int32) (as_of / USECS_PER_DAY);
+		st = rfm_state_new(kind, amount_kind, as_of, tzc, RFM_INITIAL_DAYS);
 	}
 	else
+	{
 		check_as_of(st, as_of);
+		if (unlikely(tzc != NULL && st->zone != tzc->zone))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rfm_summary: time_zone must be the same for every row of a group"),
+					 errhint("Pass a constant such as 'UTC'.")));
+	}
 
 	/* rows with an unknown time or amount are not orders: skip them */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
 
-	if (kind == RFM_KIND_TIMESTAMPTZ)
-	{
-		t = PG_GETARG_TIMESTAMPTZ(1);
-		if (TIMESTAMP_IS_NOBEGIN(t))
-			not_finite_error("order time");
-	}
-	else
-	{
-		DateADT		d = PG_GETARG_DATEADT(1);
-
-		if (DATE_IS_NOBEGIN(d))
-			not_finite_error("order time");
-		/* a date beyond as_of's range is after as_of: treat it as infinity */
-		t = (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)) ?
-			DT_NOEND : (int64) d * USECS_PER_DAY;
-	}
-
-	/* rows after as_of do not exist yet at as_of */
-	if (t > as_of)
-		PG_RETURN_POINTER(st);
-
-	if (amount_kind == RFM_AMOUNT_NUMERIC)
-	{
-		struct varlena *a = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
-
-		is_return = numeric_packed_is_negative(a);
-		st = state_add_numeric(st, a);
-	}
-	else
-	{
-		double		a = PG_GETARG_FLOAT8(2);
-
-		is_return = a < 0;
-		state_add_float8(st, a);
-	}
-
-	if (is_return)
-	{
-		st->returns++;
-		PG_RETURN_POINTER(st);
-	}
-
-	if (st->orders == 0)
-		st->first_time = st->last_time = t;
-	else if (t < st->first_time)
-		st->first_time = t;
-	else if (t > st->last_time)
-		st->last_time = t;
-	st->orders++;
-
-	day = (kind == RFM_KIND_TIMESTAMPTZ) ? local_day(tzc, t) : (int32) (t / USECS_PER_DAY);
-	st = state_add_day(st, day);
+	st = rfm_state_add(st, tzc, PG_GETARG_DATUM(1),
+					   (amount_kind == RFM_AMOUNT_NUMERIC) ?
+					   PointerGetDatum(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2))) :
+					   PG_GETARG_DATUM(2));
 	PG_RETURN_POINTER(st);
 }
 
@@ -739,7 +635,7 @@ summary_step(FunctionCallInfo fcinfo, int kind, int amount_kind)
 Datum
 rfm_summary_trans_tz_numeric(PG_FUNCTION_ARGS)
 {
-	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_NUMERIC);
+	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_NUMERIC, -1);
 }
 
 /*
@@ -749,7 +645,7 @@ rfm_summary_trans_tz_numeric(PG_FUNCTION_ARGS)
 Datum
 rfm_summary_trans_tz_float8(PG_FUNCTION_ARGS)
 {
-	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_FLOAT8);
+	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_FLOAT8, -1);
 }
 
 /*
@@ -759,7 +655,7 @@ rfm_summary_trans_tz_float8(PG_FUNCTION_ARGS)
 Datum
 rfm_summary_trans_date_numeric(PG_FUNCTION_ARGS)
 {
-	return summary_step(fcinfo, RFM_KIND_DATE, RFM_AMOUNT_NUMERIC);
+	return summary_step(fcinfo, RFM_KIND_DATE, RFM_AMOUNT_NUMERIC, -1);
 }
 
 /*
@@ -769,7 +665,27 @@ rfm_summary_trans_date_numeric(PG_FUNCTION_ARGS)
 Datum
 rfm_summary_trans_date_float8(PG_FUNCTION_ARGS)
 {
-	return summary_step(fcinfo, RFM_KIND_DATE, RFM_AMOUNT_FLOAT8);
+	return summary_step(fcinfo, RFM_KIND_DATE, RFM_AMOUNT_FLOAT8, -1);
+}
+
+/*
+ * rfm_summary(timestamptz, numeric, timestamptz, text) transition function:
+ * calendar days in the time zone of the last argument.
+ */
+Datum
+rfm_summary_trans_tz_numeric_zone(PG_FUNCTION_ARGS)
+{
+	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_NUMERIC, 4);
+}
+
+/*
+ * rfm_summary(timestamptz, float8, timestamptz, text) transition function:
+ * calendar days in the time zone of the last argument.
+ */
+Datum
+rfm_summary_trans_tz_float8_zone(PG_FUNCTION_ARGS)
+{
+	return summary_step(fcinfo, RFM_KIND_TIMESTAMPTZ, RFM_AMOUNT_FLOAT8, 4);
 }
 
 /* ------------------------------------------------------------------------
@@ -777,25 +693,35 @@ rfm_summary_trans_date_float8(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* Merge b's purchase days into a's (both sorted, distinct). */
+/* Merge b's purchase days into a's. */
 static RfmState *
 state_merge_days(RfmState *a, const RfmState *b)
 {
 	int32	   *ad,
 			   *merged;
-	const int32 *bd = RFM_DAYS(b);
+	const int32 *bd;
+	int32		an,
+				bn;
 	int			i = 0,
 				j = 0,
 				k = 0;
-	int64		need = (int64) a->ndays + b->ndays;
+	int64		need;
 
 	if (b->ndays == 0)
 		return a;
+	bd = rfm_sorted_days(b, &bn);
+	if (a->nsorted < a->ndays)
+	{
+		a->ndays = rfm_days_normalize(RFM_DAYS(a), a->ndays);
+		a->nsorted = a->ndays;
+	}
+	an = a->ndays;
+	need = (int64) an + bn;
 	if (need > a->maxdays)
 		a = state_grow(a, (int32) Min(need, (int64) RFM_MAX_DAYS + 1), a->overflow_cap);
 	ad = RFM_DAYS(a);
 	merged = palloc(need * sizeof(int32));
-	while (i < a->ndays && j < b->ndays)
+	while (i < an && j < bn)
 	{
 		if (ad[i] < bd[j])
 			merged[k++] = ad[i++];
@@ -807,13 +733,15 @@ state_merge_days(RfmState *a, const RfmState *b)
 			j++;
 		}
 	}
-	while (i < a->ndays)
+	while (i < an)
 		merged[k++] = ad[i++];
-	while (j < b->ndays)
+	while (j < bn)
 		merged[k++] = bd[j++];
 	memcpy(ad, merged, k * sizeof(int32));
-	a->ndays = k;
+	a->ndays = a->nsorted = k;
 	pfree(merged);
+	if (bd != RFM_DAYS(b))
+		pfree((void *) bd);
 	return a;
 }
 
@@ -852,6 +780,12 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("rfm_summary: cannot combine states of different input types")));
+	if (a->zone != b->zone)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_summary: cannot combine states summarized in different time zones"),
+				 errdetail("Partial states were computed with different time zones (or TimeZone settings)."),
+				 errhint("Pass the time_zone argument so that every server uses the same zone.")));
 	if (a->as_of != b->as_of || a->as_of_day != b->as_of_day)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -864,11 +798,22 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 		{
 			a->first_time = b->first_time;
 			a->last_time = b->last_time;
+			a->first_day = b->first_day;
+			a->first_day_amount = b->first_day_amount;
+			a->first_known = b->first_known;
 		}
 		else
 		{
 			a->first_time = Min(a->first_time, b->first_time);
 			a->last_time = Max(a->last_time, b->last_time);
+			if (b->first_day < a->first_day)
+			{
+				a->first_day = b->first_day;
+				a->first_day_amount = b->first_day_amount;
+			}
+			else if (b->first_day == a->first_day)
+				a->first_day_amount += b->first_day_amount;
+			a->first_known = a->first_known && b->first_known;
 		}
 	}
 	a->orders += b->orders;
@@ -897,380 +842,4 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("rfm_summary: too many distinct purchase days in one group")));
 	PG_RETURN_POINTER(a);
-}
-
-/* ------------------------------------------------------------------------
- * Final function
- * ------------------------------------------------------------------------
- */
-
-#define RFM_SUMMARY_NATTS 13
-
-static Datum
-time_to_timestamptz(const RfmState *st, int64 t)
-{
-	if (st->kind == RFM_KIND_DATE)
-	{
-		int			overflow = 0;
-		TimestampTz ts = date2timestamptz_opt_overflow((DateADT) (t / USECS_PER_DAY), &overflow);
-
-		if (overflow != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("rfm_summary: date out of range for timestamptz")));
-		return TimestampTzGetDatum(ts);
-	}
-	return TimestampTzGetDatum((TimestampTz) t);
-}
-
-/* The total amount of a state as a numeric datum. */
-static Datum
-state_monetary(const RfmState *st)
-{
-	Datum		m;
-
-	if (st->amount_kind == RFM_AMOUNT_FLOAT8)
-		return DirectFunctionCall1(float8_numeric,
-								   Float8GetDatum(st->u.f.fsum + st->u.f.fcomp));
-	m = wide_to_numeric(st->u.sum, st->scale);
-	if (st->overflow_len > 0)
-		m = DirectFunctionCall2(numeric_add, m,
-								PointerGetDatum(RFM_OVERFLOW(st)));
-	return m;
-}
-
-/*
- * rfm_summary final function: the rfm_summary composite for one customer,
- * or NULL when the group had no order or return on or before as_of.
- */
-Datum
-rfm_summary_final(PG_FUNCTION_ARGS)
-{
-	RfmState   *st;
-	TupleDesc	tupdesc;
-	Datum		values[RFM_SUMMARY_NATTS];
-	bool		nulls[RFM_SUMMARY_NATTS];
-	Datum		monetary;
-	const int32 *days;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	if (st->orders == 0 && st->returns == 0)
-		PG_RETURN_NULL();
-
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "rfm_summary: return type must be a row type");
-		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		MemoryContextSwitchTo(old);
-		if (tupdesc->natts != RFM_SUMMARY_NATTS)
-			elog(ERROR, "rfm_summary: return type has %d attributes, expected %d",
-				 tupdesc->natts, RFM_SUMMARY_NATTS);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
-
-	memset(nulls, 0, sizeof(nulls));
-	monetary = state_monetary(st);
-	days = RFM_DAYS(st);
-
-	if (st->orders > 0)
-	{
-		values[0] = Float8GetDatum((double) (st->as_of - st->last_time) / USECS_PER_DAY);
-		values[3] = DirectFunctionCall2(numeric_div, monetary,
-										DirectFunctionCall1(int8_numeric, Int64GetDatum(st->orders)));
-		values[4] = time_to_timestamptz(st, st->first_time);
-		values[5] = time_to_timestamptz(st, st->last_time);
-		values[6] = Float8GetDatum((double) (st->as_of - st->first_time) / USECS_PER_DAY);
-		values[8] = Int32GetDatum(st->ndays - 1);
-		values[9] = Float8GetDatum((double) (days[st->ndays - 1] - days[0]));
-		values[10] = Float8GetDatum((double) ((int64) st->as_of_day - days[0]));
-	}
-	else
-	{
-		nulls[0] = nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
-		nulls[8] = nulls[9] = nulls[10] = true;
-	}
-	values[1] = Int64GetDatum(st->orders);
-	values[2] = monetary;
-	values[7] = Int32GetDatum(st->ndays);
-	values[11] = Int64GetDatum(st->returns);
-	values[12] = time_to_timestamptz(st, st->as_of);
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/* ------------------------------------------------------------------------
- * rfm_state input/output
- *
- * Binary form (send/recv), all integers in network byte order:
- *   uint8 version, uint8 kind, uint8 amount_kind,
- *   int64 as_of, int32 as_of_day, int64 orders, int64 returns,
- *   int64 first_time, int64 last_time,
- *   int32 scale, text sum (decimal integer), float8 fsum, float8 fcomp,
- *   text overflow (a numeric literal, empty when none),
- *   int32 ndays, ndays x int32 day numbers (strictly increasing).
- * The text form is the binary form in hexadecimal.
- * ------------------------------------------------------------------------
- */
-
-static void
-state_serialize(StringInfo buf, const RfmState *st)
-{
-	char		digits[64];
-
-	pq_sendbyte(buf, st->version);
-	pq_sendbyte(buf, st->kind);
-	pq_sendbyte(buf, st->amount_kind);
-	pq_sendint64(buf, st->as_of);
-	pq_sendint32(buf, st->as_of_day);
-	pq_sendint64(buf, st->orders);
-	pq_sendint64(buf, st->returns);
-	pq_sendint64(buf, st->first_time);
-	pq_sendint64(buf, st->last_time);
-	pq_sendint32(buf, st->scale);
-	if (st->amount_kind == RFM_AMOUNT_NUMERIC)
-	{
-		pq_sendstring(buf, wide_to_cstring(st->u.sum, 0, digits));
-		pq_sendfloat8(buf, 0.0);
-		pq_sendfloat8(buf, 0.0);
-	}
-	else
-	{
-		pq_sendstring(buf, "0");
-		pq_sendfloat8(buf, st->u.f.fsum);
-		pq_sendfloat8(buf, st->u.f.fcomp);
-	}
-	if (st->overflow_len > 0)
-		pq_sendstring(buf, DatumGetCString(DirectFunctionCall1(numeric_out,
-															   PointerGetDatum(RFM_OVERFLOW(st)))));
-	else
-		pq_sendstring(buf, "");
-	pq_sendint32(buf, st->ndays);
-	for (int i = 0; i < st->ndays; i++)
-		pq_sendint32(buf, RFM_DAYS(st)[i]);
-}
-
-static void
-bad_state(int code, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg("invalid rfm_state value"),
-			 errdetail("%s", detail)));
-}
-
-static RfmState *
-state_deserialize(StringInfo buf, int code)
-{
-	RfmState   *st;
-	int			version,
-				kind,
-				amount_kind;
-	int64		as_of,
-				orders,
-				returns,
-				first_time,
-				last_time;
-	int32		as_of_day,
-				scale,
-				ndays;
-	const char *digits;
-	const char *overflow;
-	double		fsum,
-				fcomp;
-	rfm_wide	sum = 0;
-	bool		neg = false;
-	const char *c;
-
-	version = pq_getmsgbyte(buf);
-	if (version != RFM_STATE_VERSION)
-		bad_state(code, "Unknown version.");
-	kind = pq_getmsgbyte(buf);
-	amount_kind = pq_getmsgbyte(buf);
-	if ((kind != RFM_KIND_TIMESTAMPTZ && kind != RFM_KIND_DATE) ||
-		(amount_kind != RFM_AMOUNT_NUMERIC && amount_kind != RFM_AMOUNT_FLOAT8))
-		bad_state(code, "Unknown input kind.");
-	as_of = pq_getmsgint64(buf);
-	as_of_day = pq_getmsgint(buf, 4);
-	orders = pq_getmsgint64(buf);
-	returns = pq_getmsgint64(buf);
-	first_time = pq_getmsgint64(buf);
-	last_time = pq_getmsgint64(buf);
-	scale = pq_getmsgint(buf, 4);
-	digits = pq_getmsgstring(buf);
-	fsum = pq_getmsgfloat8(buf);
-	fcomp = pq_getmsgfloat8(buf);
-	overflow = pq_getmsgstring(buf);
-	ndays = pq_getmsgint(buf, 4);
-
-	if (orders < 0 || returns < 0)
-		bad_state(code, "Negative counts.");
-	if (scale < 0 || scale > RFM_WIDE_MAX_SCALE)
-		bad_state(code, "Scale out of range.");
-	if (!isfinite(fsum) || !isfinite(fcomp))
-		bad_state(code, "Non-finite float sum.");
-	if (ndays < 0 || ndays > RFM_MAX_DAYS || (int64) ndays > orders ||
-		(int64) ndays * 4 != (int64) (buf->len - buf->cursor))
-		bad_state(code, "Wrong number of purchase days.");
-	if ((orders > 0) != (ndays > 0))
-		bad_state(code, "Orders without purchase days.");
-	if (orders > 0 && (first_time > last_time || last_time > as_of))
-		bad_state(code, "Order times out of order.");
-
-	c = digits;
-	if (*c == '-')
-	{
-		neg = true;
-		c++;
-	}
-	if (*c == '\0')
-		bad_state(code, "Empty sum.");
-	for (; *c; c++)
-	{
-		if (*c < '0' || *c > '9' ||
-			wide_mul_overflow(sum, 10, &sum) ||
-			wide_add_overflow(sum, neg ? -(*c - '0') : (*c - '0'), &sum))
-			bad_state(code, "Invalid sum.");
-	}
-
-	st = state_alloc(CurrentMemoryContext, Max(ndays, RFM_INITIAL_DAYS), 0);
-	st->kind = kind;
-	st->amount_kind = amount_kind;
-	st->as_of = as_of;
-	st->as_of_day = as_of_day;
-	st->orders = orders;
-	st->returns = returns;
-	st->first_time = first_time;
-	st->last_time = last_time;
-	st->scale = scale;
-	if (amount_kind == RFM_AMOUNT_NUMERIC)
-		st->u.sum = sum;
-	else
-	{
-		if (sum != 0)
-			bad_state(code, "A fixed-point sum in a float8 state.");
-		st->u.f.fsum = fsum;
-		st->u.f.fcomp = fcomp;
-	}
-	for (int i = 0; i < ndays; i++)
-	{
-		int32		d = pq_getmsgint(buf, 4);
-
-		if (i > 0 && d <= RFM_DAYS(st)[i - 1])
-			bad_state(code, "Purchase days are not strictly increasing.");
-		RFM_DAYS(st)[i] = d;
-	}
-	st->ndays = ndays;
-	if (*overflow != '\0')
-	{
-		Datum		num = DirectFunctionCall3(numeric_in, CStringGetDatum(overflow),
-											  ObjectIdGetDatum(InvalidOid),
-											  Int32GetDatum(-1));
-
-		if (numeric_is_nan(DatumGetNumeric(num)))
-			bad_state(code, "Invalid overflow total.");
-		st = state_add_overflow(st, num);
-	}
-	pq_getmsgend(buf);
-	return st;
-}
-
-/*
- * rfm_state_send: binary output of the aggregate state.
- * Portable across platforms (network byte order, numbers as text).
- */
-Datum
-rfm_state_send(PG_FUNCTION_ARGS)
-{
-	RfmState   *st = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	state_serialize(&buf, st);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/*
- * rfm_state_recv: binary input of the aggregate state.
- * Checks every field, so a damaged value is rejected, not trusted.
- */
-Datum
-rfm_state_recv(PG_FUNCTION_ARGS)
-{
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-
-	PG_RETURN_POINTER(state_deserialize(buf, ERRCODE_INVALID_BINARY_REPRESENTATION));
-}
-
-/*
- * rfm_state_out: text output of the aggregate state (hex of the binary form).
- * Lets engines that ship partial aggregates as text move it between nodes.
- */
-Datum
-rfm_state_out(PG_FUNCTION_ARGS)
-{
-	RfmState   *st = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	StringInfoData buf;
-	char	   *out;
-	static const char hex[] = "0123456789abcdef";
-
-	initStringInfo(&buf);
-	state_serialize(&buf, st);
-	out = palloc(buf.len * 2 + 1);
-	for (int i = 0; i < buf.len; i++)
-	{
-		out[2 * i] = hex[((unsigned char) buf.data[i]) >> 4];
-		out[2 * i + 1] = hex[((unsigned char) buf.data[i]) & 0xF];
-	}
-	out[buf.len * 2] = '\0';
-	PG_RETURN_CSTRING(out);
-}
-
-static inline int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * rfm_state_in: text input of the aggregate state.
- * Accepts what rfm_state_out writes and validates it like rfm_state_recv.
- */
-Datum
-rfm_state_in(PG_FUNCTION_ARGS)
-{
-	const char *s = PG_GETARG_CSTRING(0);
-	size_t		len = strlen(s);
-	StringInfoData buf;
-
-	if (len % 2 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type rfm_state"),
-				 errdetail("The value must be an even number of hexadecimal digits.")));
-	initStringInfo(&buf);
-	for (size_t i = 0; i < len; i += 2)
-	{
-		int			hi = hexval(s[i]),
-					lo = hexval(s[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type rfm_state"),
-					 errdetail("The value must consist of hexadecimal digits.")));
-		appendStringInfoChar(&buf, (char) ((hi << 4) | lo));
-	}
-	PG_RETURN_POINTER(state_deserialize(&buf, ERRCODE_INVALID_TEXT_REPRESENTATION));
 }

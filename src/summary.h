@@ -24,7 +24,12 @@ typedef int64 rfm_wide;
 #define RFM_WIDE_MAX_SCALE	10
 #endif
 
-#define RFM_STATE_VERSION	1
+/*
+ * Version of the external (text and binary) form.  Version 2 adds the value
+ * of the first purchase day; a version 1 value is still read (its
+ * repeat_value is unknown and comes out as NULL).
+ */
+#define RFM_STATE_VERSION	2
 
 /* kinds of order time */
 #define RFM_KIND_TIMESTAMPTZ	1
@@ -42,8 +47,10 @@ typedef int64 rfm_wide;
  *
  * Layout: the fixed header, then overflow_cap bytes holding a numeric (the
  * part of the total that did not fit the fixed-point sum; overflow_len is 0
- * when there is none), then maxdays int32 day numbers, ndays of them in use,
- * strictly increasing.
+ * when there is none), then maxdays int32 day numbers, ndays of them in use:
+ * the first nsorted strictly increasing, the rest appended since in any
+ * order and possibly repeated (rfm_days_normalize sorts them; readers use
+ * rfm_sorted_days).
  */
 typedef struct RfmState
 {
@@ -54,6 +61,7 @@ typedef struct RfmState
 	uint8		unused;
 	int32		scale;			/* decimal scale of sum */
 	int32		ndays;
+	int32		nsorted;		/* days[0 .. nsorted) are sorted, distinct */
 	int32		maxdays;
 	int32		overflow_len;
 	int32		overflow_cap;
@@ -63,6 +71,10 @@ typedef struct RfmState
 	int64		returns;		/* rows with amount < 0 */
 	int64		first_time;		/* of orders; valid when orders > 0 */
 	int64		last_time;
+	uint32		zone;			/* rfm_zone_id of the time zone of the days */
+	int32		first_day;		/* first purchase day; valid when orders > 0 */
+	bool		first_known;	/* first_day_amount known (not a version 1 input) */
+	double		first_day_amount;	/* orders of first_day: sum of amounts */
 	union
 	{
 		rfm_wide	sum;		/* numeric amounts: sum * 10^-scale */
@@ -74,8 +86,8 @@ typedef struct RfmState
 	}			u;
 } RfmState;
 
-/* a new state (with room for 8 days on 64-bit builds) is a 128-byte request */
-#define RFM_INITIAL_DAYS	((int32) ((128 - MAXALIGN(sizeof(RfmState))) / sizeof(int32)))
+/* a new state (with room for 16 days on 64-bit builds) is a 192-byte request */
+#define RFM_INITIAL_DAYS	((int32) Max(8, (192 - (int) MAXALIGN(sizeof(RfmState))) / (int) sizeof(int32)))
 
 #define RFM_HDRSZ			MAXALIGN(sizeof(RfmState))
 #define RFM_OVERFLOW(st)	((char *) (st) + RFM_HDRSZ)
@@ -85,5 +97,50 @@ typedef struct RfmState
 
 /* The largest number of distinct purchase days a state may hold. */
 #define RFM_MAX_DAYS	((int32) ((MaxAllocSize - RFM_HDRSZ - 65536) / sizeof(int32)))
+
+/* The largest number of attributes of rfm_summary (version 1.2 added one). */
+#define RFM_SUMMARY_NATTS	14
+
+static inline bool
+wide_mul_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
+{
+	return __builtin_mul_overflow(a, b, r);
+}
+
+static inline bool
+wide_add_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
+{
+	return __builtin_add_overflow(a, b, r);
+}
+
+/* src/summary_money.c */
+extern const rfm_wide *pow10_table(void);
+extern bool numeric_packed_is_negative(struct varlena *num);
+extern char *wide_to_cstring(rfm_wide v, int scale, char *buf);
+extern Datum wide_to_numeric(rfm_wide v, int scale);
+extern RfmState *state_alloc(MemoryContext cxt, int32 maxdays, int32 ocap);
+extern RfmState *state_grow(const RfmState *st, int32 maxdays, int32 ocap);
+extern RfmState *state_add_overflow(RfmState *st, Datum num);
+extern RfmState *state_add_wide(RfmState *st, rfm_wide v, int dscale, Datum orig);
+extern RfmState *state_add_numeric(RfmState *st, struct varlena *num);
+extern void state_add_float8(RfmState *st, double x);
+extern double amount_to_float8(int amount_kind, Datum amount);
+
+/* src/lifecycle.c */
+extern void *rfm_lifecycle_cache_new(Oid fn_oid, MemoryContext mcxt);
+extern const char *rfm_lifecycle_code(const RfmState *st, void *cache, MemoryContext mcxt);
+
+/* src/summary_final.c */
+extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
+
+/* src/summary.c */
+typedef struct TzCache TzCache;
+extern uint32 rfm_zone_id(const char *name);
+extern TzCache *rfm_tzcache_new(MemoryContext mcxt, text *zone);
+extern int64 rfm_as_of_value(int kind, Datum d);
+extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);
+extern RfmState *rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount);
+extern int32 rfm_days_normalize(int32 *days, int32 n);
+extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);
 
 #endif							/* RFM_SUMMARY_H */
