@@ -13,13 +13,17 @@ SELECT name, schema_name, source, time_type, amount_type, as_of, bins, scoring, 
        keep_history, time_zone, owner = current_user AS owner_is_me, created_schema
 FROM rfm_model;
 
--- Every view and column carries the comment rfm_model_columns() documents,
--- and the columns are exactly those, in that order.
+-- Every view and column carries the comment rfm_model_columns() documents
+-- (with the model's time unit, days, for "time units"), and the columns are
+-- exactly those, in that order.
 SELECT c.relname, obj_description(c.oid, 'pg_class') IS NOT NULL AS commented
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'bi' AND c.relkind IN ('m', 'r') ORDER BY 1;
+SELECT col_description('bi.pkg_customers'::regclass, 2) AS recency_comment;
 SELECT mc.view_suffix, mc.column_name, a.attname, col_description(a.attrelid, a.attnum) = mc.description AS same
-FROM (SELECT *, row_number() OVER (PARTITION BY view_suffix ORDER BY ord) AS pos
+FROM (SELECT c.view_suffix, c.column_name, c.data_type,
+             replace(replace(c.description, 'Time units', 'Days'), 'time units', 'days') AS description,
+             row_number() OVER (PARTITION BY c.view_suffix ORDER BY c.ord) AS pos
       FROM rfm_model_columns() WITH ORDINALITY AS c(view_suffix, column_name, data_type, description, ord)) mc
 FULL JOIN (SELECT substr(c.relname, 4) AS view_suffix, a.*
            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -98,13 +102,15 @@ SELECT count(*) FROM rfm_create_model('retail', 'retail', 'customer_id', 'invoic
 CALL rfm_refresh('retail', '2011-12-10');
 
 -- The fitted models are what the fitting aggregates give on a summary
--- taken directly (weeks: days / 7), and each customer's P(alive) and CLV
--- are the functions' values for that customer.
+-- taken directly (weeks: days / 7; the spend model on the mean value of the
+-- repeat purchases, repeat_value, which test summary_repeat checks by
+-- hand), and each customer's P(alive) and CLV are the functions' values
+-- for that customer.
 WITH s AS (SELECT customer_id, (rfm_summary(invoice_time, amount, '2011-12-10 00:00+00')).*
            FROM retail WHERE customer_id IS NOT NULL GROUP BY customer_id),
      fit AS (SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week', 0.0001) AS bg,
-                    rfm_gamma_gamma_fit(repeat_frequency, avg_order_value::float8, 0.0001)
-                        FILTER (WHERE repeat_frequency > 0 AND avg_order_value > 0) AS gg
+                    rfm_gamma_gamma_fit(repeat_frequency, repeat_value, 0.0001)
+                        FILTER (WHERE repeat_frequency > 0 AND repeat_value > 0) AS gg
              FROM s WHERE frequency > 0)
 SELECT round((f.bg).r::numeric, 6) = round(m.bgnbd_r::numeric, 6) AND round((f.bg).alpha::numeric, 6) = round(m.bgnbd_alpha::numeric, 6)
        AND round((f.bg).a::numeric, 6) = round(m.bgnbd_a::numeric, 6) AND round((f.bg).b::numeric, 6) = round(m.bgnbd_b::numeric, 6) AS bgnbd_same,
@@ -117,7 +123,7 @@ SELECT count(*) AS customers,
            AS p_alive_differs,
        count(*) FILTER (WHERE abs(c.clv - rfm_clv(f.bgnbd, s.repeat_frequency, s.repeat_recency, s.age,
                                                   rfm_expected_order_value(f.gamma_gamma, s.repeat_frequency,
-                                                      CASE WHEN s.repeat_frequency > 0 THEN greatest(s.avg_order_value::float8, 0.01) ELSE 0 END),
+                                                      CASE WHEN s.repeat_frequency > 0 THEN greatest(coalesce(s.repeat_value, 0), 0.01) ELSE 0 END),
                                                   52, 0.3, 0.002)) > 1e-9 * abs(c.clv)) AS clv_differs,
        round(sum(c.clv)) AS total_clv
 FROM retail_customers c JOIN retail_summary s USING (customer), retail_fit f;

@@ -10,7 +10,6 @@
 ALTER FUNCTION @extschema@.rfm_model_columns() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_row(text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION @extschema@.rfm_model_view_comment(text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_comment(name, text, text, text) SET search_path = pg_catalog, pg_temp;
 
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_check_update() RETURNS trigger
@@ -21,7 +20,8 @@ BEGIN
     FOREACH col IN ARRAY ARRAY['name', 'schema_name', 'source', 'customer_column', 'time_column', 'amount_column',
                                'time_type', 'amount_type', 'bins', 'scoring', 'time_unit', 'clv', 'clv_horizon',
                                'margin', 'discount_rate', 'l2', 'time_zone', 'owner', 'created_schema',
-                               'created_at'] LOOP
+                               'created_at', 'purchase_model', 'leads', 'leads_column', 'cost_per_order',
+                               'cost_per_customer', 'views_version'] LOOP
         IF pg_catalog.to_jsonb(OLD) -> col IS DISTINCT FROM pg_catalog.to_jsonb(NEW) -> col THEN
             RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
                 MESSAGE = format('column %s of model "%s" cannot be changed', col, OLD.name),
@@ -173,33 +173,6 @@ BEGIN
 END
 $$;
 
--- Snapshot the customers of the current refresh into <name>_history; the
--- customers and as-of time of the views.  As the model's owner.
-CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    owner regrole := @extschema@.rfm_model_owner(m);
-BEGIN
-    SELECT q.n, q.a INTO customers, as_of
-    FROM @extschema@.rfm_owner_query(owner,
-             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, m.name || '_customers'))
-         AS q(n bigint, a timestamptz);
-    IF m.keep_history AND as_of IS NOT NULL THEN
-        PERFORM @extschema@.rfm_owner_exec(owner,
-            format('DELETE FROM %I.%I h WHERE h.as_of = %L::timestamptz',
-                   m.schema_name, m.name || '_history', as_of));
-        PERFORM @extschema@.rfm_owner_exec(owner,
-            format('INSERT INTO %I.%I (as_of, customer, segment, value_type, lifecycle_stage, '
-                   'r_score, f_score, m_score, recency, frequency, monetary, clv) '
-                   'SELECT c.as_of, c.customer, c.segment, c.value_type, c.lifecycle_stage, '
-                   'c.r_score, c.f_score, c.m_score, c.recency, c.frequency, c.monetary, c.clv '
-                   'FROM %I.%I c',
-                   m.schema_name, m.name || '_history', m.schema_name, m.name || '_customers'));
-    END IF;
-END
-$$;
-
 -- ==== Creating and dropping models ====
 
 -- schema_name's default is the caller's current schema: evaluated where the
@@ -214,7 +187,9 @@ CREATE FUNCTION @extschema@.rfm_create_model(
     r_breaks float8[] DEFAULT NULL, f_breaks float8[] DEFAULT NULL, m_breaks float8[] DEFAULT NULL,
     time_unit text DEFAULT 'day', clv boolean DEFAULT true, clv_horizon float8 DEFAULT NULL,
     margin float8 DEFAULT 1, discount_rate float8 DEFAULT 0, l2 float8 DEFAULT 0.0001,
-    keep_history boolean DEFAULT true)
+    keep_history boolean DEFAULT true, purchase_model text DEFAULT 'bgnbd',
+    leads regclass DEFAULT NULL, leads_column name DEFAULT NULL,
+    cost_per_order float8 DEFAULT 0, cost_per_customer float8 DEFAULT 0)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -321,6 +296,37 @@ BEGIN
             MESSAGE = format('unknown time unit "%s"', time_unit),
             HINT = 'Use hour, day, week, month (365.25 / 12 days), quarter or year (365.25 days).';
     END IF;
+    IF purchase_model IS NULL OR purchase_model NOT IN ('bgnbd', 'mbgnbd', 'pareto_nbd') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purchase model "%s"', purchase_model),
+            HINT = 'Use bgnbd (BG/NBD), mbgnbd (MBG/NBD) or pareto_nbd (Pareto/NBD).';
+    END IF;
+    IF cost_per_order IS NULL OR cost_per_customer IS NULL OR margin IS NULL
+       OR NOT (cost_per_order > '-infinity' AND cost_per_order < 'infinity'
+               AND cost_per_customer > '-infinity' AND cost_per_customer < 'infinity') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'margin, cost_per_order and cost_per_customer must be finite numbers';
+    END IF;
+    IF leads IS NOT NULL THEN
+        m.leads_column := coalesce(leads_column, customer_column);
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = leads AND a.attname = m.leads_column AND a.attnum > 0
+                         AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column "%s" of %s does not exist', m.leads_column, leads),
+                HINT = 'Name the customer column of the leads table with leads_column.';
+        END IF;
+        m.leads := format('%I.%I', (SELECT n.nspname FROM pg_catalog.pg_class c
+                                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = leads),
+                          (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = leads));
+    ELSIF leads_column IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'leads_column goes with leads';
+    END IF;
+    m.purchase_model := purchase_model;
+    m.cost_per_order := cost_per_order;
+    m.cost_per_customer := cost_per_customer;
+    m.views_version := '1.2';
     m.as_of := as_of;
     m.bins := bins;
     m.scoring := scoring;
@@ -360,11 +366,9 @@ BEGIN
     PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
     PERFORM @extschema@.rfm_model_build(m.name, true);
 
-    EXECUTE format('CREATE TABLE %I.%I (as_of timestamptz NOT NULL, customer %s NOT NULL, segment text, '
-                   'value_type text, lifecycle_stage text, r_score integer, f_score integer, m_score integer, '
-                   'recency float8, frequency bigint, monetary numeric, clv float8, '
+    EXECUTE format('CREATE TABLE %I.%I (as_of timestamptz NOT NULL, customer %s NOT NULL, %s, '
                    'PRIMARY KEY (as_of, customer))',
-                   m.schema_name, m.name || '_history', customer_type);
+                   m.schema_name, m.name || '_history', customer_type, @extschema@.rfm_model_history_columns());
     PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, '_history', 'TABLE');
 
     log_id := @extschema@.rfm_catalog_write('log_start', m.name);
@@ -380,8 +384,8 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_create_model(text, regclass, name, name, name, name, timestamptz, integer, text,
                                                  float8[], float8[], float8[], text, boolean, float8, float8, float8,
-                                                 float8, boolean) IS
-    'Creates a model of an orders table or view: materialized views <name>_summary, _fit, _customers, _segments, _pareto and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them';
+                                                 float8, boolean, text, regclass, name, float8, float8) IS
+    'Creates a model of an orders table or view: materialized views <name>_summary, _fit, _customers, _segments, _pareto and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them. purchase_model: bgnbd, mbgnbd or pareto_nbd; leads: a table of customers whose customers without an order are leads; cost_per_order, cost_per_customer: the costs of profit';
 
 -- Take a model's refresh lock (a row lock on its rfm_model row, held to the
 -- end of the transaction), or say who holds it: 55P03.
@@ -739,6 +743,17 @@ COMMENT ON FUNCTION @extschema@.rfm_unschedule(text) IS
 
 -- ==== History, read as the model's owner ====
 
+-- A time as an SQL literal that means the same in every session: UTC with
+-- its offset (a zone abbreviation such as CST would be read back as another
+-- zone's).
+CREATE FUNCTION @extschema@.rfm_timestamptz_sql(t timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.quote_literal(pg_catalog.to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00')
+       || '::pg_catalog.timestamptz'
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_timestamptz_sql(timestamptz) IS
+    'A timestamptz as an SQL literal in UTC with its offset, the same instant in any session''s TimeZone (for statements rfm builds)';
+
 CREATE OR REPLACE FUNCTION @extschema@.rfm_snapshots(model text)
 RETURNS TABLE (as_of timestamptz, customers bigint)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -778,26 +793,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@.rfm_transition_matrix(model text, from_as_of timestamptz DEFAULT NULL,
-                                                             to_as_of timestamptz DEFAULT NULL)
-RETURNS TABLE (from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric)
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    p record;
-BEGIN
-    p := @extschema@.rfm_snapshot_pair(m, from_as_of, to_as_of);
-    RETURN QUERY
-    SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'), format(
-        'SELECT a.segment, b.segment, count(*), sum(a.monetary), sum(b.monetary) '
-        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$L::timestamptz) a '
-        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$L::timestamptz) b ON a.customer = b.customer '
-        'GROUP BY a.segment, b.segment ORDER BY a.segment NULLS FIRST, b.segment NULLS FIRST',
-        m.schema_name, m.name || '_history', p.from_at, p.to_at))
-        AS q(from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric);
-END
-$$;
-
 CREATE OR REPLACE FUNCTION @extschema@.rfm_segment_movers(model text, from_segment text, to_segment text,
                                                           from_as_of timestamptz DEFAULT NULL,
                                                           to_as_of timestamptz DEFAULT NULL)
@@ -826,14 +821,15 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT q.* FROM @extschema@.rfm_owner_query(owner, format(
-        'SELECT coalesce(a.customer, b.customer)::text, %3$L::timestamptz, %4$L::timestamptz, '
+        'SELECT coalesce(a.customer, b.customer)::text, %3$s, %4$s, '
         '       a.monetary, b.monetary, a.clv, b.clv '
-        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$L::timestamptz) a '
-        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$L::timestamptz) b ON a.customer = b.customer '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$s) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$s) b ON a.customer = b.customer '
         'WHERE a.segment IS NOT DISTINCT FROM %5$L::text AND b.segment IS NOT DISTINCT FROM %6$L::text '
         '  AND (a.customer IS NOT NULL OR %5$L::text IS NULL) AND (b.customer IS NOT NULL OR %6$L::text IS NULL) '
         'ORDER BY b.monetary DESC NULLS LAST, 1',
-        m.schema_name, m.name || '_history', p.from_at, p.to_at, from_segment, to_segment))
+        m.schema_name, m.name || '_history', @extschema@.rfm_timestamptz_sql(p.from_at),
+        @extschema@.rfm_timestamptz_sql(p.to_at), from_segment, to_segment))
         AS q(customer text, from_snapshot timestamptz, to_snapshot timestamptz,
              from_monetary numeric, to_monetary numeric, from_clv float8, to_clv float8);
 END

@@ -1,0 +1,549 @@
+
+-- ==== Models: the views of 1.2 ====
+-- New in a model's views (models created with 1.1 keep theirs until they
+-- are created again):
+--  * days over timestamptz and timestamp are counted in the model's own time
+--    zone, passed to rfm_summary and rfm_lifecycle: a view's data do not
+--    depend on the TimeZone of whoever refreshes or restores it;
+--  * the spend model (Gamma-Gamma) is fitted on the mean value of the repeat
+--    purchases (rfm_summary's repeat_value), as it assumes;
+--  * the purchase model is BG/NBD, MBG/NBD or Pareto/NBD (purchase_model),
+--    with standard errors, log-likelihood, AIC and BIC in _fit;
+--  * the customer groups of the source articles (A-E, ARPU, value tiers)
+--    and profit in _customers and _history, the profit (whale) curve in
+--    _pareto, and leads (customers without an order, from a table of
+--    customers) in _customers as the acquisition stage and group A.
+
+ALTER TABLE @extschema@.rfm_model
+    ADD COLUMN purchase_model text NOT NULL DEFAULT 'bgnbd'
+        CONSTRAINT purchase_model_known CHECK (purchase_model IN ('bgnbd', 'mbgnbd', 'pareto_nbd')),
+    ADD COLUMN leads text,
+    ADD COLUMN leads_column name,
+    ADD COLUMN cost_per_order float8 NOT NULL DEFAULT 0
+        CONSTRAINT cost_per_order_finite CHECK (cost_per_order > '-infinity' AND cost_per_order < 'infinity'),
+    ADD COLUMN cost_per_customer float8 NOT NULL DEFAULT 0
+        CONSTRAINT cost_per_customer_finite CHECK (cost_per_customer > '-infinity' AND cost_per_customer < 'infinity'),
+    ADD COLUMN views_version text NOT NULL DEFAULT '1.1',
+    ADD CONSTRAINT leads_with_column CHECK ((leads IS NULL) = (leads_column IS NULL));
+ALTER TABLE @extschema@.rfm_model ALTER COLUMN views_version SET DEFAULT '1.2';
+COMMENT ON COLUMN @extschema@.rfm_model.purchase_model IS 'The purchase model fitted for P(alive), expected purchases and CLV: bgnbd, mbgnbd or pareto_nbd';
+COMMENT ON COLUMN @extschema@.rfm_model.leads IS 'A table or view of customers (leads included), schema-qualified and quoted; its customers without an order are in _customers as the acquisition stage; NULL: none';
+COMMENT ON COLUMN @extschema@.rfm_model.leads_column IS 'The customer column of leads';
+COMMENT ON COLUMN @extschema@.rfm_model.cost_per_order IS 'Cost to serve one order, for profit: margin * revenue - cost_per_order * orders - cost_per_customer';
+COMMENT ON COLUMN @extschema@.rfm_model.cost_per_customer IS 'Cost to serve one customer (per model period), for profit';
+COMMENT ON COLUMN @extschema@.rfm_model.views_version IS 'The rfm version whose views the model has (1.1: created before 1.2, without the columns 1.2 added; create it again to have them)';
+
+-- The columns of every model of 1.2, in view order.
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_columns()
+RETURNS TABLE (view_suffix text, column_name text, data_type text, description text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+VALUES
+ ('_summary', 'customer', 'the customer column''s type', 'The customer (the source''s customer column; NULL customers are left out)'),
+ ('_summary', 'orders', 'bigint', 'Orders (rows with amount >= 0) on or before as_of'),
+ ('_summary', 'returns', 'bigint', 'Returns (rows with amount < 0) on or before as_of'),
+ ('_summary', 'revenue', 'numeric', 'Net revenue: orders plus returns'),
+ ('_summary', 'avg_order_value', 'numeric', 'revenue / orders'),
+ ('_summary', 'first_order', 'timestamp with time zone', 'Time of the first order'),
+ ('_summary', 'last_order', 'timestamp with time zone', 'Time of the last order on or before as_of'),
+ ('_summary', 'recency', 'double precision', 'Time units from the last order to as_of'),
+ ('_summary', 'tenure', 'double precision', 'Time units from the first order to as_of'),
+ ('_summary', 'purchase_days', 'integer', 'Distinct calendar days with an order'),
+ ('_summary', 'repeat_frequency', 'integer', 'BTYD x: purchase_days - 1'),
+ ('_summary', 'repeat_recency', 'double precision', 'BTYD t_x: time units from the first to the last purchase day'),
+ ('_summary', 'age', 'double precision', 'BTYD T: time units from the first purchase day to the day of as_of'),
+ ('_summary', 'lifecycle_rule_stage', 'text', 'Lifecycle stage by the rules of rfm_lifecycle_settings (rfm_lifecycle), before P(alive)'),
+ ('_summary', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
+ ('_summary', 'repeat_value', 'double precision', 'Mean net value of the repeat purchase days (the first day left out): the Gamma-Gamma input; NULL without repeat purchases'),
+ ('_fit', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
+ ('_fit', 'customers', 'bigint', 'Customers the models were fitted on (with at least one order)'),
+ ('_fit', 'time_unit', 'text', 'Time unit of the purchase model''s rates and of the CLV horizon'),
+ ('_fit', 'bgnbd_r', 'double precision', 'BG/NBD or MBG/NBD r (purchase rates ~ Gamma(r, alpha)); NULL with Pareto/NBD'),
+ ('_fit', 'bgnbd_alpha', 'double precision', 'BG/NBD or MBG/NBD alpha'),
+ ('_fit', 'bgnbd_a', 'double precision', 'BG/NBD or MBG/NBD a (dropout probabilities ~ Beta(a, b))'),
+ ('_fit', 'bgnbd_b', 'double precision', 'BG/NBD or MBG/NBD b'),
+ ('_fit', 'bgnbd_converged', 'boolean', 'Whether the BG/NBD or MBG/NBD fit converged'),
+ ('_fit', 'gg_p', 'double precision', 'Gamma-Gamma p'),
+ ('_fit', 'gg_q', 'double precision', 'Gamma-Gamma q'),
+ ('_fit', 'gg_gamma', 'double precision', 'Gamma-Gamma gamma'),
+ ('_fit', 'gg_converged', 'boolean', 'Whether the Gamma-Gamma fit converged'),
+ ('_fit', 'bgnbd', 'rfm_bgnbd_model', 'The whole BG/NBD or MBG/NBD model, for rfm_p_alive, rfm_clv and friends; NULL when the model has clv off, fewer than 2 repeat buyers, or Pareto/NBD'),
+ ('_fit', 'gamma_gamma', 'rfm_gamma_gamma_model', 'The whole Gamma-Gamma model, for rfm_expected_order_value; NULL when the model has clv off or fewer than 2 customers with a positive repeat value'),
+ ('_fit', 'purchase_model', 'text', 'The purchase model fitted: bgnbd, mbgnbd or pareto_nbd'),
+ ('_fit', 'pnbd_r', 'double precision', 'Pareto/NBD r (purchase rates ~ Gamma(r, alpha)); NULL with the other models'),
+ ('_fit', 'pnbd_alpha', 'double precision', 'Pareto/NBD alpha'),
+ ('_fit', 'pnbd_s', 'double precision', 'Pareto/NBD s (dropout rates ~ Gamma(s, beta))'),
+ ('_fit', 'pnbd_beta', 'double precision', 'Pareto/NBD beta'),
+ ('_fit', 'pnbd', 'rfm_pnbd_model', 'The whole Pareto/NBD model; NULL with the other purchase models'),
+ ('_fit', 'purchase_se', 'jsonb', 'Standard errors of the purchase model''s parameters (observed information), by parameter name'),
+ ('_fit', 'purchase_log_likelihood', 'double precision', 'Log-likelihood of the purchase model at its optimum'),
+ ('_fit', 'purchase_aic', 'double precision', 'AIC of the purchase model'),
+ ('_fit', 'purchase_bic', 'double precision', 'BIC of the purchase model'),
+ ('_fit', 'purchase_converged', 'boolean', 'Whether the purchase model''s fit converged'),
+ ('_fit', 'gg_p_se', 'double precision', 'Standard error of Gamma-Gamma p'),
+ ('_fit', 'gg_q_se', 'double precision', 'Standard error of Gamma-Gamma q'),
+ ('_fit', 'gg_gamma_se', 'double precision', 'Standard error of Gamma-Gamma gamma'),
+ ('_fit', 'gg_customers', 'bigint', 'Customers the Gamma-Gamma model was fitted on: repeat buyers whose repeat purchases net to more than zero'),
+ ('_customers', 'customer', 'the customer column''s type', 'The customer; customers with an order on or before as_of, and the leads of the model''s leads table'),
+ ('_customers', 'recency', 'double precision', 'Time units from the last order to as_of; NULL for a lead'),
+ ('_customers', 'frequency', 'bigint', 'Orders on or before as_of (0: a lead)'),
+ ('_customers', 'monetary', 'numeric', 'Net revenue: orders plus returns'),
+ ('_customers', 'avg_order_value', 'numeric', 'monetary / frequency'),
+ ('_customers', 'r_score', 'integer', 'Recency score 1..bins (higher: more recent)'),
+ ('_customers', 'f_score', 'integer', 'Frequency score 1..bins'),
+ ('_customers', 'm_score', 'integer', 'Monetary score 1..bins'),
+ ('_customers', 'rfm_score', 'integer', 'r_score + f_score + m_score'),
+ ('_customers', 'rfm_cell', 'text', 'The three scores as digits, e.g. 545 (bins <= 9), else separated by dots'),
+ ('_customers', 'segment', 'text', 'rfm_segment of the scores (bins = 5; NULL otherwise, and for leads)'),
+ ('_customers', 'value_type', 'text', 'rfm_value_type against the means of all customers'),
+ ('_customers', 'strategy', 'text', 'rfm_strategy of the segment'),
+ ('_customers', 'tier', 'text', 'rfm_tier of the segment, rfm_score and monetary'),
+ ('_customers', 'tier_discount', 'numeric', 'rfm_tier_discount of the tier'),
+ ('_customers', 'lifecycle_stage', 'text', 'rfm_lifecycle_stage: the rule stage worsened by P(alive); acquisition for a lead'),
+ ('_customers', 'p_alive', 'double precision', 'Probability that the customer is alive at as_of, by the purchase model'),
+ ('_customers', 'expected_purchases', 'double precision', 'Expected purchases over the CLV horizon, by the purchase model'),
+ ('_customers', 'expected_order_value', 'double precision', 'Gamma-Gamma expected order value (of a customer''s repeat purchases)'),
+ ('_customers', 'clv', 'double precision', 'rfm_clv over the horizon, with the model''s margin and discount rate'),
+ ('_customers', 'revenue_rank', 'bigint', 'Rank by monetary, largest first (ties by customer); NULL for a lead'),
+ ('_customers', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
+ ('_customers', 'profit', 'double precision', 'margin * monetary - cost_per_order * frequency - cost_per_customer (the model''s options); NULL for a lead'),
+ ('_customers', 'profit_rank', 'bigint', 'Rank by profit, most profitable first (ties by customer); NULL for a lead'),
+ ('_customers', 'ae_group', 'text', 'A-E group (rfm_ae_group): A a lead, B low frequency and order value, C high frequency only, D high order value only, E both; cut points by rfm_group_settings over this refresh''s buyers'),
+ ('_customers', 'ae_strategy', 'text', 'rfm_group_strategy of the A-E group'),
+ ('_customers', 'arpu', 'double precision', 'Revenue per period of tenure (rfm_arpu, period rfm_group_settings.arpu_period_days); NULL for a lead'),
+ ('_customers', 'arpu_group', 'text', 'ARPU group (rfm_arpu_group): arpu_basic, arpu_mid or arpu_high'),
+ ('_customers', 'arpu_strategy', 'text', 'rfm_group_strategy of the ARPU group'),
+ ('_customers', 'value_tier', 'text', 'Value tier (rfm_value_tier) by revenue or CLV (rfm_group_settings.value_by): high_value, medium_value or low_value'),
+ ('_customers', 'value_strategy', 'text', 'rfm_group_strategy of the value tier'),
+ ('_segments', 'segment', 'text', 'Segment (NULL: scores of other than 5 bins)'),
+ ('_segments', 'segment_label', 'text', 'English label of the segment'),
+ ('_segments', 'segment_label_zh', 'text', 'Chinese label of the segment'),
+ ('_segments', 'strategy', 'text', 'The segment''s strategy'),
+ ('_segments', 'customers', 'bigint', 'Customers in the segment (customers with an order)'),
+ ('_segments', 'customer_share', 'numeric', 'Share of all customers with an order, 0..1'),
+ ('_segments', 'revenue', 'numeric', 'Net revenue of the segment'),
+ ('_segments', 'revenue_share', 'numeric', 'Share of the net revenue of all customers'),
+ ('_segments', 'avg_recency', 'double precision', 'Mean recency in time units'),
+ ('_segments', 'avg_frequency', 'numeric', 'Mean number of orders'),
+ ('_segments', 'avg_monetary', 'numeric', 'Mean net revenue'),
+ ('_segments', 'avg_r_score', 'numeric', 'Mean recency score'),
+ ('_segments', 'avg_f_score', 'numeric', 'Mean frequency score'),
+ ('_segments', 'avg_m_score', 'numeric', 'Mean monetary score'),
+ ('_segments', 'avg_p_alive', 'double precision', 'Mean P(alive)'),
+ ('_segments', 'total_clv', 'double precision', 'Sum of CLV'),
+ ('_segments', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
+ ('_segments', 'profit', 'double precision', 'Profit of the segment'),
+ ('_segments', 'profit_share', 'double precision', 'Share of the profit of all customers (negative: the segment loses money)'),
+ ('_pareto', 'customer_percent', 'integer', 'The top customer_percent % of customers by revenue (1..100)'),
+ ('_pareto', 'customers', 'bigint', 'How many customers that is: ceil(customer_percent * all / 100)'),
+ ('_pareto', 'revenue', 'numeric', 'Their net revenue'),
+ ('_pareto', 'revenue_share', 'numeric', 'Their share of the net revenue of all customers (the Pareto curve)'),
+ ('_pareto', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
+ ('_pareto', 'profit', 'double precision', 'Profit of the top customer_percent % of customers by profit'),
+ ('_pareto', 'profit_share', 'double precision', 'Their share of the profit of all customers: the whale curve, above 1 where the least profitable lose money (20/80/30: its value at 20; 1 - its value at 70 is the share of the bottom 30 %)'),
+ ('_history', 'as_of', 'timestamp with time zone', 'As-of time of the snapshot (one per refresh)'),
+ ('_history', 'customer', 'the customer column''s type', 'The customer'),
+ ('_history', 'segment', 'text', 'Segment at as_of'),
+ ('_history', 'value_type', 'text', 'Value type at as_of'),
+ ('_history', 'lifecycle_stage', 'text', 'Lifecycle stage at as_of'),
+ ('_history', 'r_score', 'integer', 'Recency score at as_of'),
+ ('_history', 'f_score', 'integer', 'Frequency score at as_of'),
+ ('_history', 'm_score', 'integer', 'Monetary score at as_of'),
+ ('_history', 'recency', 'double precision', 'Recency at as_of, in time units'),
+ ('_history', 'frequency', 'bigint', 'Orders up to as_of'),
+ ('_history', 'monetary', 'numeric', 'Net revenue up to as_of'),
+ ('_history', 'clv', 'double precision', 'CLV at as_of'),
+ ('_history', 'ae_group', 'text', 'A-E group at as_of'),
+ ('_history', 'arpu_group', 'text', 'ARPU group at as_of'),
+ ('_history', 'value_tier', 'text', 'Value tier at as_of'),
+ ('_history', 'profit', 'double precision', 'Profit up to as_of')
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_view_comment(view_suffix text, model text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT format(CASE view_suffix
+    WHEN '_summary' THEN 'rfm model %s: one row per customer, the RFM summary (rfm_summary) and rule lifecycle stage at as_of'
+    WHEN '_fit' THEN 'rfm model %s: the purchase model (BG/NBD, MBG/NBD or Pareto/NBD) and the Gamma-Gamma spend model fitted on the customers, with standard errors (one row; none without customers)'
+    WHEN '_customers' THEN 'rfm model %s: one row per customer with an order, and per lead: scores, segment, value type, strategy, tier, lifecycle stage, CLV, profit, A-E and ARPU groups and value tier'
+    WHEN '_segments' THEN 'rfm model %s: one row per segment: customers, revenue, profit and their shares, averages, CLV'
+    WHEN '_pareto' THEN 'rfm model %s: the share of revenue of the top 1..100 %% of customers (the Pareto curve), and of profit (the whale curve)'
+    WHEN '_history' THEN 'rfm model %s: a snapshot of every customer per refresh (rfm_transition_matrix, rfm_segment_movers)'
+    END, model)
+$$;
+
+-- A model's comments name its time unit where rfm_model_columns says
+-- "time units".
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_comment(schema_name name, model text, view_suffix text, kind text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    units text := m.time_unit || 's';
+    col record;
+BEGIN
+    EXECUTE format('COMMENT ON %s %I.%I IS %L', kind, schema_name, model || view_suffix,
+                   @extschema@.rfm_model_view_comment(view_suffix, model));
+    FOR col IN SELECT * FROM @extschema@.rfm_model_columns() c
+               WHERE c.view_suffix = rfm_model_comment.view_suffix
+                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = format('%I.%I', schema_name, model || rfm_model_comment.view_suffix)::regclass
+                               AND a.attname = c.column_name AND NOT a.attisdropped) LOOP
+        EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', schema_name, model || view_suffix, col.column_name,
+                       replace(replace(col.description, 'Time units', initcap(units)), 'time units', units));
+    END LOOP;
+END
+$$;
+
+-- The SQL of the five materialized views of a model, in refresh order.
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model)
+RETURNS TABLE (view_suffix text, definition text, unique_column text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    unit_days float8 := CASE m.time_unit WHEN 'hour' THEN 1.0 / 24 WHEN 'day' THEN 1 WHEN 'week' THEN 7
+                                         WHEN 'month' THEN 365.25 / 12 WHEN 'quarter' THEN 365.25 / 4
+                                         ELSE 365.25 END;
+    as_of_expr text := format('(SELECT COALESCE(vi.as_of, pg_catalog.now()) '
+                              'FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %L)', m.name);
+    aggregate_args text;
+    amount_expr text;
+    scores text;
+    seg text;
+    fit_bg text;
+    fit_pnbd text;
+    cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                         AND NOT a.attisdropped);
+    leads text;
+    s text := format('%I.%I', m.schema_name, m.name || '_summary');
+    f text := format('%I.%I', m.schema_name, m.name || '_fit');
+    c text := format('%I.%I', m.schema_name, m.name || '_customers');
+BEGIN
+    amount_expr := format('(src.%I)::%s', m.amount_column, m.amount_type);
+    -- calendar days in the model's time zone, whatever the session's
+    CASE m.time_type
+    WHEN 'date' THEN
+        aggregate_args := format('src.%I, %s, ((%s) AT TIME ZONE %L)::date',
+                                 m.time_column, amount_expr, as_of_expr, m.time_zone);
+    WHEN 'timestamptz' THEN
+        aggregate_args := format('src.%I, %s, %s, %L', m.time_column, amount_expr, as_of_expr, m.time_zone);
+    ELSE
+        aggregate_args := format('(src.%I AT TIME ZONE %L), %s, %s, %L',
+                                 m.time_column, m.time_zone, amount_expr, as_of_expr, m.time_zone);
+    END CASE;
+
+    view_suffix := '_summary';
+    unique_column := 'customer';
+    definition := format($q$
+SELECT q.customer,
+       (q.s).frequency AS orders, (q.s).returns AS returns, (q.s).monetary AS revenue,
+       (q.s).avg_order_value AS avg_order_value,
+       (q.s).first_order AS first_order, (q.s).last_order AS last_order,
+       (q.s).recency / %5$s AS recency, (q.s).tenure / %5$s AS tenure,
+       (q.s).purchase_days AS purchase_days, (q.s).repeat_frequency AS repeat_frequency,
+       (q.s).repeat_recency / %5$s AS repeat_recency, (q.s).age / %5$s AS age,
+       q.stage AS lifecycle_rule_stage, (q.s).as_of AS as_of, (q.s).repeat_value AS repeat_value
+FROM (SELECT src.%1$I AS customer,
+             @extschema@.rfm_summary(%3$s) AS s,
+             @extschema@.rfm_lifecycle(%3$s) AS stage
+      FROM %2$s src
+      WHERE src.%1$I IS NOT NULL
+      GROUP BY src.%1$I) q
+WHERE (q.s).as_of IS NOT NULL$q$,
+        m.customer_column, m.source, aggregate_args, NULL, unit_days);
+    RETURN NEXT;
+
+    view_suffix := '_fit';
+    unique_column := 'as_of';
+    IF m.clv THEN
+        fit_bg := CASE m.purchase_model
+                  WHEN 'bgnbd' THEN format('@extschema@.rfm_bgnbd_fit(s.repeat_frequency, s.repeat_recency, s.age, %L, %s)'
+                                           ' FILTER (WHERE n.repeat_buyers >= 2)', m.time_unit, m.l2)
+                  WHEN 'mbgnbd' THEN format('@extschema@.rfm_mbgnbd_fit(s.repeat_frequency, s.repeat_recency, s.age, %L, %s)'
+                                            ' FILTER (WHERE n.repeat_buyers >= 2)', m.time_unit, m.l2)
+                  ELSE 'NULL::@extschema@.rfm_bgnbd_model' END;
+        fit_pnbd := CASE m.purchase_model
+                    WHEN 'pareto_nbd' THEN format('@extschema@.rfm_pnbd_fit(s.repeat_frequency, s.repeat_recency, s.age, %L, %s)'
+                                                  ' FILTER (WHERE n.repeat_buyers >= 2)', m.time_unit, m.l2)
+                    ELSE 'NULL::@extschema@.rfm_pnbd_model' END;
+        definition := format($q$
+SELECT f.as_of, f.customers, %2$L::text AS time_unit,
+       (f.bg).r AS bgnbd_r, (f.bg).alpha AS bgnbd_alpha, (f.bg).a AS bgnbd_a, (f.bg).b AS bgnbd_b,
+       (f.bg).converged AS bgnbd_converged,
+       (f.gg).p AS gg_p, (f.gg).q AS gg_q, (f.gg).gamma AS gg_gamma, (f.gg).converged AS gg_converged,
+       f.bg AS bgnbd, f.gg AS gamma_gamma,
+       %5$L::text AS purchase_model,
+       (f.pn).r AS pnbd_r, (f.pn).alpha AS pnbd_alpha, (f.pn).s AS pnbd_s, (f.pn).beta AS pnbd_beta,
+       f.pn AS pnbd,
+       CASE WHEN (f.bg).r IS NOT NULL
+            THEN pg_catalog.jsonb_build_object('r', (f.bg).r_se, 'alpha', (f.bg).alpha_se, 'a', (f.bg).a_se,
+                                               'b', (f.bg).b_se)
+            WHEN (f.pn).r IS NOT NULL
+            THEN pg_catalog.jsonb_build_object('r', (f.pn).r_se, 'alpha', (f.pn).alpha_se, 's', (f.pn).s_se,
+                                               'beta', (f.pn).beta_se) END AS purchase_se,
+       coalesce((f.bg).log_likelihood, (f.pn).log_likelihood) AS purchase_log_likelihood,
+       coalesce((f.bg).aic, (f.pn).aic) AS purchase_aic,
+       coalesce((f.bg).bic, (f.pn).bic) AS purchase_bic,
+       coalesce((f.bg).converged, (f.pn).converged) AS purchase_converged,
+       (f.gg).p_se AS gg_p_se, (f.gg).q_se AS gg_q_se, (f.gg).gamma_se AS gg_gamma_se,
+       (f.gg).n_customers AS gg_customers
+FROM (SELECT max(s.as_of) AS as_of, count(*) AS customers,
+             %3$s AS bg,
+             %4$s AS pn,
+             @extschema@.rfm_gamma_gamma_fit(s.repeat_frequency, s.repeat_value, %6$s)
+                 FILTER (WHERE s.repeat_frequency > 0 AND s.repeat_value > 0 AND n.spenders >= 2) AS gg
+      FROM %1$s s,
+           (SELECT count(*) FILTER (WHERE c.repeat_frequency > 0) AS repeat_buyers,
+                   count(*) FILTER (WHERE c.repeat_frequency > 0 AND c.repeat_value > 0) AS spenders
+            FROM %1$s c WHERE c.orders > 0) n
+      WHERE s.orders > 0
+      HAVING count(*) > 0) f$q$, s, m.time_unit, fit_bg, fit_pnbd, m.purchase_model, m.l2);
+    ELSE
+        definition := format($q$
+SELECT max(s.as_of) AS as_of, count(*) AS customers, %2$L::text AS time_unit,
+       NULL::float8 AS bgnbd_r, NULL::float8 AS bgnbd_alpha, NULL::float8 AS bgnbd_a, NULL::float8 AS bgnbd_b,
+       NULL::boolean AS bgnbd_converged,
+       NULL::float8 AS gg_p, NULL::float8 AS gg_q, NULL::float8 AS gg_gamma, NULL::boolean AS gg_converged,
+       NULL::@extschema@.rfm_bgnbd_model AS bgnbd, NULL::@extschema@.rfm_gamma_gamma_model AS gamma_gamma,
+       %3$L::text AS purchase_model,
+       NULL::float8 AS pnbd_r, NULL::float8 AS pnbd_alpha, NULL::float8 AS pnbd_s, NULL::float8 AS pnbd_beta,
+       NULL::@extschema@.rfm_pnbd_model AS pnbd, NULL::jsonb AS purchase_se,
+       NULL::float8 AS purchase_log_likelihood, NULL::float8 AS purchase_aic, NULL::float8 AS purchase_bic,
+       NULL::boolean AS purchase_converged,
+       NULL::float8 AS gg_p_se, NULL::float8 AS gg_q_se, NULL::float8 AS gg_gamma_se, NULL::bigint AS gg_customers
+FROM %1$s s WHERE s.orders > 0
+HAVING count(*) > 0$q$, s, m.time_unit, m.purchase_model);
+    END IF;
+    RETURN NEXT;
+
+    IF m.scoring = 'fixed' THEN
+        scores := format('ROW(@extschema@.rfm_score(-s.recency, '
+                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
+                         '@extschema@.rfm_score(s.orders::float8, '
+                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
+                         '@extschema@.rfm_score(s.revenue::float8, '
+                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L))'
+                         ')::@extschema@.rfm_scores', m.name);
+    ELSE
+        scores := format('@extschema@.rfm_scores(s.recency, s.orders::float8, s.revenue::float8, %s) OVER ()',
+                         m.bins);
+    END IF;
+    IF m.bins = 5 THEN
+        seg := '@extschema@.rfm_segment(j.r, j.f, j.m)';
+    ELSE
+        seg := 'NULL::text';
+    END IF;
+    leads := format('SELECT NULL::%s AS customer WHERE false', cust_type);
+    IF m.leads IS NOT NULL THEN
+        -- the customers of the leads table without an order: the acquisition stage
+        leads := format($q$
+SELECT DISTINCT ON (l.%2$I) l.%2$I::%3$s AS customer
+FROM %1$s l
+WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer = l.%2$I::%3$s AND s.orders > 0)$q$,
+            m.leads, m.leads_column, cust_type, s);
+    END IF;
+
+    view_suffix := '_customers';
+    unique_column := 'customer';
+    definition := format($q$
+WITH b AS (
+SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.avg_order_value,
+       k.r AS r_score, k.f AS f_score, k.m AS m_score, k.r + k.f + k.m AS rfm_score,
+       CASE WHEN %5$s <= 9 THEN k.r::text || k.f::text || k.m::text
+            ELSE k.r::text || '.' || k.f::text || '.' || k.m::text END AS rfm_cell,
+       k.segment, k.value_type,
+       @extschema@.rfm_strategy(k.segment) AS strategy,
+       k.tier, @extschema@.rfm_tier_discount(k.tier) AS tier_discount,
+       @extschema@.rfm_lifecycle_stage(k.lifecycle_rule_stage, k.p_alive) AS lifecycle_stage,
+       k.p_alive, k.expected_purchases, k.expected_order_value,
+       coalesce(@extschema@.rfm_clv(k.bgnbd, k.repeat_frequency, k.repeat_recency, k.age,
+                                    k.expected_order_value, %6$s, %7$s, %8$s),
+                @extschema@.rfm_clv(k.pnbd, k.repeat_frequency, k.repeat_recency, k.age,
+                                    k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
+       k.revenue_rank, k.as_of,
+       %7$s * k.revenue::float8 - %9$s * k.orders - %10$s AS profit,
+       k.tenure * %11$s AS tenure_days
+FROM (SELECT j.*, %4$s AS segment,
+             CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
+             coalesce(@extschema@.rfm_p_alive(j.bgnbd, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_p_alive(j.pnbd, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
+             coalesce(@extschema@.rfm_expected_purchases(j.bgnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_expected_purchases(j.pnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
+                 AS expected_purchases,
+             @extschema@.rfm_expected_order_value(j.gamma_gamma, j.repeat_frequency,
+                 CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
+                 AS expected_order_value
+      FROM (SELECT w.*, (w.sc).r AS r, (w.sc).f AS f, (w.sc).m AS m
+            FROM (SELECT s.*, %3$s AS sc,
+                         @extschema@.rfm_value_type(s.recency, s.orders::float8, s.revenue::float8) OVER ()
+                             AS value_type,
+                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank,
+                         fit.bgnbd, fit.gamma_gamma, fit.pnbd
+                  FROM %1$s s LEFT JOIN %2$s fit ON true
+                  WHERE s.orders > 0
+                  OFFSET 0) w) j) k),
+     g AS (
+SELECT b.*, @extschema@.rfm_arpu(b.monetary::float8, b.tenure_days, gs.arpu_period_days) AS arpu,
+       CASE gs.value_by WHEN 'clv' THEN b.clv ELSE b.monetary::float8 END AS value
+FROM b, @extschema@.rfm_group_settings gs),
+     cuts AS (
+SELECT CASE gs.ae_cut WHEN 'mean' THEN avg(g.frequency::float8)
+                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.frequency::float8)
+                      ELSE gs.ae_frequency_cut END AS ae_frequency_cut,
+       CASE gs.ae_cut WHEN 'mean' THEN avg(g.avg_order_value::float8)
+                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.avg_order_value::float8)
+                      ELSE gs.ae_aov_cut END AS ae_aov_cut,
+       percentile_cont(gs.arpu_basic_share) WITHIN GROUP (ORDER BY g.arpu) AS arpu_basic_cut,
+       gs.arpu_high AS arpu_high_cut,
+       percentile_cont(gs.value_low_share) WITHIN GROUP (ORDER BY g.value) AS value_low_cut,
+       percentile_cont(1 - gs.value_high_share) WITHIN GROUP (ORDER BY g.value) AS value_high_cut
+FROM g, @extschema@.rfm_group_settings gs
+GROUP BY gs.id),
+     grouped AS (
+SELECT g.*,
+       @extschema@.rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, cuts.ae_frequency_cut, cuts.ae_aov_cut)
+           AS ae_group,
+       @extschema@.rfm_arpu_group(g.arpu, cuts.arpu_basic_cut, cuts.arpu_high_cut) AS arpu_group,
+       @extschema@.rfm_value_tier(g.value, cuts.value_low_cut, cuts.value_high_cut) AS value_tier,
+       row_number() OVER (ORDER BY g.profit DESC, g.customer) AS profit_rank
+FROM g LEFT JOIN cuts ON true)
+SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
+       x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
+       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
+       x.as_of, x.profit, x.profit_rank,
+       x.ae_group, @extschema@.rfm_group_strategy(x.ae_group) AS ae_strategy,
+       x.arpu, x.arpu_group, @extschema@.rfm_group_strategy(x.arpu_group) AS arpu_strategy,
+       x.value_tier, @extschema@.rfm_group_strategy(x.value_tier) AS value_strategy
+FROM grouped x
+UNION ALL
+SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
+       NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
+       'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
+       (SELECT COALESCE(vi.as_of, pg_catalog.now()) FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %12$L),
+       NULL::float8, NULL::bigint,
+       'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
+FROM (%13$s) l$q$,
+        s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
+        m.cost_per_customer, unit_days, m.name, leads);
+    RETURN NEXT;
+
+    view_suffix := '_segments';
+    unique_column := 'segment';
+    definition := format($q$
+SELECT c.segment,
+       @extschema@.rfm_label(c.segment) AS segment_label,
+       @extschema@.rfm_label(c.segment, 'zh') AS segment_label_zh,
+       @extschema@.rfm_strategy(c.segment) AS strategy,
+       count(*) AS customers,
+       count(*)::numeric / sum(count(*)) OVER () AS customer_share,
+       sum(c.monetary) AS revenue,
+       sum(c.monetary) / NULLIF(sum(sum(c.monetary)) OVER (), 0) AS revenue_share,
+       avg(c.recency) AS avg_recency, avg(c.frequency) AS avg_frequency, avg(c.monetary) AS avg_monetary,
+       avg(c.r_score) AS avg_r_score, avg(c.f_score) AS avg_f_score, avg(c.m_score) AS avg_m_score,
+       avg(c.p_alive) AS avg_p_alive, sum(c.clv) AS total_clv,
+       max(c.as_of) AS as_of,
+       sum(c.profit) AS profit,
+       sum(c.profit) / NULLIF(sum(sum(c.profit)) OVER (), 0) AS profit_share
+FROM %1$s c
+WHERE c.frequency > 0
+GROUP BY c.segment$q$, c);
+    RETURN NEXT;
+
+    view_suffix := '_pareto';
+    unique_column := 'customer_percent';
+    definition := format($q$
+WITH cum AS (SELECT c.revenue_rank, c.as_of,
+                    sum(c.monetary) OVER (ORDER BY c.revenue_rank) AS revenue
+             FROM %1$s c WHERE c.frequency > 0),
+     pcum AS (SELECT c.profit_rank, sum(c.profit) OVER (ORDER BY c.profit_rank) AS profit
+              FROM %1$s c WHERE c.frequency > 0),
+     tot AS (SELECT count(*) AS n, sum(c.monetary) AS total, sum(c.profit) AS total_profit, max(c.as_of) AS as_of
+             FROM %1$s c WHERE c.frequency > 0)
+SELECT p.customer_percent, k.customers, cum.revenue,
+       cum.revenue / NULLIF(tot.total, 0) AS revenue_share, tot.as_of,
+       pcum.profit, pcum.profit / NULLIF(tot.total_profit, 0) AS profit_share
+FROM pg_catalog.generate_series(1, 100) AS p(customer_percent)
+     CROSS JOIN tot
+     CROSS JOIN LATERAL (SELECT ceil(p.customer_percent * tot.n / 100.0)::bigint AS customers) k
+     LEFT JOIN cum ON cum.revenue_rank = k.customers
+     LEFT JOIN pcum ON pcum.profit_rank = k.customers
+WHERE tot.n > 0$q$, c);
+    RETURN NEXT;
+END
+$$;
+
+-- The history of a 1.2 model keeps the groups and profit too; a refresh
+-- copies the columns its model's _customers and _history have in common.
+CREATE FUNCTION @extschema@.rfm_model_history_columns() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT 'segment text, value_type text, lifecycle_stage text, r_score integer, f_score integer, m_score integer, '
+       'recency float8, frequency bigint, monetary numeric, clv float8, ae_group text, arpu_group text, '
+       'value_tier text, profit float8'
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_history_columns() IS
+    'The columns of a model''s <name>_history table after as_of and customer (rfm_create_model)';
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    owner regrole := @extschema@.rfm_model_owner(m);
+    cols text;
+BEGIN
+    SELECT q.n, q.a INTO customers, as_of
+    FROM @extschema@.rfm_owner_query(owner,
+             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, m.name || '_customers'))
+         AS q(n bigint, a timestamptz);
+    IF m.keep_history AND as_of IS NOT NULL THEN
+        -- the columns both have (a model of 1.1 has fewer)
+        SELECT string_agg(format('%I', h.attname), ', ' ORDER BY h.attnum) INTO cols
+        FROM pg_catalog.pg_attribute h
+             JOIN pg_catalog.pg_attribute c
+               ON c.attrelid = format('%I.%I', m.schema_name, m.name || '_customers')::regclass
+              AND c.attname = h.attname AND c.attnum > 0 AND NOT c.attisdropped
+        WHERE h.attrelid = format('%I.%I', m.schema_name, m.name || '_history')::regclass
+          AND h.attnum > 0 AND NOT h.attisdropped;
+        PERFORM @extschema@.rfm_owner_exec(owner,
+            format('DELETE FROM %I.%I h WHERE h.as_of = %s',
+                   m.schema_name, m.name || '_history', @extschema@.rfm_timestamptz_sql(as_of)));
+        PERFORM @extschema@.rfm_owner_exec(owner,
+            format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I c',
+                   m.schema_name, m.name || '_history', cols, cols, m.schema_name, m.name || '_customers'));
+    END IF;
+END
+$$;
+
+-- rfm_transition_matrix by any group a model's history keeps.
+DROP FUNCTION @extschema@.rfm_transition_matrix(text, timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.rfm_transition_matrix(model text, from_as_of timestamptz DEFAULT NULL,
+                                                  to_as_of timestamptz DEFAULT NULL, by text DEFAULT 'segment')
+RETURNS TABLE (from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+    p record;
+BEGIN
+    IF by IS NULL OR by NOT IN ('segment', 'value_type', 'lifecycle_stage', 'ae_group', 'arpu_group', 'value_tier') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('cannot group transitions by "%s"', by),
+            HINT = 'Use segment, value_type, lifecycle_stage, ae_group, arpu_group or value_tier.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = format('%I.%I', m.schema_name, m.name || '_history')::regclass
+                     AND a.attname = by AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('the history of model "%s" has no column %s', m.name, by),
+            HINT = 'Models created before 1.2 keep segments, value types and lifecycle stages only; create the model again for the groups.';
+    END IF;
+    p := @extschema@.rfm_snapshot_pair(m, from_as_of, to_as_of);
+    RETURN QUERY
+    SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'), format(
+        'SELECT a.%3$I, b.%3$I, count(*), sum(a.monetary), sum(b.monetary) '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %4$s) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %5$s) b ON a.customer = b.customer '
+        'GROUP BY a.%3$I, b.%3$I ORDER BY a.%3$I NULLS FIRST, b.%3$I NULLS FIRST',
+        m.schema_name, m.name || '_history', by, @extschema@.rfm_timestamptz_sql(p.from_at),
+        @extschema@.rfm_timestamptz_sql(p.to_at)))
+        AS q(from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_transition_matrix(text, timestamptz, timestamptz, text) IS
+    'From-group x to-group counts of customers and their revenue at each snapshot (defaults: the last two snapshots; by segment, or value_type, lifecycle_stage, ae_group, arpu_group, value_tier); a NULL from group is a customer new since from_as_of';
