@@ -78,9 +78,13 @@ time_diff_days(int64 a, int64 b)
  *
  * repeat_value, the Gamma-Gamma input, is the mean net value of the repeat
  * purchase days: the net total (returns included) less the orders of the
- * first purchase day, over repeat_frequency.  It is NULL when there is no
- * repeat purchase day, when that net is zero or less (the spend model only
- * takes positive values) and for a state read from a version 1 text form.
+ * first purchase day, over repeat_frequency; zero or less when returns
+ * outweigh the repeat purchases (the spend model takes positive values
+ * only: such customers are left out of its fit), and 0 without a repeat
+ * purchase day (as lifetimes' monetary_value).  With an order it is never
+ * NULL, so that a summary with an order has no NULL field: views made by
+ * version 1.1 keep the summaries "WHERE s IS NOT NULL".  It is NULL without
+ * an order, and for a state read from a version 1 text form.
  */
 void
 rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts)
@@ -119,14 +123,19 @@ rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts)
 	if (natts > 13)
 	{
 		nulls[13] = true;
-		if (st->orders > 0 && n > 1 && st->first_known)
+		if (st->orders > 0 && n <= 1)
+		{
+			values[13] = Float8GetDatum(0.0);
+			nulls[13] = false;
+		}
+		else if (st->orders > 0 && st->first_known)
 		{
 			double		total = (st->amount_kind == RFM_AMOUNT_FLOAT8) ?
 				st->u.f.fsum + st->u.f.fcomp :
 				DatumGetFloat8(DirectFunctionCall1(numeric_float8, monetary));
 			double		v = (total - st->first_day_amount) / (double) (n - 1);
 
-			if (isfinite(v) && v > 0.0)
+			if (isfinite(v))
 			{
 				values[13] = Float8GetDatum(v);
 				nulls[13] = false;

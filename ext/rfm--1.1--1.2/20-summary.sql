@@ -5,7 +5,7 @@
 -- purchase days (the first purchase day excluded).
 ALTER TYPE @extschema@.rfm_summary ADD ATTRIBUTE repeat_value float8;
 COMMENT ON COLUMN @extschema@.rfm_summary.repeat_value IS
-    'Gamma-Gamma input (mean value of the repeat purchases): (monetary - orders of the first purchase day) / repeat_frequency; NULL when repeat_frequency = 0 or that net is zero or less (such customers are left out of the spend fit)';
+    'Gamma-Gamma input (mean value of the repeat purchases): (monetary - orders of the first purchase day) / repeat_frequency; 0 when repeat_frequency = 0; zero or less when returns outweigh the repeat purchases (fit the spend model on repeat_value > 0 only); NULL without an order';
 COMMENT ON COLUMN @extschema@.rfm_summary.purchase_days IS
     'Distinct calendar days with an order (for timestamptz: in the time_zone argument, or the session time zone without one)';
 

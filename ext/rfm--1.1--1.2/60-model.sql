@@ -856,8 +856,12 @@ BEGIN
              LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::regclass
                                                AND o.oid = d.refobjid
              LEFT JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
-        WHERE coalesce(o.oprnamespace, p.pronamespace)
-              NOT IN ('pg_catalog'::regnamespace, '@extschema@'::regnamespace)
+        WHERE coalesce(o.oprnamespace, p.pronamespace) <> 'pg_catalog'::regnamespace
+          -- not one of rfm's own
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                          WHERE e.classid = d.refclassid AND e.objid = d.refobjid AND e.deptype = 'e'
+                            AND e.refclassid = 'pg_catalog.pg_extension'::regclass
+                            AND e.refobjid = (SELECT x.oid FROM pg_catalog.pg_extension x WHERE x.extname = 'rfm'))
     LOOP
         RAISE WARNING 'the materialized view % of model "%" uses a function or operator from outside pg_catalog and rfm',
             v.view_name, v.name

@@ -45,6 +45,7 @@ BUILTIN_OIDS = {
     "double precision": 701,
     "timestamp with time zone": 1184,
     "numeric": 1700,
+    "jsonb": 3802,
 }
 CUSTOMER_TYPE = "the customer column's type"
 PARETO_PERCENTS = (1, 20, 50, 100)
@@ -164,6 +165,8 @@ def main(argv):
         (source, customer_col),
     )
     customer_type = cur.fetchone()[0]
+    cur.execute("SELECT time_unit || 's' FROM rfm_model WHERE name = %s", (model,))
+    units = cur.fetchone()[0]
 
     view_columns = {}
     for suffix in VIEWS + [HISTORY]:
@@ -184,8 +187,10 @@ def main(argv):
              f"{name}: columns are those of rfm_model_columns(), in order")
         uncommented = [c[0] for c in cols if not (c[3] and c[3].strip())]
         t.eq(uncommented, [], f"{name}: every column has a comment")
-        t.eq([(c[0], c[3]) for c in cols], [(w[0], w[2]) for w in want],
-             f"{name}: column comments are the descriptions of rfm_model_columns()")
+        # a model's comments say its time unit where the descriptions say "time units"
+        t.eq([(c[0], c[3]) for c in cols],
+             [(w[0], w[2].replace("Time units", units.capitalize()).replace("time units", units)) for w in want],
+             f"{name}: column comments are the descriptions of rfm_model_columns(), in the model's time unit")
         t.eq([(c[0], c[1]) for c in cols],
              [(w[0], customer_type if w[1] == CUSTOMER_TYPE else w[1]) for w in want],
              f"{name}: column types are those of rfm_model_columns()")
@@ -211,7 +216,7 @@ def main(argv):
             want_oids.append(BUILTIN_OIDS.get(type_name, typid))
         t.eq([d[1] for d in desc], want_oids, f"{name}: cursor.description type OIDs (numeric 1700, float8 701, int8 20, ...)")
         unknown = sorted({col[1] for col in cols} - set(BUILTIN_OIDS) - {customer_type}
-                         - {"rfm_bgnbd_model", "rfm_gamma_gamma_model"})
+                         - {"rfm_bgnbd_model", "rfm_gamma_gamma_model", "rfm_pnbd_model"})
         t.eq(unknown, [], f"{name}: only the expected types")
         as_of_idx = [d[0] for d in desc].index("as_of")
         t.ok(all(r[as_of_idx] == as_of for r in data) and len(data) > 0,
