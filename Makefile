@@ -13,7 +13,7 @@ EXTRA_CLEAN = rfm--1.1--1.2.sql
 
 
 # setup installs the extension and loads the shared data sets: it runs first.
-REGRESS = setup rules groups summary score segment lifecycle action btyd btyd_recovery btyd_limits btyd_uncertainty pnbd holdout model report
+REGRESS = setup rules groups summary score segment lifecycle action btyd btyd_recovery btyd_limits btyd_uncertainty pnbd bgbb holdout model report
 REGRESS_OPTS = --inputdir=.
 
 # Concurrency of model refreshes (isolationtester): specs in

@@ -421,7 +421,7 @@ btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
 						btyd_kind_name(fd->kind), names[fd->infl_param], fd->max_influence),
 				 errdetail("The customer with x = %g and %s = %g (%s = %g) carries an outsized share of the log-likelihood's gradient.",
 						   row->x, fd->kind == BTYD_KIND_GG ? "mean value" : "t_x", row->v,
-						   "T", row->T),
+						   fd->kind == BTYD_KIND_BGBB ? "n" : "T", row->T),
 				 errhint("Check that customer's data (a reseller, a test account, duplicated orders); max_influence in the result says how far the most influential customer moves the estimate.")));
 	}
 

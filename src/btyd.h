@@ -11,6 +11,8 @@
  *	  src/bgnbd.c			BG/NBD and MBG/NBD: fit and predictions
  *	  src/gamma_gamma.c	Gamma-Gamma spend model: fit and prediction
  *	  src/pnbd.c			Pareto/NBD: fit and predictions
+ *	  src/bgbb.c			BG/BB (discrete time): fit, predictions, the
+ *							opportunity index of the summary
  *	  src/clv.c			rfm_clv and rfm_simple_clv
  *	  src/btyd_math.c		digamma, 2F1, BFGS (pure C)
  *
@@ -36,11 +38,15 @@
 #define BTYD_KIND_MBGNBD	2
 #define BTYD_KIND_GG		3
 #define BTYD_KIND_PNBD		4
-#define BTYD_KIND_MAX		4
+#define BTYD_KIND_BGBB		5
+#define BTYD_KIND_MAX		5
 
 #define BTYD_UNIT_LEN		16
 
-/* one distinct input row: (x, t_x, T) or, for Gamma-Gamma, (x, mean value, 0) */
+/*
+ * one distinct input row: (x, t_x, T), for BG/BB (x, t_x, n), or for
+ * Gamma-Gamma (x, mean value, 0)
+ */
 typedef struct BtydRow
 {
 	double		x;

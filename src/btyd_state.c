@@ -132,6 +132,8 @@ btyd_kind_name(int kind)
 			return "gamma_gamma";
 		case BTYD_KIND_PNBD:
 			return "pnbd";
+		case BTYD_KIND_BGBB:
+			return "bgbb";
 	}
 	return "?";
 }
