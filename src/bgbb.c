@@ -295,26 +295,7 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_fit_trans);
 Datum
 rfm_bgbb_fit_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = btyd_agg_context(fcinfo, "rfm_bgbb_fit_trans");
-	BtydState  *st = PG_ARGISNULL(0) ? NULL : (BtydState *) PG_GETARG_POINTER(0);
-	double		x,
-				tx,
-				n;
-
-	if (st == NULL)
-		st = btyd_state_create(aggcxt, BTYD_KIND_BGBB, 64);
-	btyd_state_take_l2(st, fcinfo, 4);
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-	{
-		st->nnull++;
-		PG_RETURN_POINTER(st);
-	}
-	x = PG_GETARG_FLOAT8(1);
-	tx = PG_GETARG_FLOAT8(2);
-	n = PG_GETARG_FLOAT8(3);
-	bgbb_check_customer(x, tx, n);
-	btyd_state_add(st, x, tx, n, 1);
-	PG_RETURN_POINTER(st);
+	return btyd_rows_trans(fcinfo, BTYD_KIND_BGBB, "rfm_bgbb_fit_trans", -1, bgbb_check_customer);
 }
 
 /*
@@ -333,8 +314,7 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 	double		u[4] = {0},
 				sumn,
 				sumx;
-	int			i,
-				nv;
+	int			nv;
 	Datum		values[32];
 	bool		nulls[32] = {0};
 
@@ -351,12 +331,7 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 	btyd_run_fit(&fd, bgbb_objective, 4, u, names, &res);
 	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &stats);
 
-	for (i = 0; i < 4; i++)
-		values[i] = Float8GetDatum(exp(u[i]));
-	values[4] = Float8GetDatum(fd.loglik);
-	values[5] = Int64GetDatum(st->ncust);
-	values[6] = Int32GetDatum(res.iterations);
-	values[7] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
+	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = Float8GetDatum(st->l2);
 	nv = 9 + btyd_stats_datums(&stats, 4, st->nnull, values + 9, nulls + 9);
 	PG_RETURN_DATUM(btyd_form_result(fcinfo, values, nulls, nv));
@@ -367,14 +342,14 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 static void
 bgbb_read_model(HeapTupleHeader th, BgbbModel *m)
 {
-	Datum		values[4];
-	bool		nulls[4];
+	static const char *const names[] = {"alpha", "beta", "gamma", "delta"};
+	double		p[4];
 
-	btyd_read_row(th, 4, values, nulls, "rfm_bgbb_model");
-	m->alpha = btyd_model_param(values, nulls, 0, "alpha");
-	m->beta = btyd_model_param(values, nulls, 1, "beta");
-	m->gamma = btyd_model_param(values, nulls, 2, "gamma");
-	m->delta = btyd_model_param(values, nulls, 3, "delta");
+	btyd_read_params(th, "rfm_bgbb_model", 4, names, p);
+	m->alpha = p[0];
+	m->beta = p[1];
+	m->gamma = p[2];
+	m->delta = p[3];
 }
 
 /*

@@ -324,6 +324,8 @@ extern void btyd_state_take_l2(BtydState *st, FunctionCallInfo fcinfo, int argno
 extern void btyd_state_set_unit(BtydState *st, text *unit_t);
 extern MemoryContext btyd_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern Datum btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname);
+extern Datum btyd_rows_trans(FunctionCallInfo fcinfo, int kind, const char *fname,
+							 int unit_arg, void (*check) (double, double, double));
 
 /* src/btyd.c */
 extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
@@ -333,12 +335,16 @@ extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,
 						   const double *u, const char *const *names,
 						   BtydFitStats *stats);
+extern int	btyd_fit_datums(const FitData *fd, const BtydState *st, const double *u,
+							int np, const BtydOptResult *res, Datum *values, bool *nulls);
 extern int	btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,
 							  Datum *values, bool *nulls);
 extern Datum btyd_form_result(FunctionCallInfo fcinfo, Datum *values,
 							  bool *nulls, int nvalues);
 extern void btyd_read_row(HeapTupleHeader th, int natts, Datum *values,
 						  bool *nulls, const char *tname);
+extern void btyd_read_params(HeapTupleHeader th, const char *tname, int np,
+							 const char *const *names, double *params);
 extern double btyd_model_param(Datum *values, bool *nulls, int i, const char *name);
 
 /* src/bgnbd.c */
