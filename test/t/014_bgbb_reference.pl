@@ -10,25 +10,14 @@ use strict;
 use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use IPC::Run;
+use lib dirname(__FILE__) . '/../perl';
+use BtydRef;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $donations = abs_path(dirname(__FILE__) . '/../data/donations.csv');
-my $script = abs_path(dirname(__FILE__) . '/../ref/btyd_ref.py');
-# scipy and numpy come from Debian's packages (tools/setup.sh), which only
-# the system interpreter sees
-my $python = $ENV{PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3');
-
-my ($out, $err) = ('', '');
-IPC::Run::run([ $python, '-c', 'import scipy, numpy' ], '>', \$out, '2>', \$err);
-if (!ok($? == 0, "$python can import scipy and numpy"))
-{
-	diag("$err\nInstall python3-scipy and python3-numpy (tools/setup.sh does).");
-	done_testing();
-	exit;
-}
+python_or_skip();
 
 my $node = PostgreSQL::Test::Cluster->new('bgbb_ref');
 $node->init;
@@ -41,29 +30,6 @@ $node->safe_psql('postgres', qq{
 	SELECT x::float8 AS x, t_x::float8 AS t_x, n::float8 AS n
 	FROM patterns, generate_series(1, customers);
 });
-
-# Runs the reference with the rows of a query as CSV on stdin; returns its
-# output lines, each split into numbers.
-sub reference
-{
-	my ($rows_sql, @args) = @_;
-	my $rows = $node->safe_psql('postgres', "COPY ($rows_sql) TO STDOUT WITH (FORMAT csv)");
-	my ($o, $e) = ('', '');
-	IPC::Run::run([ $python, $script, @args ], '<', \$rows, '>', \$o, '2>', \$e)
-	  or die "btyd_ref.py @args failed: $e";
-	return map { [ split /,/ ] } split /\n/, $o;
-}
-
-# Compares two lists of numbers to a relative tolerance, one test each.
-sub close_to
-{
-	my ($what, $got, $want, $tol) = @_;
-	for my $i (0 .. $#$want)
-	{
-		my $rel = abs($got->[$i] - $want->[$i]) / abs($want->[$i]);
-		ok($rel < $tol, "$what [$i]: $got->[$i] against $want->[$i] (relative $rel)");
-	}
-}
 
 # A fit's parameters, log-likelihood and standard errors.
 sub fit
@@ -78,14 +44,14 @@ sub fit
 
 # ---- the donation data ----
 my ($mine, $se) = fit('rfm_bgbb_fit(x, t_x, n)', 'donors');
-my ($scipy) = reference('SELECT x, t_x, n FROM donors', 'fit', 'bgbb');
+my ($scipy) = reference($node, 'SELECT x, t_x, n FROM donors', 'fit', 'bgbb');
 close_to('donations: parameters and LL against scipy', $mine, $scipy, 1e-6);
 my $params = join(',', @$mine[ 0 .. 3 ]);
-my ($ref_se) = reference('SELECT x, t_x, n FROM donors', 'se', 'bgbb', $params, 0);
+my ($ref_se) = reference($node, 'SELECT x, t_x, n FROM donors', 'se', 'bgbb', $params, 0);
 close_to('donations: standard errors against a numerical Hessian', $se, $ref_se, 1e-3);
 
 my ($mine_l2, $se_l2) = fit('rfm_bgbb_fit(x, t_x, n, 0.01)', 'donors');
-($ref_se) = reference('SELECT x, t_x, n FROM donors', 'se', 'bgbb', join(',', @$mine_l2[ 0 .. 3 ]), 0.01);
+($ref_se) = reference($node, 'SELECT x, t_x, n FROM donors', 'se', 'bgbb', join(',', @$mine_l2[ 0 .. 3 ]), 0.01);
 close_to('donations, l2 = 0.01: penalized standard errors against a numerical Hessian', $se_l2, $ref_se, 1e-3);
 
 # ---- predictions on a grid of customers, under the donation fit and a
@@ -97,7 +63,7 @@ my $grid = q{SELECT x, t_x, n, h
 	ORDER BY 1, 2, 3, 4};
 for my $model ($params, '0.4,3.5,2.5,0.6')
 {
-	my @ref = reference($grid, 'predict_bgbb', $model);
+	my @ref = reference($node, $grid, 'predict_bgbb', $model);
 	my @rows = split /\n/, $node->safe_psql('postgres', qq{
 		SELECT concat_ws(',', rfm_p_alive(m, x, t_x, n), rfm_expected_purchases(m, h, x, t_x, n),
 		                 rfm_p_purchases(m, n, x))
@@ -113,14 +79,12 @@ for my $model ($params, '0.4,3.5,2.5,0.6')
 # ---- simulated customers: alpha = 1.2, beta = 0.75, gamma = 0.66,
 # delta = 2.8, 6,000 customers observed for 4..10 opportunities ----
 my @truth = (1.2, 0.75, 0.66, 2.8);
-my ($sim, $e2) = ('', '');
-IPC::Run::run([ $python, $script, 'simulate_bgbb', 6000, 20261201, @truth ], '>', \$sim, '2>', \$e2)
-  or die "simulation failed: $e2";
+my $sim = reference_output('', 'simulate_bgbb', 6000, 20261201, @truth);
 $node->safe_psql('postgres', 'CREATE TABLE sim (x float8, t_x float8, n float8)');
 $node->safe_psql('postgres', "COPY sim FROM STDIN WITH (FORMAT csv);\n$sim\\.\n");
 is($node->safe_psql('postgres', 'SELECT count(*) FROM sim'), '6000', 'simulated customers loaded');
 my ($sim_fit, $sim_se) = fit('rfm_bgbb_fit(x, t_x, n)', 'sim');
-($scipy) = reference('SELECT x, t_x, n FROM sim', 'fit', 'bgbb');
+($scipy) = reference($node, 'SELECT x, t_x, n FROM sim', 'fit', 'bgbb');
 close_to('simulated BG/BB: parameters and LL against scipy', $sim_fit, $scipy, 1e-6);
 for my $i (0 .. 3)
 {
