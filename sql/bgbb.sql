@@ -88,6 +88,18 @@ SELECT abs(rfm_p_purchases(rfm_bgbb_model(1, 1, 1, 1), 1, 0) - 0.75) < 1e-14 AS 
            - (rfm_expected_purchases_new(rfm_bgbb_model(1.2, 0.75, 1 - 1e-7, 2.8), 5)
               + rfm_expected_purchases_new(rfm_bgbb_model(1.2, 0.75, 1 + 1e-7, 2.8), 5)) / 2) < 1e-9 AS gamma_one_ok;
 
+-- CLV: undiscounted, order value x margin x expected transactions;
+-- discounted, the increments of rfm_expected_purchases (the expected
+-- transaction at each opportunity) discounted by (1 + d)^k
+SELECT abs(rfm_clv(m, 2, 4, 6, 50, 5, 0.3) - 50 * 0.3 * rfm_expected_purchases(m, 5, 2, 4, 6)) < 1e-12 AS undiscounted_ok,
+       abs(rfm_clv(m, 2, 4, 6, 50, 10, 1, 0.08)
+           - 50 * (SELECT sum((rfm_expected_purchases(m, k, 2, 4, 6) - rfm_expected_purchases(m, k - 1, 2, 4, 6))
+                              / power(1.08, k))
+                   FROM generate_series(1, 10) k)) < 1e-12 AS discounted_ok,
+       rfm_clv(m, 2, 4, 6, 50, 0) = 0 AS zero_horizon,
+       round(rfm_clv(m, 6, 6, 6, 50, 5, 1, 0.1)::numeric, 2) AS clv_every_year_5y
+FROM bb_m;
+
 -- ---------------------------------------------------------------------
 -- The summary from orders: the cohort's donations as dates (first in
 -- 1995; x donations in the years 1995 + 1 .. 1995 + x - 1 and 1995 + t_x),
@@ -177,6 +189,9 @@ SELECT q, bb_err(q) AS result FROM (VALUES
     ($q$SELECT rfm_expected_purchases(m, -1, 1, 1, 2) FROM bb_m$q$),
     ($q$SELECT rfm_expected_purchases(m, 1e7, 1, 1, 2) FROM bb_m$q$),
     ($q$SELECT rfm_p_purchases(m, 6, 0.5) FROM bb_m$q$),
+    ($q$SELECT rfm_clv(m, 2, 4, 6, 50, 2.5) FROM bb_m$q$),
+    ($q$SELECT rfm_clv(m, 2, 4.5, 6, 50, 2) FROM bb_m$q$),
+    ($q$SELECT rfm_clv(m, 2, 4, 6, 1e308, 5, 1e10) FROM bb_m$q$),
     ($q$SELECT rfm_bgbb_opportunity('2024-01-01', '2023-01-01', 'fortnight')$q$),
     ($q$SELECT rfm_bgbb_opportunity('infinity', '2023-01-01', 'day')$q$),
     ($q$SELECT * FROM rfm_bgbb_summary('bb_shop', 'customer', 'ordered', '2024-06-30', 'decade')$q$),

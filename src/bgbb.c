@@ -398,6 +398,45 @@ bgbb_cond_expected(const BgbbModel *m, double h, double x, double tx, double n)
 }
 
 /*
+ * The discounted expected transactions of rfm_clv for BG/BB: the sum over
+ * the next horizon opportunities k = 1..horizon of the expected transaction
+ * at opportunity n+k, B(alpha+x+1, beta+n-x)/B(alpha, beta) / L
+ * B(gamma, delta+n+k)/B(gamma, delta), discounted by (1 + d)^k.
+ */
+double
+bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
+		 double horizon, double d)
+{
+	BgbbModel	m;
+	BgbbConst	c;
+	double		pre,
+				t,
+				w = 1.0 / (1.0 + d),
+				disc = 1.0,
+				sum = 0.0;
+	int64		k,
+				nh;
+
+	bgbb_read_model(model, &m);
+	bgbb_check_customer(x, tx, n);
+	bgbb_check_opportunities(horizon, "horizon");
+	bgbb_const(&m, &c, false);
+	pre = log_beta(m.alpha + x + 1.0, m.beta + n - x) - c.lbab -
+		bgbb_row_ll(&m, &c, x, tx, n, NULL);
+	t = exp(pre + log_beta(m.gamma, m.delta + n + 1.0) - c.lbgd);
+	nh = (int64) horizon;
+	for (k = 1; k <= nh; k++)
+	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		disc *= w;
+		sum += t * disc;
+		t *= (m.delta + n + k) / (m.gamma + m.delta + n + k);
+	}
+	return sum;
+}
+
+/*
  * rfm_p_alive(bgbb model, x, t_x, n [, ahead]): probability that a customer
  * with history (x, t_x, n) is alive at opportunity n + ahead; ahead = 1 (the
  * default) is the paper's P(alive in period n+1), eq. 11.

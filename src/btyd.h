@@ -367,4 +367,8 @@ extern double bg_clv(const BgModel *m, double x, double tx, double T,
 extern double pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
 					   double horizon, int steps, double d);
 
+/* src/bgbb.c */
+extern double bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
+					   double horizon, double d);
+
 #endif							/* BTYD_H */

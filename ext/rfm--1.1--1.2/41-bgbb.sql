@@ -95,6 +95,13 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_bgbb_p_purchases' LANGUAGE C IMMUTABLE
 COMMENT ON FUNCTION @extschema@.rfm_p_purchases(@extschema@.rfm_bgbb_model, float8, float8) IS
 'BG/BB P(X(horizon) = n): probability that a new customer makes n repeat transactions in the first horizon opportunities';
 
+CREATE FUNCTION @extschema@.rfm_clv(model @extschema@.rfm_bgbb_model, x float8, t_x float8, n float8,
+                                   order_value float8, horizon float8,
+                                   margin float8 DEFAULT 1.0, discount_rate float8 DEFAULT 0.0)
+RETURNS float8 AS 'MODULE_PATHNAME', 'rfm_bgbb_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_clv(@extschema@.rfm_bgbb_model, float8, float8, float8, float8, float8, float8, float8) IS
+'Customer lifetime value under a BG/BB model: order_value * margin * the sum over the next horizon opportunities (a whole number) of the expected transaction at opportunity n+k discounted by (1 + discount_rate)^k, discount_rate per opportunity';
+
 -- ---- the summary (x, t_x, n) from orders ----
 
 CREATE FUNCTION @extschema@.rfm_bgbb_opportunity(day date, origin date, period text)
