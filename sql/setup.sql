@@ -14,8 +14,9 @@ WHERE d.refclassid = 'pg_extension'::regclass
 ORDER BY 1;
 
 -- Every function is labelled parallel safe, but those that create, refresh,
--- schedule or drop models (DDL and writes), and rfm_holdout (restricted: the
--- orders table it reads may be a temporary one).
+-- schedule or drop models (DDL and writes), and rfm_holdout and
+-- rfm_bgbb_summary (restricted: the orders table they read may be a
+-- temporary one).
 SELECT p.oid::regprocedure AS not_parallel_safe
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rfm') AND d.deptype = 'e'

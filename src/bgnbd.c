@@ -169,7 +169,6 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	double		u[4],
 				sumT,
 				sumx;
-	int			i;
 	BtydFitStats stats;
 	Datum		values[32];
 	bool		nulls[32] = {0};
@@ -194,12 +193,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	btyd_fit_stats(&fd, bg_objective, 4, u, names, &stats);
 
 	values[0] = CStringGetTextDatum(btyd_kind_name(st->kind));
-	for (i = 0; i < 4; i++)
-		values[1 + i] = Float8GetDatum(exp(u[i]));
-	values[5] = Float8GetDatum(fd.loglik);
-	values[6] = Int64GetDatum(st->ncust);
-	values[7] = Int32GetDatum(res.iterations);
-	values[8] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
+	(void) btyd_fit_datums(&fd, st, u, 4, &res, values + 1, nulls + 1);
 	values[9] = CStringGetTextDatum(st->unit);
 	values[10] = Float8GetDatum(st->l2);
 	nv = 11 + btyd_stats_datums(&stats, 4, st->nnull, values + 11, nulls + 11);

@@ -421,7 +421,7 @@ btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
 						btyd_kind_name(fd->kind), names[fd->infl_param], fd->max_influence),
 				 errdetail("The customer with x = %g and %s = %g (%s = %g) carries an outsized share of the log-likelihood's gradient.",
 						   row->x, fd->kind == BTYD_KIND_GG ? "mean value" : "t_x", row->v,
-						   "T", row->T),
+						   fd->kind == BTYD_KIND_BGBB ? "n" : "T", row->T),
 				 errhint("Check that customer's data (a reseller, a test account, duplicated orders); max_influence in the result says how far the most influential customer moves the estimate.")));
 	}
 
@@ -429,6 +429,29 @@ done:
 	/* leave the objective's last evaluation at the optimum */
 	(void) fn(u, g, fd);
 	fd->loglik = loglik;
+}
+
+/*
+ * The fields of a fit's result after its leading ones (BG/NBD's model
+ * name): the np parameters exp(u), the log-likelihood, the customers, the
+ * BFGS iterations and whether the fit converged.  Returns how many were
+ * written.
+ */
+int
+btyd_fit_datums(const FitData *fd, const BtydState *st, const double *u, int np,
+				const BtydOptResult *res, Datum *values, bool *nulls)
+{
+	int			i;
+
+	for (i = 0; i < np; i++)
+		values[i] = Float8GetDatum(exp(u[i]));
+	values[np] = Float8GetDatum(fd->loglik);
+	values[np + 1] = Int64GetDatum(st->ncust);
+	values[np + 2] = Int32GetDatum(res->iterations);
+	values[np + 3] = BoolGetDatum(res->status == BTYD_OPT_CONVERGED);
+	for (i = 0; i < np + 4; i++)
+		nulls[i] = false;
+	return np + 4;
 }
 
 /*
@@ -516,6 +539,24 @@ btyd_read_row(HeapTupleHeader th, int natts, Datum *values, bool *nulls, const c
 	pfree(v);
 	pfree(n);
 	ReleaseTupleDesc(td);
+}
+
+/*
+ * The np parameters that open a model of type tname (named names[i]), each
+ * finite and positive.
+ */
+void
+btyd_read_params(HeapTupleHeader th, const char *tname, int np,
+				 const char *const *names, double *params)
+{
+	Datum		values[BTYD_MAX_PARAMS];
+	bool		nulls[BTYD_MAX_PARAMS];
+	int			i;
+
+	Assert(np <= BTYD_MAX_PARAMS);
+	btyd_read_row(th, np, values, nulls, tname);
+	for (i = 0; i < np; i++)
+		params[i] = btyd_model_param(values, nulls, i, names[i]);
 }
 
 double

@@ -11,6 +11,8 @@
  *	  src/bgnbd.c			BG/NBD and MBG/NBD: fit and predictions
  *	  src/gamma_gamma.c	Gamma-Gamma spend model: fit and prediction
  *	  src/pnbd.c			Pareto/NBD: fit and predictions
+ *	  src/bgbb.c			BG/BB (discrete time): fit, predictions, the
+ *							opportunity index of the summary
  *	  src/clv.c			rfm_clv and rfm_simple_clv
  *	  src/btyd_math.c		digamma, 2F1, BFGS (pure C)
  *
@@ -36,11 +38,15 @@
 #define BTYD_KIND_MBGNBD	2
 #define BTYD_KIND_GG		3
 #define BTYD_KIND_PNBD		4
-#define BTYD_KIND_MAX		4
+#define BTYD_KIND_BGBB		5
+#define BTYD_KIND_MAX		5
 
 #define BTYD_UNIT_LEN		16
 
-/* one distinct input row: (x, t_x, T) or, for Gamma-Gamma, (x, mean value, 0) */
+/*
+ * one distinct input row: (x, t_x, T), for BG/BB (x, t_x, n), or for
+ * Gamma-Gamma (x, mean value, 0)
+ */
 typedef struct BtydRow
 {
 	double		x;
@@ -318,6 +324,8 @@ extern void btyd_state_take_l2(BtydState *st, FunctionCallInfo fcinfo, int argno
 extern void btyd_state_set_unit(BtydState *st, text *unit_t);
 extern MemoryContext btyd_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern Datum btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname);
+extern Datum btyd_rows_trans(FunctionCallInfo fcinfo, int kind, const char *fname,
+							 int unit_arg, void (*check) (double, double, double));
 
 /* src/btyd.c */
 extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
@@ -327,12 +335,16 @@ extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,
 						   const double *u, const char *const *names,
 						   BtydFitStats *stats);
+extern int	btyd_fit_datums(const FitData *fd, const BtydState *st, const double *u,
+							int np, const BtydOptResult *res, Datum *values, bool *nulls);
 extern int	btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,
 							  Datum *values, bool *nulls);
 extern Datum btyd_form_result(FunctionCallInfo fcinfo, Datum *values,
 							  bool *nulls, int nvalues);
 extern void btyd_read_row(HeapTupleHeader th, int natts, Datum *values,
 						  bool *nulls, const char *tname);
+extern void btyd_read_params(HeapTupleHeader th, const char *tname, int np,
+							 const char *const *names, double *params);
 extern double btyd_model_param(Datum *values, bool *nulls, int i, const char *name);
 
 /* src/bgnbd.c */
@@ -354,5 +366,9 @@ extern double bg_clv(const BgModel *m, double x, double tx, double T,
 /* src/pnbd.c */
 extern double pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
 					   double horizon, int steps, double d);
+
+/* src/bgbb.c */
+extern double bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
+					   double horizon, double d);
 
 #endif							/* BTYD_H */

@@ -132,6 +132,8 @@ btyd_kind_name(int kind)
 			return "gamma_gamma";
 		case BTYD_KIND_PNBD:
 			return "pnbd";
+		case BTYD_KIND_BGBB:
+			return "bgbb";
 	}
 	return "?";
 }
@@ -214,11 +216,13 @@ btyd_agg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
- * The transition step of the fits over one row per customer (x, t_x, T,
- * unit [, l2]): BG/NBD, MBG/NBD, Pareto/NBD.
+ * The transition step of the fits over one row per customer (x, t_x, T
+ * [, unit] [, l2]): the time unit at argument unit_arg (-1: none), the
+ * optional l2 after it, the row checked by check.
  */
 Datum
-btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
+btyd_rows_trans(FunctionCallInfo fcinfo, int kind, const char *fname,
+				int unit_arg, void (*check) (double, double, double))
 {
 	MemoryContext aggcxt = btyd_agg_context(fcinfo, fname);
 	BtydState  *st = PG_ARGISNULL(0) ? NULL : (BtydState *) PG_GETARG_POINTER(0);
@@ -229,13 +233,16 @@ btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
 	if (st == NULL)
 		st = btyd_state_create(aggcxt, kind, 64);
 
-	if (PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("time unit must not be null"),
-				 errhint("Pass the unit of t_x and T, for example 'week'.")));
-	btyd_state_set_unit(st, PG_GETARG_TEXT_PP(4));
-	btyd_state_take_l2(st, fcinfo, 5);
+	if (unit_arg >= 0)
+	{
+		if (PG_ARGISNULL(unit_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("time unit must not be null"),
+					 errhint("Pass the unit of t_x and T, for example 'week'.")));
+		btyd_state_set_unit(st, PG_GETARG_TEXT_PP(unit_arg));
+	}
+	btyd_state_take_l2(st, fcinfo, unit_arg >= 0 ? unit_arg + 1 : 4);
 
 	/* a customer with any unknown value is skipped, as in other aggregates */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -246,9 +253,19 @@ btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
 	x = PG_GETARG_FLOAT8(1);
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
-	btyd_check_customer(x, tx, T);
+	check(x, tx, T);
 	btyd_state_add(st, x, tx, T, 1);
 	PG_RETURN_POINTER(st);
+}
+
+/*
+ * The transition step of the fits over (x, t_x, T, unit [, l2]): BG/NBD,
+ * MBG/NBD, Pareto/NBD.
+ */
+Datum
+btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *fname)
+{
+	return btyd_rows_trans(fcinfo, kind, fname, 4, btyd_check_customer);
 }
 
 /*

@@ -99,6 +99,22 @@ rfm_pnbd_clv(PG_FUNCTION_ARGS)
 }
 
 /*
+ * rfm_clv(bgbb model, x, t_x, n, ...): the same under a BG/BB model, the
+ * horizon a whole number of opportunities and the discount rate per
+ * opportunity.
+ */
+PG_FUNCTION_INFO_V1(rfm_bgbb_clv);
+Datum
+rfm_bgbb_clv(PG_FUNCTION_ARGS)
+{
+	ClvArgs		a;
+
+	(void) clv_args(fcinfo, &a);
+	PG_RETURN_FLOAT8(clv_value(&a, bgbb_clv(PG_GETARG_HEAPTUPLEHEADER(0), a.x, a.tx, a.T,
+											a.horizon, a.d)));
+}
+
+/*
  * rfm_simple_clv(avg_order_value, purchases_per_period, margin, retention,
  * discount_rate): aov * rate * margin * retention / (1 + discount - retention).
  */

@@ -187,12 +187,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	btyd_run_fit(&fd, gg_objective, 3, u, names, &res);
 	btyd_fit_stats(&fd, gg_objective, 3, u, names, &stats);
 
-	for (i = 0; i < 3; i++)
-		values[i] = Float8GetDatum(exp(u[i]));
-	values[3] = Float8GetDatum(fd.loglik);
-	values[4] = Int64GetDatum(st->ncust);
-	values[5] = Int32GetDatum(res.iterations);
-	values[6] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
+	(void) btyd_fit_datums(&fd, st, u, 3, &res, values, nulls);
 	values[7] = Float8GetDatum(st->l2);
 	nv = 8 + btyd_stats_datums(&stats, 3, st->nskipped + st->nnull, values + 8, nulls + 8);
 	PG_RETURN_DATUM(btyd_form_result(fcinfo, values, nulls, nv));

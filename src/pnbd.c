@@ -439,8 +439,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	double		u[4],
 				sumT,
 				sumx;
-	int			i,
-				nv;
+	int			nv;
 	Datum		values[32];
 	bool		nulls[32] = {0};
 
@@ -466,12 +465,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	btyd_run_fit(&fd, pnbd_objective, 4, u, names, &res);
 	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &stats);
 
-	for (i = 0; i < 4; i++)
-		values[i] = Float8GetDatum(exp(u[i]));
-	values[4] = Float8GetDatum(fd.loglik);
-	values[5] = Int64GetDatum(st->ncust);
-	values[6] = Int32GetDatum(res.iterations);
-	values[7] = BoolGetDatum(res.status == BTYD_OPT_CONVERGED);
+	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = CStringGetTextDatum(st->unit);
 	values[9] = Float8GetDatum(st->l2);
 	nv = 10 + btyd_stats_datums(&stats, 4, st->nnull, values + 10, nulls + 10);
@@ -483,14 +477,14 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 static void
 pnbd_read_model(HeapTupleHeader th, PnbdModel *m)
 {
-	Datum		values[4];
-	bool		nulls[4];
+	static const char *const names[] = {"r", "alpha", "s", "beta"};
+	double		p[4];
 
-	btyd_read_row(th, 4, values, nulls, "rfm_pnbd_model");
-	m->r = btyd_model_param(values, nulls, 0, "r");
-	m->alpha = btyd_model_param(values, nulls, 1, "alpha");
-	m->s = btyd_model_param(values, nulls, 2, "s");
-	m->beta = btyd_model_param(values, nulls, 3, "beta");
+	btyd_read_params(th, "rfm_pnbd_model", 4, names, p);
+	m->r = p[0];
+	m->alpha = p[1];
+	m->s = p[2];
+	m->beta = p[3];
 }
 
 /* P(alive at T | x, t_x, T) = the "alive" term's share of the likelihood */

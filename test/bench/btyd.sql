@@ -1,6 +1,6 @@
 -- rfm BTYD benchmark: fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma over :customers generated
--- customers and score P(alive) and CLV for all of them, without and with
--- parallel workers; then rfm_lifecycle against rfm_summary on :orders
+-- customers, and BG/BB over as many discrete-time ones, and score P(alive) and CLV for all of
+-- them, without and with parallel workers; then rfm_lifecycle against rfm_summary on :orders
 -- generated orders of :lc_customers customers.  Prints the best time of :reps
 -- runs of each query and the targets.
 -- Variables: :customers, :reps, :workers, :orders, :lc_customers (set by btyd.sh).
@@ -57,6 +57,26 @@ FROM ev GROUP BY i;
 DROP TABLE bench_btyd_c;
 VACUUM ANALYZE bench_btyd;
 
+-- As many customers from the BG/BB process, in discrete opportunities:
+-- transaction probability p ~ Beta(1, 2) (1 - sqrt(1 - U)), dropout
+-- probability theta ~ Beta(1, 3) (1 - (1 - U)^(1/3)), observed for n = 4..12
+-- opportunities; alive at opportunity t when no dropout draw at 1..t.
+DROP TABLE IF EXISTS bench_bgbb;
+CREATE UNLOGGED TABLE bench_bgbb AS
+WITH c AS (
+    SELECT i, (4 + floor(9 * random()))::int AS n, 1 - sqrt(1 - random()) AS p,
+           1 - power(1 - random(), 1.0 / 3) AS theta
+    FROM generate_series(1, :customers) i),
+o AS (
+    SELECT i, n, t, random() < p AS buys,
+           bool_or(random() < theta) OVER (PARTITION BY i ORDER BY t) AS dead
+    FROM c, generate_series(1, n) t)
+SELECT i, count(*) FILTER (WHERE buys AND NOT dead)::float8 AS x,
+       coalesce(max(t) FILTER (WHERE buys AND NOT dead), 0)::float8 AS t_x,
+       min(n)::float8 AS n
+FROM o GROUP BY i;
+VACUUM ANALYZE bench_bgbb;
+
 \echo
 \echo '== Generated customers'
 SELECT count(*) AS customers,
@@ -73,7 +93,8 @@ DROP TABLE IF EXISTS bench_model;
 CREATE UNLOGGED TABLE bench_model AS
 SELECT (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') FROM bench_btyd) AS m,
        (SELECT rfm_gamma_gamma_fit(x, mean_value) FROM bench_btyd WHERE x > 0) AS g,
-       (SELECT rfm_pnbd_fit(x, t_x, "T", 'week') FROM bench_btyd) AS pn;
+       (SELECT rfm_pnbd_fit(x, t_x, "T", 'week') FROM bench_btyd) AS pn,
+       (SELECT rfm_bgbb_fit(x, t_x, n) FROM bench_bgbb) AS bb;
 
 \echo '== Fitted parameters (true: r 0.5, alpha 5 weeks, a 1, b 3; p 6, q 4, gamma 15)'
 SELECT round((m).r::numeric, 3) AS r, round((m).alpha::numeric, 3) AS alpha,
@@ -87,6 +108,13 @@ SELECT round((pn).r::numeric, 3) AS r, round((pn).alpha::numeric, 3) AS alpha,
        round((pn).s::numeric, 3) AS s, round((pn).beta::numeric, 3) AS beta,
        (pn).iterations AS pnbd_iter, (pn).converged AS pnbd_ok,
        round((pn).log_likelihood::numeric, 1) AS pnbd_ll, round((m).log_likelihood::numeric, 1) AS bgnbd_ll
+FROM bench_model;
+
+\echo '== BG/BB on the discrete customers (true: alpha 1, beta 2, gamma 1, delta 3)'
+SELECT round((bb).alpha::numeric, 3) AS alpha, round((bb).beta::numeric, 3) AS beta,
+       round((bb).gamma::numeric, 3) AS gamma, round((bb).delta::numeric, 3) AS delta,
+       (bb).iterations AS bgbb_iter, (bb).converged AS bgbb_ok,
+       (SELECT count(DISTINCT (x, t_x, n)) FROM bench_bgbb) AS distinct_x_tx_n
 FROM bench_model;
 
 CREATE TEMP TABLE results (name text, workers int, ms numeric);
@@ -146,4 +174,4 @@ SELECT round((SELECT ms FROM results WHERE name LIKE 'rfm_lifecycle%')
              / (SELECT ms FROM results WHERE name LIKE 'rfm_summary%'), 2) AS ratio;
 \echo 'For comparison (not measured here): users of the Python package lifetimes report about 50 s'
 \echo 'to fit BG/NBD on 100,000 transactions.'
-DROP TABLE bench_btyd, bench_model, bench_orders;
+DROP TABLE bench_btyd, bench_bgbb, bench_model, bench_orders;

@@ -14,6 +14,10 @@ INSERT INTO results SELECT 'fit Pareto/NBD', :w, pg_temp.best_ms($q$
 SELECT rfm_pnbd_fit(x, t_x, "T", 'week') FROM bench_btyd
 $q$, :reps);
 
+INSERT INTO results SELECT 'fit BG/BB (discrete customers)', :w, pg_temp.best_ms($q$
+SELECT rfm_bgbb_fit(x, t_x, n) FROM bench_bgbb
+$q$, :reps);
+
 INSERT INTO results SELECT 'fit Gamma-Gamma', :w, pg_temp.best_ms($q$
 SELECT rfm_gamma_gamma_fit(x, mean_value) FROM bench_btyd WHERE x > 0
 $q$, :reps);
@@ -43,4 +47,8 @@ SELECT sum(rfm_clv((SELECT pn FROM bench_model), x, t_x, "T",
                    rfm_expected_order_value((SELECT g FROM bench_model), x, coalesce(mean_value, 0)),
                    52, 0.3, 0.10 / 52))
 FROM bench_btyd
+$q$, :reps);
+
+INSERT INTO results SELECT 'score P(alive) BG/BB', :w, pg_temp.best_ms($q$
+SELECT sum(rfm_p_alive((SELECT bb FROM bench_model), x, t_x, n)) FROM bench_bgbb
 $q$, :reps);

@@ -4,15 +4,21 @@
 Written independently of src/: the log-likelihoods of BG/NBD (Fader, Hardie
 & Lee 2005), MBG/NBD (Batislam, Denizel & Filiztekin 2007), Pareto/NBD (in
 the 2F1 form of Fader & Hardie's 2005 note, evaluated with scipy's hyp2f1)
-and Gamma-Gamma, fitted with scipy.optimize; standard errors from a
-numerical Hessian (numpy central differences of the log-likelihood in the
-log parameters); a seeded simulation of Pareto/NBD customers.
+Gamma-Gamma and BG/BB (Fader, Hardie & Shang 2010, with the paper's closed
+forms for its predictions), fitted with scipy.optimize; standard errors
+from a numerical Hessian (numpy central differences of the log-likelihood
+in the log parameters); seeded simulations of Pareto/NBD and BG/BB
+customers.
 
-Usage (rows as CSV on stdin: x,t_x,T or, for gg, x,mean_value):
+Usage (rows as CSV on stdin: x,t_x,T or, for gg, x,mean_value, for bgbb
+x,t_x,n):
   btyd_ref.py se MODEL PARAMS [L2]   standard errors at PARAMS (comma-separated)
   btyd_ref.py fit MODEL [L2]         maximum-likelihood fit
   btyd_ref.py simulate N SEED r alpha s beta   simulated rows x,t_x,T
-Output: one line of comma-separated numbers.
+  btyd_ref.py simulate_bgbb N SEED alpha beta gamma delta   rows x,t_x,n
+  btyd_ref.py predict_bgbb PARAMS    rows x,t_x,n,h: one line per row with
+                                     P(alive at n+1), E[X(n, n+h)], P(X(n) = x)
+Output: one line of comma-separated numbers (predict_bgbb: one per row).
 """
 import sys
 
@@ -71,6 +77,44 @@ def ll_gg(theta, x, m):
                   - (p * x + q) * np.log(g + x * m))
 
 
+def bgbb_terms(theta, x, tx, n):
+    """The paper's likelihood (eq. 5) term by term: the log of the "alive
+    through n" term and the likelihood L, by the definition with betaln."""
+    a, b, g, d = theta
+    alive = (special.betaln(a + x, b + n - x) - special.betaln(a, b)
+             + special.betaln(g, d + n) - special.betaln(g, d))
+    total = np.exp(alive)
+    for i in range(int(np.max(n - tx))):
+        died = (special.betaln(a + x, b + tx - x + i) - special.betaln(a, b)
+                + special.betaln(g + 1, d + tx + i) - special.betaln(g, d))
+        total = total + np.where(i < n - tx, np.exp(died), 0.0)
+    return alive, total
+
+
+def ll_bgbb(theta, x, tx, n):
+    return np.sum(np.log(bgbb_terms(theta, x, tx, n)[1]))
+
+
+def bgbb_predict(theta, x, tx, n, h):
+    """P(alive at n+1) (eq. 11), E[X(n, n+h)] in the closed form of eq. 13
+    with gammaln, and P(X(n) = x) (eq. 8) with binomial coefficients."""
+    a, b, g, d = theta
+    _, lik = bgbb_terms(theta, np.array([x]), np.array([tx]), np.array([n]))
+    lik = lik[0]
+    p_alive = np.exp(special.betaln(a + x, b + n - x) - special.betaln(a, b)
+                     + special.betaln(g, d + n + 1) - special.betaln(g, d)) / lik
+    bracket = (np.exp(special.gammaln(1 + d + n) - special.gammaln(g + d + n))
+               - np.exp(special.gammaln(1 + d + n + h) - special.gammaln(g + d + n + h)))
+    expected = (np.exp(special.betaln(a + x + 1, b + n - x) - special.betaln(a, b)) / lik
+                * d / (g - 1) * np.exp(special.gammaln(g + d) - special.gammaln(1 + d)) * bracket)
+    prob = special.comb(n, x) * np.exp(special.betaln(a + x, b + n - x) - special.betaln(a, b)
+                                       + special.betaln(g, d + n) - special.betaln(g, d))
+    for i in range(int(x), int(n)):
+        prob += special.comb(i, x) * np.exp(special.betaln(a + x, b + i - x) - special.betaln(a, b)
+                                            + special.betaln(g + 1, d + i) - special.betaln(g, d))
+    return p_alive, expected, prob
+
+
 def loglik(model, theta, cols):
     if model == "bgnbd":
         return ll_bgnbd(theta, *cols)
@@ -80,6 +124,8 @@ def loglik(model, theta, cols):
         return ll_pnbd(theta, *cols)
     if model == "gg":
         return ll_gg(theta, *cols)
+    if model == "bgbb":
+        return ll_bgbb(theta, *cols)
     raise SystemExit("unknown model " + model)
 
 
@@ -145,8 +191,40 @@ def simulate(n, seed, r, alpha, s, beta):
     return rows
 
 
+def simulate_bgbb(n, seed, a, b, g, d):
+    """BG/BB customers: p ~ Beta(a, b), theta ~ Beta(g, d); cohorts observed
+    for 4..10 opportunities after the first purchase; before each
+    opportunity a living customer dies with probability theta, and at it
+    buys with probability p."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        p = rng.beta(a, b)
+        theta = rng.beta(g, d)
+        opportunities = int(rng.integers(4, 11))
+        x, last = 0, 0
+        for t in range(1, opportunities + 1):
+            if rng.random() < theta:
+                break
+            if rng.random() < p:
+                x += 1
+                last = t
+        rows.append((x, last, opportunities))
+    return rows
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "simulate_bgbb":
+        n, seed = int(sys.argv[2]), int(sys.argv[3])
+        for x, tx, k in simulate_bgbb(n, seed, *(float(v) for v in sys.argv[4:8])):
+            print(f"{x},{tx},{k}")
+        return
+    if cmd == "predict_bgbb":
+        theta = [float(v) for v in sys.argv[2].split(",")]
+        for x, tx, k, h in zip(*read_rows()):
+            print(",".join(f"{v:.17g}" for v in bgbb_predict(theta, x, tx, k, h)))
+        return
     if cmd == "simulate":
         n, seed = int(sys.argv[2]), int(sys.argv[3])
         r, alpha, s, beta = (float(v) for v in sys.argv[4:8])

@@ -9,25 +9,14 @@ use strict;
 use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use IPC::Run;
+use lib dirname(__FILE__) . '/../perl';
+use BtydRef;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $cdnow = abs_path(dirname(__FILE__) . '/../data/cdnow_sample.txt');
-my $script = abs_path(dirname(__FILE__) . '/../ref/btyd_ref.py');
-# scipy and numpy come from Debian's packages (tools/setup.sh), which only
-# the system interpreter sees
-my $python = $ENV{PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3');
-
-my ($out, $err) = ('', '');
-IPC::Run::run([ $python, '-c', 'import scipy, numpy' ], '>', \$out, '2>', \$err);
-if (!ok($? == 0, "$python can import scipy and numpy"))
-{
-	diag("$err\nInstall python3-scipy and python3-numpy (tools/setup.sh does).");
-	done_testing();
-	exit;
-}
+python_or_skip();
 
 my $node = PostgreSQL::Test::Cluster->new('btyd_ref');
 $node->init;
@@ -48,30 +37,6 @@ $node->safe_psql('postgres', qq{
 	FROM days GROUP BY customer_id;
 });
 
-# Runs the reference with the rows of a query as CSV on stdin; returns the
-# numbers it prints.
-sub reference
-{
-	my ($rows_sql, @args) = @_;
-	my $rows = $node->safe_psql('postgres', "COPY ($rows_sql) TO STDOUT WITH (FORMAT csv)");
-	my ($o, $e) = ('', '');
-	IPC::Run::run([ $python, $script, @args ], '<', \$rows, '>', \$o, '2>', \$e)
-	  or die "btyd_ref.py @args failed: $e";
-	chomp $o;
-	return split /,/, $o;
-}
-
-# Compares two lists of numbers to a relative tolerance, one test each.
-sub close_to
-{
-	my ($what, $got, $want, $tol) = @_;
-	for my $i (0 .. $#$want)
-	{
-		my $rel = abs($got->[$i] - $want->[$i]) / abs($want->[$i]);
-		ok($rel < $tol, "$what [$i]: $got->[$i] against $want->[$i] (relative $rel)");
-	}
-}
-
 my $customers = q{SELECT x, t_x, "T" FROM cal};
 my @cases = (
 	[ 'bgnbd', q{rfm_bgnbd_fit(x, t_x, "T", 'week')}, [qw(r alpha a b)], $customers, 0 ],
@@ -88,7 +53,7 @@ for my $c (@cases)
 	my ($params, $mine) = split /\n/, $node->safe_psql('postgres', qq{
 		SELECT concat_ws(',', $fields), concat_ws(',', $ses)
 		FROM (SELECT $fit AS m FROM cal) s}, extra_params => [ '-A', '-F', "\n" ]);
-	my @ref = reference($rows, 'se', $model, $params, $l2);
+	my @ref = @{ (reference($node, $rows, 'se', $model, $params, $l2))[0] };
 	close_to("$model standard errors (l2 = $l2) against a numerical Hessian",
 		[ split /,/, $mine ], \@ref, 1e-3);
 }
@@ -97,9 +62,7 @@ for my $c (@cases)
 # (weeks), 4,000 customers.  The fit must agree with scipy's on the same
 # rows, and lie within 3 standard errors of the truth.
 my @truth = (0.6, 8, 0.8, 12);
-my ($sim, $e2) = ('', '');
-IPC::Run::run([ $python, $script, 'simulate', 4000, 20261201, @truth ], '>', \$sim, '2>', \$e2)
-  or die "simulation failed: $e2";
+my $sim = reference_output('', 'simulate', 4000, 20261201, @truth);
 $node->safe_psql('postgres', 'CREATE TABLE sim (x float8, t_x float8, "T" float8)');
 $node->safe_psql('postgres', "COPY sim FROM STDIN WITH (FORMAT csv);\n$sim\\.\n");
 is($node->safe_psql('postgres', 'SELECT count(*) FROM sim'), '4000', 'simulated customers loaded');
@@ -109,7 +72,7 @@ my ($fit, $se) = split /\n/, $node->safe_psql('postgres', q{
 	FROM (SELECT rfm_pnbd_fit(x, t_x, "T", 'week') AS m FROM sim) s}, extra_params => [ '-A', '-F', "\n" ]);
 my @mine = split /,/, $fit;
 my @ses = split /,/, $se;
-my @scipy = reference('SELECT x, t_x, "T" FROM sim', 'fit', 'pnbd');
+my @scipy = @{ (reference($node, 'SELECT x, t_x, "T" FROM sim', 'fit', 'pnbd'))[0] };
 close_to('simulated Pareto/NBD: parameters and LL against scipy', \@mine, \@scipy, 1e-4);
 for my $i (0 .. 3)
 {
