@@ -106,6 +106,26 @@ SELECT sum(replace(m[1], ',', '')::int) AS doc_new_customers,
           AND customer_id NOT IN (SELECT customer_id FROM rfm_orders WHERE order_date <= '2006-06-30')) AS new_from_orders
 FROM doc, regexp_matches(html, '<title>new customers → [^:]*: ([0-9,]+)</title>', 'g') m;
 
+-- The whale curve (the model's profit is its margin times revenue, no
+-- costs): the origin and 100 points; the top 20 % by profit and the bottom
+-- 30 % from the orders.
+SELECT pg_temp.occurs(substring(pg_temp.chart(html, 'whale') FROM 'class="curve" fill="none" points="([^"]*)"'),
+                      '[0-9.]+,[0-9.]+') AS whale_points,
+       array_to_string(regexp_match(html, 'The most profitable 20% of customers bring ([0-9.]+%) of the profit; '
+                                          'the least profitable 30% bring ([-0-9.]+%)'), ' / ') AS doc_top20_bottom30,
+       (SELECT round(100 * sum(c.revenue) FILTER (WHERE c.rank <= ceil(0.2 * c.n)) / sum(c.revenue), 1) || '% / ' ||
+               round(100 - 100 * sum(c.revenue) FILTER (WHERE c.rank <= ceil(0.7 * c.n)) / sum(c.revenue), 1) || '%'
+        FROM (SELECT sum(revenue) AS revenue, row_number() OVER (ORDER BY sum(revenue) DESC, customer_id) AS rank,
+                     count(*) OVER () AS n
+              FROM rfm_orders WHERE order_date <= '2006-12-31' GROUP BY customer_id) c) AS orders_top20_bottom30
+FROM doc;
+
+-- The A-E transitions: one square per (from, to) pair of groups with
+-- customers, as rfm_transition_matrix(by => 'ae_group') counts them.
+SELECT pg_temp.occurs(pg_temp.chart(html, 'ae_transitions'), '<rect class="cell"') AS ae_cells,
+       (SELECT count(*) FROM rfm_transition_matrix('rep', by => 'ae_group')) AS matrix_rows
+FROM doc;
+
 -- The CLV histogram: one bar per 1-2-5 bin from the lowest to the highest
 -- with customers; the bins found here by a join with the edges instead.
 WITH edges AS (SELECT e * 10::numeric ^ k AS lo FROM unnest(ARRAY[1, 2, 5]) e, generate_series(0, 12) k

@@ -116,6 +116,12 @@ SELECT coalesce((SELECT CASE WHEN lang = 'zh' THEN t.zh ELSE t.en END
     ('pareto_note', 'The top %s of customers bring %s of the net revenue.', '前 %s 的客户带来了 %s 的净收入。'),
     ('pareto_x', 'Top customers by net revenue', '按净收入排序的前 N% 客户'),
     ('pareto_y', 'Share of net revenue', '净收入占比'),
+    ('whale', 'Profit curve (whale curve)', '利润曲线（鲸鱼曲线）'),
+    ('whale_note', 'The most profitable %s of customers bring %s of the profit; the least profitable 30%% bring %s.', '利润最高的 %s 客户带来 %s 的利润；利润最低的 30%% 客户带来 %s。'),
+    ('whale_x', 'Top customers by profit', '按利润排序的前 N% 客户'),
+    ('whale_y', 'Share of profit', '利润占比'),
+    ('ae_transitions', 'A–E group transitions', 'A–E 客户组迁移'),
+    ('ae_transitions_note', 'Customers by their A–E group on %1$s (rows) and on %2$s (columns): the aim is to move them from B to E and keep them there.', '客户在 %1$s 的 A–E 组（行）与在 %2$s 的 A–E 组（列）：目标是把客户从 B 推向 E 并留在 E。'),
     ('transitions', 'Segment transitions', '客户分群迁移'),
     ('transitions_note', 'Customers by their segment on %1$s (rows) and on %2$s (columns); the colour is the share of the row.', '客户在 %1$s 的分群（行）与在 %2$s 的分群（列）；颜色表示在该行中的占比。'),
     ('no_transitions', 'Transitions need two snapshots in the model''s history: refresh it again later, or as of a past time.', '迁移需要历史中至少两个快照：稍后再次刷新，或按过去的时间刷新。'),
@@ -416,7 +422,7 @@ COMMENT ON FUNCTION @extschema@.rfm_report_lifecycle(text, text) IS
     'Report section: the lifecycle funnel, one centred bar (<rect class="stage">) per stage with customers, acquisition to churned (from <name>_customers)';
 
 -- Section: the Pareto curve.
-CREATE FUNCTION @extschema@.rfm_report_pareto(model text, lang text) RETURNS text
+CREATE FUNCTION @extschema@.rfm_report_curve(model text, lang text, measure text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -428,16 +434,18 @@ DECLARE
     hi float8;
     pts text;
     top20 numeric;
+    top70 numeric;
+    id text := CASE measure WHEN 'profit' THEN 'whale' ELSE 'pareto' END;
     grid text;
 BEGIN
-    WITH p AS (SELECT (r->>'customer_percent')::integer AS pct, (r->>'revenue_share')::float8 AS share
+    WITH p AS (SELECT (r->>'customer_percent')::integer AS pct, (r->>(measure || '_share'))::float8 AS share
                FROM @extschema@.rfm_report_rows(model, '_pareto') r)
     SELECT least(0, min(p.share)), greatest(1, max(p.share)),
            '0,0 ' || string_agg(format('%s,%s', p.pct, round(p.share::numeric, 4)), ' ' ORDER BY p.pct),
-           max(p.share) FILTER (WHERE p.pct = 20)
-    INTO lo, hi, pts, top20 FROM p WHERE p.share IS NOT NULL;
+           max(p.share) FILTER (WHERE p.pct = 20), max(p.share) FILTER (WHERE p.pct = 70)
+    INTO lo, hi, pts, top20, top70 FROM p WHERE p.share IS NOT NULL;
     IF pts IS NULL THEN
-        RETURN @extschema@.rfm_report_section('pareto', @extschema@.rfm_report_text('pareto', lang),
+        RETURN @extschema@.rfm_report_section(id, @extschema@.rfm_report_text(id, lang),
                                               @extschema@.rfm_report_text('no_customers', lang));
     END IF;
     -- the points in pixels
@@ -453,9 +461,10 @@ BEGIN
                              lft - 6, round((top + h - h * (g / 100.0 - lo) / (hi - lo))::numeric, 1) + 4, g,
                              lft + w * g / 100 - 10, top + h + 16, g), '')
     INTO grid FROM generate_series(0, 100, 20) g;
-    RETURN @extschema@.rfm_report_section('pareto', @extschema@.rfm_report_text('pareto', lang),
-               format(@extschema@.rfm_report_text('pareto_note', lang), '20%', @extschema@.rfm_report_percent(top20)),
-               @extschema@.rfm_report_svg('pareto', 'pareto', lft + w + 30, top + h + 44, format(
+    RETURN @extschema@.rfm_report_section(id, @extschema@.rfm_report_text(id, lang),
+               format(@extschema@.rfm_report_text(id || '_note', lang), '20%', @extschema@.rfm_report_percent(top20),
+                      @extschema@.rfm_report_percent(1 - top70)),
+               @extschema@.rfm_report_svg('pareto', id, lft + w + 30, top + h + 44, format(
                    '%s<line class="even" x1="%s" y1="%s" x2="%s" y2="%s"/>'
                    '<line class="mark" x1="%s" y1="%s" x2="%s" y2="%s"/>'
                    '<polyline class="curve" fill="none" points="%s"/>'
@@ -465,15 +474,35 @@ BEGIN
                    lft, round((top + h - h * (0 - lo) / (hi - lo))::numeric, 1),
                    lft + w, round((top + h - h * (1 - lo) / (hi - lo))::numeric, 1),
                    lft + w / 5, top, lft + w / 5, top + h,
-                   pts, lft + w / 2 - 80, top + h + 38, @extschema@.rfm_report_text('pareto_x', lang),
-                   top + h / 2 + 60, top + h / 2 + 60, @extschema@.rfm_report_text('pareto_y', lang))));
+                   pts, lft + w / 2 - 80, top + h + 38, @extschema@.rfm_report_text(id || '_x', lang),
+                   top + h / 2 + 60, top + h / 2 + 60, @extschema@.rfm_report_text(id || '_y', lang))));
 END
 $$;
+CREATE FUNCTION @extschema@.rfm_report_pareto(model text, lang text) RETURNS text
+LANGUAGE sql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT @extschema@.rfm_report_curve(model, lang, 'revenue')
+$$;
+CREATE FUNCTION @extschema@.rfm_report_whale(model text, lang text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- models of 1.1 have no profit
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.rfm_model m WHERE m.name = model AND m.views_version <> '1.1') THEN
+        RETURN '';
+    END IF;
+    RETURN @extschema@.rfm_report_curve(model, lang, 'profit');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_whale(text, text) IS
+    'Report section: the profit (whale) curve from _pareto.profit_share, with the 20/80/30 figures (nothing for a model created before 1.2)';
+COMMENT ON FUNCTION @extschema@.rfm_report_curve(text, text, text) IS
+    'The Pareto curve (measure revenue) or the whale curve (measure profit) of a model''s _pareto view, as a report section';
 COMMENT ON FUNCTION @extschema@.rfm_report_pareto(text, text) IS
     'Report section: the Pareto curve (<polyline class="curve">: the origin and one point per row of <name>_pareto) and the share of the top 20%';
 
 -- Section: the segment transitions between the last two snapshots.
-CREATE FUNCTION @extschema@.rfm_report_transitions(model text, lang text) RETURNS text
+CREATE FUNCTION @extschema@.rfm_report_moves(model text, lang text, by text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -482,8 +511,9 @@ DECLARE
     lft constant integer := 170;
     top constant integer := 120;
     q record;
+    id text := CASE by WHEN 'segment' THEN 'transitions' ELSE 'ae_transitions' END;
 BEGIN
-    WITH h AS (SELECT (r->>'as_of')::timestamptz AS as_of, r->'customer' AS customer, r->>'segment' AS segment,
+    WITH h AS (SELECT (r->>'as_of')::timestamptz AS as_of, r->'customer' AS customer, r->>by AS segment,
                       (r->>'monetary')::numeric AS monetary
                FROM @extschema@.rfm_report_rows(model, '_history', 2) r),
          t AS (SELECT min(h.as_of) AS a, max(h.as_of) AS b FROM h),
@@ -507,7 +537,9 @@ BEGIN
                FROM x CROSS JOIN nseg
                     LEFT JOIN ord fo ON NOT x.is_new AND fo.seg = coalesce(x.fs, '–')
                     LEFT JOIN ord tob ON NOT x.is_gone AND tob.seg = coalesce(x.ts, '–')),
-         lab AS (SELECT ord.pos, CASE WHEN ord.seg = '–' THEN '–' ELSE @extschema@.rfm_report_label(ord.seg, lang) END AS label
+         lab AS (SELECT ord.pos, CASE WHEN ord.seg = '–' THEN '–'
+                                      WHEN by = 'segment' THEN @extschema@.rfm_report_label(ord.seg, lang)
+                                      ELSE @extschema@.rfm_report_escape(@extschema@.rfm_group_label(ord.seg, lang)) END AS label
                  FROM ord
                  UNION ALL
                  SELECT nseg.n + 1, NULL FROM nseg)
@@ -535,16 +567,36 @@ BEGIN
                               '' ORDER BY lab.pos) FROM lab) AS labels
     INTO q FROM t;
     IF q.a IS NULL OR q.b IS NULL OR q.a = q.b THEN
-        RETURN @extschema@.rfm_report_section('transitions', @extschema@.rfm_report_text('transitions', lang),
+        RETURN @extschema@.rfm_report_section(id, @extschema@.rfm_report_text(id, lang),
                                               @extschema@.rfm_report_text('no_transitions', lang));
     END IF;
-    RETURN @extschema@.rfm_report_section('transitions', @extschema@.rfm_report_text('transitions', lang),
-               format(@extschema@.rfm_report_text('transitions_note', lang),
+    RETURN @extschema@.rfm_report_section(id, @extschema@.rfm_report_text(id, lang),
+               format(@extschema@.rfm_report_text(id || '_note', lang),
                       @extschema@.rfm_report_time(m, q.a), @extschema@.rfm_report_time(m, q.b)),
-               @extschema@.rfm_report_svg('transitions', 'transitions', lft + (q.n + 1) * cell + 90,
+               @extschema@.rfm_report_svg('transitions', id, lft + (q.n + 1) * cell + 90,
                                           top + (q.n + 1) * cell + 10, q.labels || coalesce(q.cells, '')));
 END
 $$;
+COMMENT ON FUNCTION @extschema@.rfm_report_moves(text, text, text) IS
+    'Report section: customers by their group (by: segment or ae_group) at the last two snapshots of the history, a from x to grid coloured by the share of each row';
+CREATE FUNCTION @extschema@.rfm_report_transitions(model text, lang text) RETURNS text
+LANGUAGE sql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT @extschema@.rfm_report_moves(model, lang, 'segment')
+$$;
+CREATE FUNCTION @extschema@.rfm_report_ae_transitions(model text, lang text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- the history of a model created before 1.2 has no A-E group
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.rfm_model m WHERE m.name = model AND m.views_version <> '1.1') THEN
+        RETURN '';
+    END IF;
+    RETURN @extschema@.rfm_report_moves(model, lang, 'ae_group');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_ae_transitions(text, text) IS
+    'Report section: the A-E group transitions between the last two snapshots (nothing for a model created before 1.2)';
 COMMENT ON FUNCTION @extschema@.rfm_report_transitions(text, text) IS
     'Report section: from-segment x to-segment customers between the last two snapshots of <name>_history, one square (<rect class="cell">) per pair with customers, as rfm_transition_matrix counts them; a note when there are fewer than two snapshots';
 
@@ -698,7 +750,9 @@ BEGIN
         || @extschema@.rfm_report_segments(model, lang) || E'\n'
         || @extschema@.rfm_report_lifecycle(model, lang) || E'\n'
         || @extschema@.rfm_report_pareto(model, lang) || E'\n'
+        || @extschema@.rfm_report_whale(model, lang) || E'\n'
         || @extschema@.rfm_report_transitions(model, lang) || E'\n'
+        || @extschema@.rfm_report_ae_transitions(model, lang) || E'\n'
         || @extschema@.rfm_report_clv(model, lang) || E'\n'
         || @extschema@.rfm_report_top_customers(model, lang) || E'\n'
         || format('<footer>%s %s</footer>', @extschema@.rfm_report_text('footer', lang),
