@@ -104,7 +104,7 @@ FROM doc;
 SELECT sum(replace(m[1], ',', '')::int) AS doc_new_customers,
        (SELECT count(DISTINCT customer_id) FROM rfm_orders WHERE order_date > '2006-06-30'
           AND customer_id NOT IN (SELECT customer_id FROM rfm_orders WHERE order_date <= '2006-06-30')) AS new_from_orders
-FROM doc, regexp_matches(html, '<title>new customers → [^:]*: ([0-9,]+)</title>', 'g') m;
+FROM doc, regexp_matches(pg_temp.chart(html, 'transitions'), '<title>new customers → [^:]*: ([0-9,]+)</title>', 'g') m;
 
 -- The whale curve (the model's profit is its margin times revenue, no
 -- costs): the origin and 100 points; the top 20 % by profit and the bottom

@@ -539,7 +539,8 @@ BEGIN
                     LEFT JOIN ord tob ON NOT x.is_gone AND tob.seg = coalesce(x.ts, '–')),
          lab AS (SELECT ord.pos, CASE WHEN ord.seg = '–' THEN '–'
                                       WHEN by = 'segment' THEN @extschema@.rfm_report_label(ord.seg, lang)
-                                      ELSE @extschema@.rfm_report_escape(@extschema@.rfm_group_label(ord.seg, lang)) END AS label
+                                      -- a group's code on the axes; the note names them
+                                      ELSE @extschema@.rfm_report_escape(ord.seg) END AS label
                  FROM ord
                  UNION ALL
                  SELECT nseg.n + 1, NULL FROM nseg)
@@ -572,7 +573,11 @@ BEGIN
     END IF;
     RETURN @extschema@.rfm_report_section(id, @extschema@.rfm_report_text(id, lang),
                format(@extschema@.rfm_report_text(id || '_note', lang),
-                      @extschema@.rfm_report_time(m, q.a), @extschema@.rfm_report_time(m, q.b)),
+                      @extschema@.rfm_report_time(m, q.a), @extschema@.rfm_report_time(m, q.b))
+               || CASE WHEN by = 'segment' THEN ''
+                       ELSE ' ' || (SELECT string_agg(@extschema@.rfm_report_escape(
+                                                          @extschema@.rfm_group_label(g.code, lang)), '; ' ORDER BY g.code)
+                                    FROM @extschema@.rfm_customer_group g WHERE g.scheme = 'ae') || '.' END,
                @extschema@.rfm_report_svg('transitions', id, lft + (q.n + 1) * cell + 90,
                                           top + (q.n + 1) * cell + 10, q.labels || coalesce(q.cells, '')));
 END

@@ -21,7 +21,7 @@ use Test::More;
 
 my $csv = abs_path(dirname(__FILE__) . '/../data/online_retail_invoices.csv');
 my $out = $PostgreSQL::Test::Utils::tmp_check;
-my ($width, $height) = (1200, 3800);
+my ($width, $height) = (1200, 4800);
 # chromium and python3-pil come from Debian (tools/setup.sh); PIL only for
 # the system interpreter
 my $python = $ENV{PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3');
@@ -152,6 +152,8 @@ my %want = split /[|\n]/, $node->safe_psql('postgres', q{
 	UNION ALL SELECT 'lifecycle', count(DISTINCT lifecycle_stage) FROM shop_customers
 	UNION ALL SELECT 'pareto', count(*) + 1 FROM shop_pareto
 	UNION ALL SELECT 'transitions', count(*) FROM rfm_transition_matrix('shop')
+	UNION ALL SELECT 'whale', count(*) + 1 FROM shop_pareto WHERE profit_share IS NOT NULL
+	UNION ALL SELECT 'ae_transitions', count(*) FROM rfm_transition_matrix('shop', by => 'ae_group')
 	UNION ALL SELECT 'top', least(count(*), 10) FROM shop_customers
 });
 # the CLV bins, by walking the 1-2-5 edges here
@@ -174,7 +176,7 @@ for my $lang ('en', 'zh')
 {
 	my $dom = chromium("$out/report-$lang.html", '--dump-dom');
 	my %chart = charts($dom);
-	is_deeply([ sort keys %chart ], [qw(clv grid-rf grid-rm lifecycle pareto transitions)],
+	is_deeply([ sort keys %chart ], [qw(ae_transitions clv grid-rf grid-rm lifecycle pareto transitions whale)],
 		"$lang: the browser has every chart");
 	is(count_of($chart{'grid-rf'} // '', qr/<rect class="cell"/), $want{'grid-rf'},
 		"$lang: R x F grid has a square per cell with customers ($want{'grid-rf'})");
@@ -189,6 +191,11 @@ for my $lang ('en', 'zh')
 		"$lang: the Pareto curve has the origin and a point per percent ($want{pareto})");
 	is(count_of($chart{transitions} // '', qr/<rect class="cell"/), $want{transitions},
 		"$lang: the transitions have a square per pair of rfm_transition_matrix ($want{transitions})");
+	my ($whale) = ($chart{whale} // '') =~ /<polyline class="curve"[^>]*points="([^"]*)"/;
+	is(count_of($whale // '', qr/[0-9.]+,[0-9.]+/), $want{whale},
+		"$lang: the whale curve has the origin and a point per percent ($want{whale})");
+	is(count_of($chart{ae_transitions} // '', qr/<rect class="cell"/), $want{ae_transitions},
+		"$lang: the A-E transitions have a square per pair of rfm_transition_matrix by ae_group ($want{ae_transitions})");
 	is(count_of($chart{clv} // '', qr/<rect class="bar"/), $want{clv},
 		"$lang: the CLV histogram has a bar per bin from the lowest to the highest ($want{clv})");
 	is(count_of($dom, qr/<tr class="customer">/), $want{top}, "$lang: the top customers ($want{top})");
