@@ -351,7 +351,8 @@ emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdes
 		rfm_summary_values(st, sv, sn, sumdesc->natts);
 		values[1] = HeapTupleGetDatum(heap_form_tuple(sumdesc, sv, sn));
 	}
-	stage = rfm_lifecycle_code(st, lcache, rowcxt);
+	/* the cache's scratch space lives as long as the cache */
+	stage = rfm_lifecycle_code(st, lcache, GetMemoryChunkContext(lcache));
 	if (stage == NULL)
 		nulls[2] = true;
 	else
