@@ -314,7 +314,24 @@ rfm_days_normalize(int32 *days, int32 n)
 
 	if (n < 2)
 		return n;
-	pg_qsort(days, n, sizeof(int32), cmp_int32);
+	if (n <= 32)
+	{
+		/* insertion sort: the usual customer has a few days */
+		for (int32 i = 1; i < n; i++)
+		{
+			int32		v = days[i];
+			int32		j = i;
+
+			while (j > 0 && days[j - 1] > v)
+			{
+				days[j] = days[j - 1];
+				j--;
+			}
+			days[j] = v;
+		}
+	}
+	else
+		pg_qsort(days, n, sizeof(int32), cmp_int32);
 	k = 1;
 	for (int32 i = 1; i < n; i++)
 	{

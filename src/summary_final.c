@@ -121,11 +121,16 @@ rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts)
 		nulls[13] = true;
 		if (st->orders > 0 && n > 1 && st->first_known)
 		{
-			double		total = (st->amount_kind == RFM_AMOUNT_FLOAT8) ?
-				st->u.f.fsum + st->u.f.fcomp :
-				DatumGetFloat8(DirectFunctionCall1(numeric_float8, monetary));
-			double		v = (total - st->first_day_amount) / (double) (n - 1);
+			double		total;
+			double		v;
 
+			if (st->amount_kind == RFM_AMOUNT_FLOAT8)
+				total = st->u.f.fsum + st->u.f.fcomp;
+			else if (st->overflow_len == 0)
+				total = (double) st->u.sum / (double) pow10_table()[st->scale];
+			else
+				total = DatumGetFloat8(DirectFunctionCall1(numeric_float8, monetary));
+			v = (total - st->first_day_amount) / (double) (n - 1);
 			if (isfinite(v) && v > 0.0)
 			{
 				values[13] = Float8GetDatum(v);
