@@ -3,7 +3,7 @@
 SET extra_float_digits = 0;
 SET TimeZone = 'UTC';
 
--- Compares a rfm_summarize result with the GROUP BY aggregates, matching
+-- Compares a rfm_summarize result with the GROUP BY aggregates (all four columns), matching
 -- customers by key (NULL matches NULL).
 CREATE FUNCTION summarize_diff(got regclass, want regclass)
 RETURNS TABLE (got_rows bigint, want_rows bigint, equal_rows bigint)
@@ -14,7 +14,8 @@ BEGIN
                (SELECT count(*) FROM %1$s g JOIN %2$s w
                   ON g.customer IS NOT DISTINCT FROM w.customer
                  AND g.summary IS NOT DISTINCT FROM w.summary
-                 AND g.lifecycle IS NOT DISTINCT FROM w.lifecycle)$q$, got, want);
+                 AND g.lifecycle IS NOT DISTINCT FROM w.lifecycle
+                 AND g.repeat_value IS NOT DISTINCT FROM w.repeat_value)$q$, got, want);
 END $$;
 
 -- integer keys, timestamptz, numeric with returns (Online Retail)
@@ -24,7 +25,8 @@ SELECT * FROM rfm_summarize('retail', 'customer_id', 'invoice_time', 'amount',
 CREATE TEMP TABLE want_retail AS
 SELECT customer_id AS customer,
        rfm_summary(invoice_time, amount, '2011-12-10 00:00+00', 'Europe/London') AS summary,
-       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00', 'Europe/London') AS lifecycle
+       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00', 'Europe/London') AS lifecycle,
+       rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+00', 'Europe/London') AS repeat_value
 FROM retail GROUP BY customer_id;
 SELECT * FROM summarize_diff('got_retail', 'want_retail');
 SELECT lifecycle, count(*) FROM got_retail GROUP BY 1 ORDER BY 1;
@@ -36,7 +38,8 @@ SELECT * FROM rfm_summarize('retail', 'customer_id', 'invoice_time', 'amount',
 CREATE TEMP TABLE want_past AS
 SELECT customer_id AS customer,
        rfm_summary(invoice_time, amount, '2011-06-01 00:00+00', 'UTC') AS summary,
-       rfm_lifecycle(invoice_time, amount, '2011-06-01 00:00+00', 'UTC') AS lifecycle
+       rfm_lifecycle(invoice_time, amount, '2011-06-01 00:00+00', 'UTC') AS lifecycle,
+       rfm_repeat_value(invoice_time, amount, '2011-06-01 00:00+00', 'UTC') AS repeat_value
 FROM retail GROUP BY customer_id;
 SELECT *, (SELECT count(*) FROM got_past WHERE summary IS NULL AND lifecycle = 'acquisition') AS not_yet
 FROM summarize_diff('got_past', 'want_past');
@@ -47,7 +50,8 @@ SELECT * FROM rfm_summarize('rfm_orders', 'customer_id', 'order_date', 'revenue'
                             '2007-01-01 03:00+00', 'America/New_York', NULL::text);
 CREATE TEMP TABLE want_text AS
 SELECT customer_id AS customer, rfm_summary(order_date, revenue, date '2006-12-31') AS summary,
-       rfm_lifecycle(order_date, revenue, date '2006-12-31') AS lifecycle
+       rfm_lifecycle(order_date, revenue, date '2006-12-31') AS lifecycle,
+       rfm_repeat_value(order_date, revenue, date '2006-12-31') AS repeat_value
 FROM rfm_orders GROUP BY customer_id;
 SELECT * FROM summarize_diff('got_text', 'want_text');
 
@@ -66,21 +70,24 @@ CREATE TEMP TABLE got_uuid AS
 SELECT * FROM rfm_summarize('orders_uuid', 'who', 'at', 'amount', '2011-09-01 00:00+00', 'UTC', NULL::uuid);
 CREATE TEMP TABLE want_uuid AS
 SELECT who AS customer, rfm_summary(at, amount, '2011-09-01 00:00+00', 'UTC') AS summary,
-       rfm_lifecycle(at, amount, '2011-09-01 00:00+00', 'UTC') AS lifecycle
+       rfm_lifecycle(at, amount, '2011-09-01 00:00+00', 'UTC') AS lifecycle,
+       rfm_repeat_value(at, amount, '2011-09-01 00:00+00', 'UTC') AS repeat_value
 FROM orders_uuid GROUP BY who;
 SELECT * FROM summarize_diff('got_uuid', 'want_uuid');
 CREATE TEMP TABLE got_f AS
 SELECT * FROM rfm_summarize('orders_uuid', 'who', 'at', 'amount_f', '2011-09-01 00:00+00', 'UTC', NULL::uuid);
 CREATE TEMP TABLE want_f AS
 SELECT who AS customer, rfm_summary(at, amount_f, '2011-09-01 00:00+00', 'UTC') AS summary,
-       rfm_lifecycle(at, amount_f, '2011-09-01 00:00+00', 'UTC') AS lifecycle
+       rfm_lifecycle(at, amount_f, '2011-09-01 00:00+00', 'UTC') AS lifecycle,
+       rfm_repeat_value(at, amount_f, '2011-09-01 00:00+00', 'UTC') AS repeat_value
 FROM orders_uuid GROUP BY who;
 SELECT * FROM summarize_diff('got_f', 'want_f');
 CREATE TEMP TABLE got_i AS
 SELECT * FROM rfm_summarize('orders_uuid', 'who', 'at', 'amount_i', '2011-09-01 00:00+00', 'UTC', NULL::uuid);
 CREATE TEMP TABLE want_i AS
 SELECT who AS customer, rfm_summary(at, amount_i::numeric, '2011-09-01 00:00+00', 'UTC') AS summary,
-       rfm_lifecycle(at, amount_i::numeric, '2011-09-01 00:00+00', 'UTC') AS lifecycle
+       rfm_lifecycle(at, amount_i::numeric, '2011-09-01 00:00+00', 'UTC') AS lifecycle,
+       rfm_repeat_value(at, amount_i::numeric, '2011-09-01 00:00+00', 'UTC') AS repeat_value
 FROM orders_uuid GROUP BY who;
 SELECT * FROM summarize_diff('got_i', 'want_i');
 
@@ -123,7 +130,8 @@ SELECT * FROM rfm_summarize('shop_orders', 'customer_id', 'invoice_time', 'amoun
 RESET ROLE;
 CREATE TEMP TABLE want_rls AS
 SELECT customer_id AS customer, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00', 'UTC') AS summary,
-       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00', 'UTC') AS lifecycle
+       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+00', 'UTC') AS lifecycle,
+       rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+00', 'UTC') AS repeat_value
 FROM shop_orders WHERE country = 'France' GROUP BY customer_id;
 SELECT *, (SELECT count(DISTINCT customer_id) FROM shop_orders) AS all_customers
 FROM summarize_diff('got_rls', 'want_rls');

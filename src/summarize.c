@@ -16,7 +16,8 @@
  * Every customer key seen gives one row, as `GROUP BY customer` does: the
  * summary is what rfm_summary gives for the group (NULL when no order or
  * return is on or before as_of) and the stage what rfm_lifecycle gives, from
- * the same state.  A NULL customer is one group, as in GROUP BY.
+ * the same state, and so is repeat_value (rfm_repeat_value, the Gamma-Gamma
+ * input).  A NULL customer is one group, as in GROUP BY.
  */
 #include "rfm.h"
 
@@ -468,8 +469,9 @@ static void
 emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdesc,
 	 void *lcache, MemoryContext rowcxt, Datum key, bool key_null, RfmState *st)
 {
-	Datum		values[3];
-	bool		nulls[3] = {key_null, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {key_null, false, false, false};
+	double		rv;
 	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 	const char *stage;
 
@@ -494,6 +496,10 @@ emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdes
 		nulls[2] = true;
 	else
 		values[2] = CStringGetTextDatum(stage);
+	if (rfm_state_repeat_value(st, &rv))
+		values[3] = Float8GetDatum(rv);
+	else
+		nulls[3] = true;
 	tuplestore_putvalues(ts, outdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(rowcxt);
@@ -635,7 +641,7 @@ rfm_summarize(PG_FUNCTION_ARGS)
 		ctx.tzc = NULL;
 	}
 
-	/* output: (customer, summary, lifecycle) */
+	/* output: (customer, summary, lifecycle, repeat_value) */
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_summarize: return type must be a row type");
 	sumdesc = lookup_rowtype_tupdesc_copy(TupleDescAttr(outdesc, 1)->atttypid, -1);

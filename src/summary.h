@@ -27,7 +27,7 @@ typedef int64 rfm_wide;
 /*
  * Version of the external (text and binary) form.  Version 2 adds the value
  * of the first purchase day; a version 1 value is still read (its
- * repeat_value is unknown and comes out as NULL).
+ * rfm_repeat_value is unknown and comes out as NULL).
  */
 #define RFM_STATE_VERSION	2
 
@@ -98,8 +98,8 @@ typedef struct RfmState
 /* The largest number of distinct purchase days a state may hold. */
 #define RFM_MAX_DAYS	((int32) ((MaxAllocSize - RFM_HDRSZ - 65536) / sizeof(int32)))
 
-/* The largest number of attributes of rfm_summary (version 1.2 added one). */
-#define RFM_SUMMARY_NATTS	14
+/* The attributes of rfm_summary. */
+#define RFM_SUMMARY_NATTS	13
 
 static inline bool
 wide_mul_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
@@ -132,6 +132,7 @@ extern const char *rfm_lifecycle_code(const RfmState *st, void *cache, MemoryCon
 
 /* src/summary_final.c */
 extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
+extern bool rfm_state_repeat_value(const RfmState *st, double *value);
 
 /* src/summary.c */
 typedef struct TzCache TzCache;
