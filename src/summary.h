@@ -12,7 +12,9 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #ifdef HAVE_INT128
 typedef int128 rfm_wide;
@@ -134,13 +136,19 @@ extern const char *rfm_lifecycle_code(const RfmState *st, void *cache, MemoryCon
 extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
 extern bool rfm_state_repeat_value(const RfmState *st, double *value);
 
-/* src/summary.c */
+/* src/summary_tz.c */
 typedef struct TzCache TzCache;
 extern uint32 rfm_zone_id(const char *name);
 extern TzCache *rfm_tzcache_new(MemoryContext mcxt, text *zone);
+extern TzCache *rfm_tzcache_get(FunctionCallInfo fcinfo, int zone_arg);
+extern uint32 rfm_tzcache_zone(const TzCache *c);
+extern int32 rfm_local_day(TzCache *c, TimestampTz ts);
+
+/* src/summary.c */
 extern int64 rfm_as_of_value(int kind, Datum d);
 extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);
 extern RfmState *rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount);
+extern int	rfm_cmp_int32(const void *a, const void *b);
 extern int32 rfm_days_normalize(int32 *days, int32 n);
 extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);
 
