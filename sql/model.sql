@@ -106,7 +106,8 @@ CALL rfm_refresh('retail', '2011-12-10');
 -- repeat purchases, repeat_value, which test summary_repeat checks by
 -- hand), and each customer's P(alive) and CLV are the functions' values
 -- for that customer.
-WITH s AS (SELECT customer_id, (rfm_summary(invoice_time, amount, '2011-12-10 00:00+00')).*
+WITH s AS (SELECT customer_id, (rfm_summary(invoice_time, amount, '2011-12-10 00:00+00')).*,
+                  rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+00') AS repeat_value
            FROM retail WHERE customer_id IS NOT NULL GROUP BY customer_id),
      fit AS (SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week', 0.0001) AS bg,
                     rfm_gamma_gamma_fit(repeat_frequency, repeat_value, 0.0001)

@@ -93,9 +93,10 @@ SELECT (rfm_summary_final(forge(s, 175, encode('1000', 'hex') || '00', 2)::rfm_s
 -- year on) or lie after as_of
 SELECT forge(s, length(s) - 7, lpad(to_hex(('x' || substr(s, length(s) - 7))::bit(32)::int4 + 365), 8, '0'))::rfm_state FROM good;
 -- an unknown version and a version-1 value (no first day's amount: read,
--- with repeat_value NULL)
+-- with rfm_repeat_value NULL)
 SELECT forge(s, 1, '07')::rfm_state FROM good;
-SELECT (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 26)::rfm_state)).repeat_value IS NULL AS v1_no_repeat_value,
+SELECT rfm_repeat_value_final(s::rfm_state) AS v2_repeat_value,
+       rfm_repeat_value_final(forge(forge(s, 1, '01'), 95, '', 26)::rfm_state) IS NULL AS v1_no_repeat_value,
        (rfm_summary_final(forge(forge(s, 1, '01'), 95, '', 26)::rfm_state)).monetary AS v1_monetary
 FROM good;
 -- truncated anywhere: invalid text representation (22P02), never a

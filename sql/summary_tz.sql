@@ -112,7 +112,8 @@ SELECT country, rfm_summary(invoice_time, amount, '2011-12-10 00:00+13', 'Pacifi
 FROM retail GROUP BY country;
 CREATE TEMP TABLE tz_parallel AS
 SELECT country, rfm_summary(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS s,
-       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS stage
+       rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS stage,
+       rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS rv
 FROM retail GROUP BY country;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -120,10 +121,12 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 SET TimeZone = 'UTC';
-SELECT count(*) AS countries, count(*) FILTER (WHERE p.s = q.s AND p.stage = q.stage) AS serial_equal
+SELECT count(*) AS countries,
+       count(*) FILTER (WHERE p.s = q.s AND p.stage = q.stage AND p.rv IS NOT DISTINCT FROM q.rv) AS serial_equal
 FROM tz_parallel p
 JOIN (SELECT country, rfm_summary(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS s,
-             rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS stage
+             rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS stage,
+             rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+13', 'Pacific/Auckland') AS rv
       FROM retail GROUP BY country) q USING (country);
 
 -- Rejected zones: unknown names, abbreviations (their meaning depends on

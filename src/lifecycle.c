@@ -186,15 +186,6 @@ get_cache(FunctionCallInfo fcinfo)
 	return c;
 }
 
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Median gap in days between consecutive purchase days (n >= 2). */
 static double
 median_gap(LifecycleCache *c, const int32 *days, int32 n, MemoryContext mcxt)
@@ -212,7 +203,7 @@ median_gap(LifecycleCache *c, const int32 *days, int32 n, MemoryContext mcxt)
 	}
 	for (int32 i = 0; i < m; i++)
 		c->gaps[i] = days[i + 1] - days[i];
-	qsort(c->gaps, m, sizeof(int32), cmp_int32);
+	qsort(c->gaps, m, sizeof(int32), rfm_cmp_int32);
 	if (m % 2 == 1)
 		return (double) c->gaps[m / 2];
 	return ((double) c->gaps[m / 2 - 1] + (double) c->gaps[m / 2]) / 2.0;

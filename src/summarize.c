@@ -16,7 +16,8 @@
  * Every customer key seen gives one row, as `GROUP BY customer` does: the
  * summary is what rfm_summary gives for the group (NULL when no order or
  * return is on or before as_of) and the stage what rfm_lifecycle gives, from
- * the same state.  A NULL customer is one group, as in GROUP BY.
+ * the same state, and so is repeat_value (rfm_repeat_value, the Gamma-Gamma
+ * input).  A NULL customer is one group, as in GROUP BY.
  */
 #include "rfm.h"
 
@@ -99,6 +100,30 @@ static bool gen_key_equal(SummarizeCtx *ctx, Datum a, Datum b);
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * Rows of integer customers are processed in batches: first every row's
+ * hash bucket is prefetched, then every row's state, then the rows are
+ * added, so that the cache misses of a batch overlap instead of coming one
+ * after the other (they are most of the time per row when the customers do
+ * not fit in the CPU caches).  Amounts are copied into the batch: the row's
+ * memory is the executor's.
+ */
+#define RFM_BATCH 64
+#define RFM_BATCH_ARENA 32		/* bytes of amount per row kept inline */
+
+typedef struct RowBatch
+{
+	int			n;
+	int64		key[RFM_BATCH];
+	uint32		hash[RFM_BATCH];
+	bool		skip[RFM_BATCH];	/* NULL time or amount: only the group */
+	Datum		time[RFM_BATCH];
+	Datum		amount[RFM_BATCH];
+	RfmState   *st[RFM_BATCH];
+	char		arena[RFM_BATCH][RFM_BATCH_ARENA];
+	MemoryContext bigcxt;		/* amounts larger than the arena */
+} RowBatch;
+
 struct SummarizeCtx
 {
 	MemoryContext statecxt;		/* states and copied keys */
@@ -117,6 +142,7 @@ struct SummarizeCtx
 	int			amount_kind;	/* RFM_AMOUNT_* */
 	int64		as_of;
 	TzCache    *tzc;
+	RowBatch   *batch;			/* integer keys */
 };
 
 static uint32
@@ -130,6 +156,8 @@ gen_key_equal(SummarizeCtx *ctx, Datum a, Datum b)
 {
 	return DatumGetBool(FunctionCall2Coll(&ctx->eq_fn, ctx->key_collation, a, b));
 }
+
+static void batch_row(SummarizeCtx *ctx, Datum *values, bool *nulls);
 
 /* a customer's first row: an empty state, in the states' context */
 static inline RfmState *
@@ -200,6 +228,11 @@ add_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
 	MemoryContext old;
 	Datum		amount;
 
+	if (ctx->batch != NULL && !nulls[0])
+	{
+		batch_row(ctx, values, nulls);
+		return;
+	}
 	CHECK_FOR_INTERRUPTS();
 	slot = state_slot(ctx, values[0], nulls[0]);
 
@@ -219,6 +252,108 @@ add_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
 		pfree(st);
 		*slot = grown;
 	}
+}
+
+/* Add the rows of the batch (see RowBatch) and empty it. */
+static void
+flush_batch(SummarizeCtx *ctx)
+{
+	RowBatch   *b = ctx->batch;
+	rfm_ih_hash *tb = ctx->ih;
+	bool		regrouped = false;
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	for (int i = 0; i < b->n; i++)
+	{
+		b->hash[i] = int_key_hash(b->key[i]);
+		__builtin_prefetch(&tb->data[b->hash[i] & tb->sizemask]);
+	}
+	for (int i = 0; i < b->n; i++)
+	{
+		bool		found;
+		IntEntry   *e = rfm_ih_insert_hash(tb, b->key[i], b->hash[i], &found);
+
+		if (!found)
+			e->st = new_state(ctx);
+		b->st[i] = e->st;
+		__builtin_prefetch(e->st);
+		__builtin_prefetch((char *) e->st + 64);
+		__builtin_prefetch((char *) e->st + 128);
+	}
+	old = MemoryContextSwitchTo(ctx->statecxt);
+	for (int i = 0; i < b->n; i++)
+	{
+		IntEntry   *e = NULL;
+		RfmState   *st;
+		RfmState   *grown;
+
+		if (b->skip[i])
+			continue;
+		/* after a state moved, the batch's copies of it may be stale */
+		if (regrouped)
+		{
+			e = rfm_ih_lookup_hash(tb, b->key[i], b->hash[i]);
+			st = e->st;
+		}
+		else
+			st = b->st[i];
+		grown = rfm_state_add(st, ctx->tzc, b->time[i], b->amount[i]);
+		if (grown != st)
+		{
+			if (e == NULL)
+				e = rfm_ih_lookup_hash(tb, b->key[i], b->hash[i]);
+			e->st = grown;
+			pfree(st);
+			regrouped = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	b->n = 0;
+	MemoryContextReset(b->bigcxt);
+}
+
+/* Queue one row of an integer customer (not NULL) into the batch. */
+static void
+batch_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
+{
+	RowBatch   *b = ctx->batch;
+	int			i = b->n;
+	Datum		key = values[0];
+
+	b->key[i] = (ctx->key_type == INT8OID) ? DatumGetInt64(key) :
+		(ctx->key_type == INT4OID) ? (int64) DatumGetInt32(key) :
+		(int64) DatumGetInt16(key);
+	b->skip[i] = nulls[1] || nulls[2];
+	if (!b->skip[i])
+	{
+		b->time[i] = values[1];
+		if (ctx->amount_kind == RFM_AMOUNT_NUMERIC)
+		{
+			struct varlena *a = (struct varlena *) DatumGetPointer(values[2]);
+			Size		len;
+
+			if (VARATT_IS_EXTENDED(a) && !VARATT_IS_SHORT(a))
+				a = PG_DETOAST_DATUM_PACKED(values[2]);
+			len = VARSIZE_ANY(a);
+			if (len <= RFM_BATCH_ARENA)
+			{
+				memcpy(b->arena[i], a, len);
+				b->amount[i] = PointerGetDatum(b->arena[i]);
+			}
+			else
+			{
+				char	   *copy = MemoryContextAlloc(b->bigcxt, len);
+
+				memcpy(copy, a, len);
+				b->amount[i] = PointerGetDatum(copy);
+			}
+		}
+		else
+			b->amount[i] = values[2];
+	}
+	if (++b->n == RFM_BATCH)
+		flush_batch(ctx);
 }
 
 #if PG_VERSION_NUM >= 140000
@@ -334,12 +469,16 @@ static void
 emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdesc,
 	 void *lcache, MemoryContext rowcxt, Datum key, bool key_null, RfmState *st)
 {
-	Datum		values[3];
-	bool		nulls[3] = {key_null, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {key_null, false, false, false};
+	double		rv;
 	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 	const char *stage;
 
 	CHECK_FOR_INTERRUPTS();
+	/* sort the days once here (the state is ours) rather than per reader */
+	if (st->nsorted < st->ndays)
+		st->ndays = st->nsorted = rfm_days_normalize(RFM_DAYS(st), st->ndays);
 	values[0] = key;
 	if (st->orders == 0 && st->returns == 0)
 		nulls[1] = true;
@@ -351,11 +490,16 @@ emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdes
 		rfm_summary_values(st, sv, sn, sumdesc->natts);
 		values[1] = HeapTupleGetDatum(heap_form_tuple(sumdesc, sv, sn));
 	}
-	stage = rfm_lifecycle_code(st, lcache, rowcxt);
+	/* the cache's scratch space lives as long as the cache */
+	stage = rfm_lifecycle_code(st, lcache, GetMemoryChunkContext(lcache));
 	if (stage == NULL)
 		nulls[2] = true;
 	else
 		values[2] = CStringGetTextDatum(stage);
+	if (rfm_state_repeat_value(st, &rv))
+		values[3] = Float8GetDatum(rv);
+	else
+		nulls[3] = true;
 	tuplestore_putvalues(ts, outdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(rowcxt);
@@ -497,7 +641,7 @@ rfm_summarize(PG_FUNCTION_ARGS)
 		ctx.tzc = NULL;
 	}
 
-	/* output: (customer, summary, lifecycle) */
+	/* output: (customer, summary, lifecycle, repeat_value) */
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_summarize: return type must be a row type");
 	sumdesc = lookup_rowtype_tupdesc_copy(TupleDescAttr(outdesc, 1)->atttypid, -1);
@@ -520,11 +664,18 @@ rfm_summarize(PG_FUNCTION_ARGS)
 	ctx.statecxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_summarize states",
 										 ALLOCSET_DEFAULT_SIZES);
 	if (ctx.int_keys)
+	{
 		ctx.ih = rfm_ih_create(ctx.statecxt, 1024, NULL);
+		ctx.batch = MemoryContextAllocZero(ctx.statecxt, sizeof(RowBatch));
+		ctx.batch->bigcxt = AllocSetContextCreate(ctx.statecxt, "rfm_summarize amounts",
+												  ALLOCSET_SMALL_SIZES);
+	}
 	else
 		ctx.gh = rfm_gh_create(ctx.statecxt, 1024, &ctx);
 
 	read_source(&ctx, q.data);
+	if (ctx.batch != NULL)
+		flush_batch(&ctx);
 
 	/* results */
 	per_query = rsinfo->econtext->ecxt_per_query_memory;

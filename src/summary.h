@@ -12,7 +12,9 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #ifdef HAVE_INT128
 typedef int128 rfm_wide;
@@ -27,7 +29,7 @@ typedef int64 rfm_wide;
 /*
  * Version of the external (text and binary) form.  Version 2 adds the value
  * of the first purchase day; a version 1 value is still read (its
- * repeat_value is unknown and comes out as NULL).
+ * rfm_repeat_value is unknown and comes out as NULL).
  */
 #define RFM_STATE_VERSION	2
 
@@ -98,8 +100,8 @@ typedef struct RfmState
 /* The largest number of distinct purchase days a state may hold. */
 #define RFM_MAX_DAYS	((int32) ((MaxAllocSize - RFM_HDRSZ - 65536) / sizeof(int32)))
 
-/* The largest number of attributes of rfm_summary (version 1.2 added one). */
-#define RFM_SUMMARY_NATTS	14
+/* The attributes of rfm_summary. */
+#define RFM_SUMMARY_NATTS	13
 
 static inline bool
 wide_mul_overflow(rfm_wide a, rfm_wide b, rfm_wide *r)
@@ -132,14 +134,21 @@ extern const char *rfm_lifecycle_code(const RfmState *st, void *cache, MemoryCon
 
 /* src/summary_final.c */
 extern void rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts);
+extern bool rfm_state_repeat_value(const RfmState *st, double *value);
 
-/* src/summary.c */
+/* src/summary_tz.c */
 typedef struct TzCache TzCache;
 extern uint32 rfm_zone_id(const char *name);
 extern TzCache *rfm_tzcache_new(MemoryContext mcxt, text *zone);
+extern TzCache *rfm_tzcache_get(FunctionCallInfo fcinfo, int zone_arg);
+extern uint32 rfm_tzcache_zone(const TzCache *c);
+extern int32 rfm_local_day(TzCache *c, TimestampTz ts);
+
+/* src/summary.c */
 extern int64 rfm_as_of_value(int kind, Datum d);
 extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);
 extern RfmState *rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount);
+extern int	rfm_cmp_int32(const void *a, const void *b);
 extern int32 rfm_days_normalize(int32 *days, int32 n);
 extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);
 

@@ -21,6 +21,7 @@
 #include "summary.h"
 
 PG_FUNCTION_INFO_V1(rfm_summary_final);
+PG_FUNCTION_INFO_V1(rfm_repeat_value_final);
 
 /* ------------------------------------------------------------------------
  * Final function
@@ -74,17 +75,7 @@ time_diff_days(int64 a, int64 b)
 
 /*
  * The attribute values of rfm_summary for a state with at least one order
- * or return; natts (13 before version 1.2, 14 since) says how many to fill.
- *
- * repeat_value, the Gamma-Gamma input, is the mean net value of the repeat
- * purchase days: the net total (returns included) less the orders of the
- * first purchase day, over repeat_frequency; zero or less when returns
- * outweigh the repeat purchases (the spend model takes positive values
- * only: such customers are left out of its fit), and 0 without a repeat
- * purchase day (as lifetimes' monetary_value).  With an order it is never
- * NULL, so that a summary with an order has no NULL field: views made by
- * version 1.1 keep the summaries "WHERE s IS NOT NULL".  It is NULL without
- * an order, and for a state read from a version 1 text form.
+ * or return (natts of them).
  */
 void
 rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts)
@@ -120,28 +111,6 @@ rfm_summary_values(const RfmState *st, Datum *values, bool *nulls, int natts)
 	values[11] = Int64GetDatum(st->returns);
 	values[12] = time_to_timestamptz(st, st->as_of);
 
-	if (natts > 13)
-	{
-		nulls[13] = true;
-		if (st->orders > 0 && n <= 1)
-		{
-			values[13] = Float8GetDatum(0.0);
-			nulls[13] = false;
-		}
-		else if (st->orders > 0 && st->first_known)
-		{
-			double		total = (st->amount_kind == RFM_AMOUNT_FLOAT8) ?
-				st->u.f.fsum + st->u.f.fcomp :
-				DatumGetFloat8(DirectFunctionCall1(numeric_float8, monetary));
-			double		v = (total - st->first_day_amount) / (double) (n - 1);
-
-			if (isfinite(v))
-			{
-				values[13] = Float8GetDatum(v);
-				nulls[13] = false;
-			}
-		}
-	}
 	if (days != RFM_DAYS(st))
 		pfree((void *) days);
 }
@@ -164,7 +133,6 @@ rfm_summary_final(PG_FUNCTION_ARGS)
 	if (st->orders == 0 && st->returns == 0)
 		PG_RETURN_NULL();
 
-	/* built from the type's current attributes: 13 before version 1.2 */
 	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	if (tupdesc == NULL)
 	{
@@ -174,7 +142,7 @@ rfm_summary_final(PG_FUNCTION_ARGS)
 			elog(ERROR, "rfm_summary: return type must be a row type");
 		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
 		MemoryContextSwitchTo(old);
-		if (tupdesc->natts != 13 && tupdesc->natts != RFM_SUMMARY_NATTS)
+		if (tupdesc->natts != RFM_SUMMARY_NATTS)
 			elog(ERROR, "rfm_summary: return type has %d attributes, expected %d",
 				 tupdesc->natts, RFM_SUMMARY_NATTS);
 		fcinfo->flinfo->fn_extra = tupdesc;
@@ -182,4 +150,56 @@ rfm_summary_final(PG_FUNCTION_ARGS)
 
 	rfm_summary_values(st, values, nulls, tupdesc->natts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The Gamma-Gamma input of a state: the mean net value of the repeat purchase
+ * days, that is the net total (returns included) less the orders of the
+ * first purchase day, over the repeat purchase days.  False (no value) when
+ * there is no repeat purchase day, when that net is zero or less (the spend
+ * model only takes positive values) and for a state read from a version 1
+ * text form, which lacks the first day's orders.
+ */
+bool
+rfm_state_repeat_value(const RfmState *st, double *value)
+{
+	const int32 *days;
+	int32		n;
+	double		total;
+	double		v;
+
+	if (st->orders == 0 || !st->first_known)
+		return false;
+	days = rfm_sorted_days(st, &n);
+	if (days != RFM_DAYS(st))
+		pfree((void *) days);
+	if (n < 2)
+		return false;
+	if (st->amount_kind == RFM_AMOUNT_FLOAT8)
+		total = st->u.f.fsum + st->u.f.fcomp;
+	else if (st->overflow_len == 0)
+		total = (double) st->u.sum / (double) pow10_table()[st->scale];
+	else
+		total = DatumGetFloat8(DirectFunctionCall1(numeric_float8, state_monetary(st)));
+	v = (total - st->first_day_amount) / (double) (n - 1);
+	if (!isfinite(v) || v <= 0.0)
+		return false;
+	*value = v;
+	return true;
+}
+
+/*
+ * rfm_repeat_value final function: the mean net value of the repeat purchase
+ * days (see rfm_state_repeat_value), or NULL.  Does not change the state.
+ */
+Datum
+rfm_repeat_value_final(PG_FUNCTION_ARGS)
+{
+	double		v;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!rfm_state_repeat_value((RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), &v))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(v);
 }

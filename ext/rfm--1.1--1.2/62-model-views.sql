@@ -6,7 +6,7 @@
 --    zone, passed to rfm_summary and rfm_lifecycle: a view's data do not
 --    depend on the TimeZone of whoever refreshes or restores it;
 --  * the spend model (Gamma-Gamma) is fitted on the mean value of the repeat
---    purchases (rfm_summary's repeat_value), as it assumes;
+--    purchases (rfm_repeat_value), as it assumes;
 --  * the purchase model is BG/NBD, MBG/NBD or Pareto/NBD (purchase_model),
 --    with standard errors, log-likelihood, AIC and BIC in _fit;
 --  * the customer groups of the source articles (A-E, ARPU, value tiers)
@@ -53,7 +53,7 @@ VALUES
  ('_summary', 'age', 'double precision', 'BTYD T: time units from the first purchase day to the day of as_of'),
  ('_summary', 'lifecycle_rule_stage', 'text', 'Lifecycle stage by the rules of rfm_lifecycle_settings (rfm_lifecycle), before P(alive)'),
  ('_summary', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
- ('_summary', 'repeat_value', 'double precision', 'Mean net value of the repeat purchase days (the first day left out): the Gamma-Gamma input; NULL without repeat purchases'),
+ ('_summary', 'repeat_value', 'double precision', 'Mean net value of the repeat purchase days (the first day left out; rfm_repeat_value): the Gamma-Gamma input; NULL without a repeat purchase day or when it is zero or less'),
  ('_fit', 'as_of', 'timestamp with time zone', 'The as-of time of the refresh'),
  ('_fit', 'customers', 'bigint', 'Customers the models were fitted on (with at least one order)'),
  ('_fit', 'time_unit', 'text', 'Time unit of the purchase model''s rates and of the CLV horizon'),
@@ -240,14 +240,15 @@ SELECT q.customer,
        (q.s).recency / %5$s AS recency, (q.s).tenure / %5$s AS tenure,
        (q.s).purchase_days AS purchase_days, (q.s).repeat_frequency AS repeat_frequency,
        (q.s).repeat_recency / %5$s AS repeat_recency, (q.s).age / %5$s AS age,
-       q.stage AS lifecycle_rule_stage, (q.s).as_of AS as_of, (q.s).repeat_value AS repeat_value
+       q.stage AS lifecycle_rule_stage, (q.s).as_of AS as_of, q.repeat_value
 FROM (SELECT src.%1$I AS customer,
              @extschema@.rfm_summary(%3$s) AS s,
-             @extschema@.rfm_lifecycle(%3$s) AS stage
+             @extschema@.rfm_lifecycle(%3$s) AS stage,
+             @extschema@.rfm_repeat_value(%3$s) AS repeat_value
       FROM %2$s src
       WHERE src.%1$I IS NOT NULL
       GROUP BY src.%1$I) q
-WHERE (q.s).as_of IS NOT NULL$q$,
+WHERE q.s IS NOT NULL$q$,
         m.customer_column, m.source, aggregate_args, NULL, unit_days);
     RETURN NEXT;
 
