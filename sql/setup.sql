@@ -14,9 +14,11 @@ WHERE d.refclassid = 'pg_extension'::regclass
 ORDER BY 1;
 
 -- Every function is labelled parallel safe, but those that create, refresh,
--- schedule or drop models (DDL and writes), and rfm_holdout and
--- rfm_bgbb_summary (restricted: the orders table they read may be a
--- temporary one).
+-- schedule or drop models (DDL and writes), those that work as a model's
+-- owner or write rfm's catalog (they change the user and settings), the
+-- report and history readers that call them, and rfm_holdout,
+-- rfm_bgbb_summary and rfm_summarize (restricted: the orders table they
+-- read may be a temporary one).
 SELECT p.oid::regprocedure AS not_parallel_safe
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rfm') AND d.deptype = 'e'

@@ -60,7 +60,7 @@ CREATE FUNCTION @extschema@.rfm_summarize(
         as_of timestamptz, time_zone text, customer_type anyelement)
     RETURNS TABLE (customer anyelement, summary @extschema@.rfm_summary, lifecycle text,
                    repeat_value float8)
-    AS 'MODULE_PATHNAME', 'rfm_summarize' LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'rfm_summarize' LANGUAGE C STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.rfm_summarize(regclass, name, name, name, timestamptz, text, anyelement) IS
     'One row per customer of source (read as the caller: privileges and row-level security apply) with what rfm_summary, rfm_lifecycle and rfm_repeat_value ... GROUP BY customer give, from one state; customer_type is NULL of the customer column''s type';
