@@ -193,6 +193,19 @@ BEGIN
 END
 $$;
 
+-- For a model of a date column: rfm_summary gives the times of order days
+-- as midnight in the session's time zone; the views give midnight in the
+-- model's, whatever the session (a restore's) zone.
+CREATE FUNCTION @extschema@.rfm_model_day_time(m @extschema@.rfm_model, expr text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT CASE WHEN m.time_type = 'date'
+            THEN format('(((%s) AT TIME ZONE pg_catalog.current_setting(''TimeZone''))::date::timestamp AT TIME ZONE %L)',
+                        expr, m.time_zone)
+            ELSE expr END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_day_time(@extschema@.rfm_model, text) IS
+    'The SQL of a time of a model''s summary: for a date column, the day at midnight in the model''s time zone (rfm_summary gives it in the session''s)';
+
 -- The SQL of the five materialized views of a model, in refresh order.
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
@@ -236,11 +249,11 @@ BEGIN
 SELECT q.customer,
        (q.s).frequency AS orders, (q.s).returns AS returns, (q.s).monetary AS revenue,
        (q.s).avg_order_value AS avg_order_value,
-       (q.s).first_order AS first_order, (q.s).last_order AS last_order,
+       %6$s AS first_order, %7$s AS last_order,
        (q.s).recency / %5$s AS recency, (q.s).tenure / %5$s AS tenure,
        (q.s).purchase_days AS purchase_days, (q.s).repeat_frequency AS repeat_frequency,
        (q.s).repeat_recency / %5$s AS repeat_recency, (q.s).age / %5$s AS age,
-       q.stage AS lifecycle_rule_stage, (q.s).as_of AS as_of, q.repeat_value
+       q.stage AS lifecycle_rule_stage, %8$s AS as_of, q.repeat_value
 FROM (SELECT src.%1$I AS customer,
              @extschema@.rfm_summary(%3$s) AS s,
              @extschema@.rfm_lifecycle(%3$s) AS stage,
@@ -249,7 +262,9 @@ FROM (SELECT src.%1$I AS customer,
       WHERE src.%1$I IS NOT NULL
       GROUP BY src.%1$I) q
 WHERE q.s IS NOT NULL$q$,
-        m.customer_column, m.source, aggregate_args, NULL, unit_days);
+        m.customer_column, m.source, aggregate_args, NULL, unit_days,
+        @extschema@.rfm_model_day_time(m, '(q.s).first_order'), @extschema@.rfm_model_day_time(m, '(q.s).last_order'),
+        @extschema@.rfm_model_day_time(m, '(q.s).as_of'));
     RETURN NEXT;
 
     view_suffix := '_fit';
@@ -418,7 +433,7 @@ UNION ALL
 SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
        NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
        'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
-       (SELECT COALESCE(vi.as_of, pg_catalog.now()) FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %12$L),
+       (SELECT max(sa.as_of) FROM %1$s sa),
        NULL::float8, NULL::bigint,
        'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
 FROM (%13$s) l$q$,
