@@ -66,13 +66,21 @@ SELECT s.segment, count(*) AS customers,
 FROM customer_rfm c JOIN customer_segment s USING (customer_id), models m
 GROUP BY s.segment ORDER BY 4 DESC;
 
+-- The shop's customer table: everyone with an invoice, and three sign-ups
+-- who have not ordered yet.
+CREATE TABLE customers AS
+SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL;
+INSERT INTO customers VALUES (90001), (90002), (90003);
+
 -- A model: materialized views a BI tool can read, refreshed in place.
 -- First as of mid-2011, then refreshed as of the end of the data: the
--- history keeps both snapshots.
+-- history keeps both snapshots.  The customers without an order are its
+-- leads: the acquisition stage of its lifecycle funnel.
 \o /dev/null
 SELECT rfm_create_model('shop', 'orders', 'customer_id', 'invoice_time', 'amount',
                         schema_name => 'bi', as_of => '2011-06-30 00:00+00', time_unit => 'week',
-                        clv_horizon => 52, margin => 0.3, discount_rate => 0.10 / 52);
+                        clv_horizon => 52, margin => 0.3, discount_rate => 0.10 / 52,
+                        leads => 'customers');
 \o
 CALL rfm_refresh('shop', '2011-12-10 00:00+00');
 
@@ -85,6 +93,12 @@ SELECT segment, customers, round(100 * customer_share, 1) AS "customers %",
        round(100 * revenue_share, 1) AS "revenue %", round(avg_monetary) AS "avg monetary",
        strategy, round(total_clv) AS "CLV 52 weeks (30% margin)"
 FROM bi.shop_segments ORDER BY revenue DESC;
+
+\echo 'bi.shop_customers: the lifecycle funnel (acquisition: leads without an order, and customers with returns only)'
+SELECT lifecycle_stage AS stage, rfm_label(lifecycle_stage, 'zh') AS "阶段", count(*) AS customers
+FROM bi.shop_customers
+GROUP BY lifecycle_stage
+ORDER BY array_position(ARRAY['acquisition', 'growth', 'maturity', 'decline', 'churned'], lifecycle_stage);
 
 \echo 'bi.shop_pareto: the top 20% of customers bring ...'
 SELECT customer_percent AS "top %", customers, round(100 * revenue_share, 1) AS "revenue %"
