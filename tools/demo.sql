@@ -6,10 +6,12 @@ CREATE TABLE orders (invoice text, customer_id integer, invoice_time timestamptz
                      amount numeric, cancelled boolean, country text);
 \copy orders FROM 'test/data/online_retail_invoices.csv' WITH (FORMAT csv, HEADER true)
 
--- One summary per customer as of the day after the last invoice.
+-- One summary per customer as of the day after the last invoice, and the
+-- mean net value of the repeat purchase days (the spend model's input).
 CREATE TABLE customer_rfm AS
-SELECT customer_id, (s).*
-FROM (SELECT customer_id, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00') AS s
+SELECT customer_id, (s).*, repeat_value
+FROM (SELECT customer_id, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00') AS s,
+             rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+00') AS repeat_value
       FROM orders GROUP BY customer_id) q;
 
 -- Scores 1..5 for R, F and M in one pass, the segment and the value type.
@@ -50,18 +52,19 @@ FROM (SELECT customer_id, rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+
       FROM orders GROUP BY customer_id) q
 GROUP BY stage ORDER BY stage IS NULL, count(*) DESC;
 
--- BG/NBD and Gamma-Gamma fitted on the customers' (x, t_x, T) in weeks.
+-- BG/NBD fitted on the customers' (x, t_x, T) in weeks, Gamma-Gamma on the
+-- repeat value (customers whose repeat purchases net to zero or less have
+-- none and are left out of that fit).
 CREATE TABLE models AS
 SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week') AS bg,
-       rfm_gamma_gamma_fit(repeat_frequency, avg_order_value::float8)
-         FILTER (WHERE repeat_frequency > 0 AND avg_order_value > 0) AS gg
+       rfm_gamma_gamma_fit(repeat_frequency, repeat_value) AS gg
 FROM customer_rfm WHERE frequency > 0;
 
 \echo 'Expected value of the next 52 weeks per segment (BG/NBD + Gamma-Gamma, 30% margin, 10% a year)'
 SELECT s.segment, count(*) AS customers,
        round(avg(rfm_p_alive(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7))::numeric, 3) AS "avg P(alive)",
        round(sum(rfm_clv(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7,
-                         rfm_expected_order_value(m.gg, c.repeat_frequency, greatest(c.avg_order_value, 0.01)::float8),
+                         rfm_expected_order_value(m.gg, c.repeat_frequency, greatest(coalesce(c.repeat_value, 0), 0.01)),
                          52, 0.3, 0.10 / 52))::numeric, 0) AS "CLV 52 weeks (30% margin)"
 FROM customer_rfm c JOIN customer_segment s USING (customer_id), models m
 GROUP BY s.segment ORDER BY 4 DESC;
