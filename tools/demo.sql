@@ -6,10 +6,12 @@ CREATE TABLE orders (invoice text, customer_id integer, invoice_time timestamptz
                      amount numeric, cancelled boolean, country text);
 \copy orders FROM 'test/data/online_retail_invoices.csv' WITH (FORMAT csv, HEADER true)
 
--- One summary per customer as of the day after the last invoice.
+-- One summary per customer as of the day after the last invoice, and the
+-- mean net value of the repeat purchase days (the spend model's input).
 CREATE TABLE customer_rfm AS
-SELECT customer_id, (s).*
-FROM (SELECT customer_id, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00') AS s
+SELECT customer_id, (s).*, repeat_value
+FROM (SELECT customer_id, rfm_summary(invoice_time, amount, '2011-12-10 00:00+00') AS s,
+             rfm_repeat_value(invoice_time, amount, '2011-12-10 00:00+00') AS repeat_value
       FROM orders GROUP BY customer_id) q;
 
 -- Scores 1..5 for R, F and M in one pass, the segment and the value type.
@@ -50,29 +52,38 @@ FROM (SELECT customer_id, rfm_lifecycle(invoice_time, amount, '2011-12-10 00:00+
       FROM orders GROUP BY customer_id) q
 GROUP BY stage ORDER BY stage IS NULL, count(*) DESC;
 
--- BG/NBD and Gamma-Gamma fitted on the customers' (x, t_x, T) in weeks.
+-- BG/NBD fitted on the customers' (x, t_x, T) in weeks, Gamma-Gamma on the
+-- repeat value (customers whose repeat purchases net to zero or less have
+-- none and are left out of that fit).
 CREATE TABLE models AS
 SELECT rfm_bgnbd_fit(repeat_frequency, repeat_recency / 7, age / 7, 'week') AS bg,
-       rfm_gamma_gamma_fit(repeat_frequency, avg_order_value::float8)
-         FILTER (WHERE repeat_frequency > 0 AND avg_order_value > 0) AS gg
+       rfm_gamma_gamma_fit(repeat_frequency, repeat_value) AS gg
 FROM customer_rfm WHERE frequency > 0;
 
 \echo 'Expected value of the next 52 weeks per segment (BG/NBD + Gamma-Gamma, 30% margin, 10% a year)'
 SELECT s.segment, count(*) AS customers,
        round(avg(rfm_p_alive(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7))::numeric, 3) AS "avg P(alive)",
        round(sum(rfm_clv(m.bg, c.repeat_frequency, c.repeat_recency / 7, c.age / 7,
-                         rfm_expected_order_value(m.gg, c.repeat_frequency, greatest(c.avg_order_value, 0.01)::float8),
+                         rfm_expected_order_value(m.gg, c.repeat_frequency, greatest(coalesce(c.repeat_value, 0), 0.01)),
                          52, 0.3, 0.10 / 52))::numeric, 0) AS "CLV 52 weeks (30% margin)"
 FROM customer_rfm c JOIN customer_segment s USING (customer_id), models m
 GROUP BY s.segment ORDER BY 4 DESC;
 
+-- The shop's customer table: everyone with an invoice, and three sign-ups
+-- who have not ordered yet.
+CREATE TABLE customers AS
+SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL;
+INSERT INTO customers VALUES (90001), (90002), (90003);
+
 -- A model: materialized views a BI tool can read, refreshed in place.
 -- First as of mid-2011, then refreshed as of the end of the data: the
--- history keeps both snapshots.
+-- history keeps both snapshots.  The customers without an order are its
+-- leads: the acquisition stage of its lifecycle funnel.
 \o /dev/null
 SELECT rfm_create_model('shop', 'orders', 'customer_id', 'invoice_time', 'amount',
                         schema_name => 'bi', as_of => '2011-06-30 00:00+00', time_unit => 'week',
-                        clv_horizon => 52, margin => 0.3, discount_rate => 0.10 / 52);
+                        clv_horizon => 52, margin => 0.3, discount_rate => 0.10 / 52,
+                        leads => 'customers');
 \o
 CALL rfm_refresh('shop', '2011-12-10 00:00+00');
 
@@ -85,6 +96,12 @@ SELECT segment, customers, round(100 * customer_share, 1) AS "customers %",
        round(100 * revenue_share, 1) AS "revenue %", round(avg_monetary) AS "avg monetary",
        strategy, round(total_clv) AS "CLV 52 weeks (30% margin)"
 FROM bi.shop_segments ORDER BY revenue DESC;
+
+\echo 'bi.shop_customers: the lifecycle funnel (acquisition: leads without an order, and customers with returns only)'
+SELECT lifecycle_stage AS stage, rfm_label(lifecycle_stage, 'zh') AS "阶段", count(*) AS customers
+FROM bi.shop_customers
+GROUP BY lifecycle_stage
+ORDER BY array_position(ARRAY['acquisition', 'growth', 'maturity', 'decline', 'churned'], lifecycle_stage);
 
 \echo 'bi.shop_pareto: the top 20% of customers bring ...'
 SELECT customer_percent AS "top %", customers, round(100 * revenue_share, 1) AS "revenue %"
