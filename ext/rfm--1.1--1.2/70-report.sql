@@ -483,16 +483,18 @@ LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 SELECT @extschema@.rfm_report_curve(model, lang, 'revenue')
 $$;
-CREATE FUNCTION @extschema@.rfm_report_whale(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+-- Whether a model has the views of 1.2 (profit, groups): those of 1.1 do not.
+CREATE FUNCTION @extschema@.rfm_report_v12(model text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- models of 1.1 have no profit
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.rfm_model m WHERE m.name = model AND m.views_version <> '1.1') THEN
-        RETURN '';
-    END IF;
-    RETURN @extschema@.rfm_report_curve(model, lang, 'profit');
-END
+SELECT EXISTS (SELECT 1 FROM @extschema@.rfm_model m WHERE m.name = model AND m.views_version <> '1.1')
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_report_v12(text) IS
+    'Whether a model was created with 1.2 or later (its views have profit and the customer groups)';
+CREATE FUNCTION @extschema@.rfm_report_whale(model text, lang text) RETURNS text
+LANGUAGE sql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp AS $$
+SELECT CASE WHEN @extschema@.rfm_report_v12(model) THEN @extschema@.rfm_report_curve(model, lang, 'profit') ELSE '' END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_whale(text, text) IS
     'Report section: the profit (whale) curve from _pareto.profit_share, with the 20/80/30 figures (nothing for a model created before 1.2)';
@@ -590,15 +592,9 @@ SET search_path = pg_catalog, pg_temp AS $$
 SELECT @extschema@.rfm_report_moves(model, lang, 'segment')
 $$;
 CREATE FUNCTION @extschema@.rfm_report_ae_transitions(model text, lang text) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- the history of a model created before 1.2 has no A-E group
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.rfm_model m WHERE m.name = model AND m.views_version <> '1.1') THEN
-        RETURN '';
-    END IF;
-    RETURN @extschema@.rfm_report_moves(model, lang, 'ae_group');
-END
+SELECT CASE WHEN @extschema@.rfm_report_v12(model) THEN @extschema@.rfm_report_moves(model, lang, 'ae_group') ELSE '' END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_ae_transitions(text, text) IS
     'Report section: the A-E group transitions between the last two snapshots (nothing for a model created before 1.2)';
