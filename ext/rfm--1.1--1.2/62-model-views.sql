@@ -212,6 +212,13 @@ DECLARE
     cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
                          AND NOT a.attisdropped);
+    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                         AND NOT a.attisdropped);
+    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
+                           AND NOT a.attisdropped);
+    summarize boolean;
     leads text;
     s text := format('%I.%I', m.schema_name, m.name || '_summary');
     f text := format('%I.%I', m.schema_name, m.name || '_fit');
@@ -230,9 +237,44 @@ BEGIN
                                  m.time_column, m.time_zone, amount_expr, as_of_expr, m.time_zone);
     END CASE;
 
+    -- The summary in one pass (rfm_summarize: one state per customer gives
+    -- rfm_summary, rfm_lifecycle and rfm_repeat_value, grouped in C) where it
+    -- reads the source as it is: date and timestamptz times, numeric, float
+    -- and integer amounts, customers of a type with a hash operator class.
+    -- Otherwise (timestamp times converted in the model's zone, money
+    -- amounts) the aggregates, which share their state too.  Both read the
+    -- source as the view's owner: REFRESH switches to it, so its privileges
+    -- and row-level security apply.
+    summarize := m.time_type IN ('date', 'timestamptz')
+        AND amount_typid IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
+                             'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
+                    WHERE am.amname = 'hash' AND oc.opcdefault
+                      AND (oc.opcintype = cust_typid
+                           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                                      WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
+                                        AND k.castmethod = 'b')));
+
     view_suffix := '_summary';
     unique_column := 'customer';
-    definition := format($q$
+    IF summarize THEN
+        definition := format($q$
+SELECT q.customer::%7$s AS customer,
+       (q.summary).frequency AS orders, (q.summary).returns AS returns, (q.summary).monetary AS revenue,
+       (q.summary).avg_order_value AS avg_order_value,
+       (q.summary).first_order AS first_order, (q.summary).last_order AS last_order,
+       (q.summary).recency / %6$s AS recency, (q.summary).tenure / %6$s AS tenure,
+       (q.summary).purchase_days AS purchase_days, (q.summary).repeat_frequency AS repeat_frequency,
+       (q.summary).repeat_recency / %6$s AS repeat_recency, (q.summary).age / %6$s AS age,
+       q.lifecycle AS lifecycle_rule_stage, (q.summary).as_of AS as_of, q.repeat_value
+FROM @extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name, %3$L::pg_catalog.name,
+                               %4$L::pg_catalog.name, %5$s, %8$L::pg_catalog.text, NULL::%7$s) q
+WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL$q$,
+            m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, unit_days, cust_type,
+            m.time_zone);
+        RETURN NEXT;
+    ELSE
+        definition := format($q$
 SELECT q.customer,
        (q.s).frequency AS orders, (q.s).returns AS returns, (q.s).monetary AS revenue,
        (q.s).avg_order_value AS avg_order_value,
@@ -249,8 +291,9 @@ FROM (SELECT src.%1$I AS customer,
       WHERE src.%1$I IS NOT NULL
       GROUP BY src.%1$I) q
 WHERE q.s IS NOT NULL$q$,
-        m.customer_column, m.source, aggregate_args, NULL, unit_days);
-    RETURN NEXT;
+            m.customer_column, m.source, aggregate_args, NULL, unit_days);
+        RETURN NEXT;
+    END IF;
 
     view_suffix := '_fit';
     unique_column := 'as_of';
