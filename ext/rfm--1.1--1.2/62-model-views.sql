@@ -385,6 +385,9 @@ WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer =
             m.leads, m.leads_column, cust_type, s);
     END IF;
 
+    -- The fitted models are scalar subqueries (evaluated once, as
+    -- InitPlans), not columns of a join: every row would otherwise carry
+    -- three model values through the sort and the window functions' store.
     view_suffix := '_customers';
     unique_column := 'customer';
     definition := format($q$
@@ -398,30 +401,29 @@ SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.av
        k.tier, @extschema@.rfm_tier_discount(k.tier) AS tier_discount,
        @extschema@.rfm_lifecycle_stage(k.lifecycle_rule_stage, k.p_alive) AS lifecycle_stage,
        k.p_alive, k.expected_purchases, k.expected_order_value,
-       coalesce(@extschema@.rfm_clv(k.bgnbd, k.repeat_frequency, k.repeat_recency, k.age,
+       coalesce(@extschema@.rfm_clv(%14$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s),
-                @extschema@.rfm_clv(k.pnbd, k.repeat_frequency, k.repeat_recency, k.age,
+                @extschema@.rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
        k.revenue_rank, k.as_of,
        %7$s * k.revenue::float8 - %9$s * k.orders - %10$s AS profit,
        k.tenure * %11$s AS tenure_days
 FROM (SELECT j.*, %4$s AS segment,
              CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
-             coalesce(@extschema@.rfm_p_alive(j.bgnbd, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_p_alive(j.pnbd, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
-             coalesce(@extschema@.rfm_expected_purchases(j.bgnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_expected_purchases(j.pnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
+             coalesce(@extschema@.rfm_p_alive(%14$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_p_alive(%15$s, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
+             coalesce(@extschema@.rfm_expected_purchases(%14$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_expected_purchases(%15$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
                  AS expected_purchases,
-             @extschema@.rfm_expected_order_value(j.gamma_gamma, j.repeat_frequency,
+             @extschema@.rfm_expected_order_value(%16$s, j.repeat_frequency,
                  CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
                  AS expected_order_value
       FROM (SELECT w.*, (w.sc).r AS r, (w.sc).f AS f, (w.sc).m AS m
             FROM (SELECT s.*, %3$s AS sc,
                          @extschema@.rfm_value_type(s.recency, s.orders::float8, s.revenue::float8) OVER ()
                              AS value_type,
-                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank,
-                         fit.bgnbd, fit.gamma_gamma, fit.pnbd
-                  FROM %1$s s LEFT JOIN %2$s fit ON true
+                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
+                  FROM %1$s s
                   WHERE s.orders > 0
                   OFFSET 0) w) j) k),
      g AS (
@@ -466,7 +468,9 @@ SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int
        'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
 FROM (%13$s) l$q$,
         s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
-        m.cost_per_customer, unit_days, m.name, leads);
+        m.cost_per_customer, unit_days, m.name, leads,
+        format('(SELECT fit.bgnbd FROM %s fit)', f), format('(SELECT fit.pnbd FROM %s fit)', f),
+        format('(SELECT fit.gamma_gamma FROM %s fit)', f));
     RETURN NEXT;
 
     view_suffix := '_segments';
