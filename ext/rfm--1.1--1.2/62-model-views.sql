@@ -219,6 +219,7 @@ DECLARE
                          WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
                            AND NOT a.attisdropped);
     summarize boolean;
+    summary_rows text;
     leads text;
     s text := format('%I.%I', m.schema_name, m.name || '_summary');
     f text := format('%I.%I', m.schema_name, m.name || '_fit');
@@ -258,42 +259,31 @@ BEGIN
     view_suffix := '_summary';
     unique_column := 'customer';
     IF summarize THEN
-        definition := format($q$
-SELECT q.customer::%7$s AS customer,
-       (q.summary).frequency AS orders, (q.summary).returns AS returns, (q.summary).monetary AS revenue,
-       (q.summary).avg_order_value AS avg_order_value,
-       (q.summary).first_order AS first_order, (q.summary).last_order AS last_order,
-       (q.summary).recency / %6$s AS recency, (q.summary).tenure / %6$s AS tenure,
-       (q.summary).purchase_days AS purchase_days, (q.summary).repeat_frequency AS repeat_frequency,
-       (q.summary).repeat_recency / %6$s AS repeat_recency, (q.summary).age / %6$s AS age,
-       q.lifecycle AS lifecycle_rule_stage, (q.summary).as_of AS as_of, q.repeat_value
-FROM @extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name, %3$L::pg_catalog.name,
-                               %4$L::pg_catalog.name, %5$s, %8$L::pg_catalog.text, NULL::%7$s) q
-WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL$q$,
-            m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, unit_days, cust_type,
-            m.time_zone);
-        RETURN NEXT;
+        summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
+    %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
+            m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, m.time_zone, cust_type);
     ELSE
-        definition := format($q$
-SELECT q.customer,
-       (q.s).frequency AS orders, (q.s).returns AS returns, (q.s).monetary AS revenue,
-       (q.s).avg_order_value AS avg_order_value,
-       (q.s).first_order AS first_order, (q.s).last_order AS last_order,
-       (q.s).recency / %5$s AS recency, (q.s).tenure / %5$s AS tenure,
-       (q.s).purchase_days AS purchase_days, (q.s).repeat_frequency AS repeat_frequency,
-       (q.s).repeat_recency / %5$s AS repeat_recency, (q.s).age / %5$s AS age,
-       q.stage AS lifecycle_rule_stage, (q.s).as_of AS as_of, q.repeat_value
-FROM (SELECT src.%1$I AS customer,
-             @extschema@.rfm_summary(%3$s) AS s,
-             @extschema@.rfm_lifecycle(%3$s) AS stage,
+        summary_rows := format($q$(SELECT src.%1$I AS customer,
+             @extschema@.rfm_summary(%3$s) AS summary,
+             @extschema@.rfm_lifecycle(%3$s) AS lifecycle,
              @extschema@.rfm_repeat_value(%3$s) AS repeat_value
       FROM %2$s src
       WHERE src.%1$I IS NOT NULL
-      GROUP BY src.%1$I) q
-WHERE q.s IS NOT NULL$q$,
-            m.customer_column, m.source, aggregate_args, NULL, unit_days);
-        RETURN NEXT;
+      GROUP BY src.%1$I) q$q$,
+            m.customer_column, m.source, aggregate_args);
     END IF;
+    definition := format($q$
+SELECT q.customer::%3$s AS customer,
+       (q.summary).frequency AS orders, (q.summary).returns AS returns, (q.summary).monetary AS revenue,
+       (q.summary).avg_order_value AS avg_order_value,
+       (q.summary).first_order AS first_order, (q.summary).last_order AS last_order,
+       (q.summary).recency / %2$s AS recency, (q.summary).tenure / %2$s AS tenure,
+       (q.summary).purchase_days AS purchase_days, (q.summary).repeat_frequency AS repeat_frequency,
+       (q.summary).repeat_recency / %2$s AS repeat_recency, (q.summary).age / %2$s AS age,
+       q.lifecycle AS lifecycle_rule_stage, (q.summary).as_of AS as_of, q.repeat_value
+FROM %1$s
+WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL$q$, summary_rows, unit_days, cust_type);
+    RETURN NEXT;
 
     view_suffix := '_fit';
     unique_column := 'as_of';
