@@ -390,6 +390,10 @@ SELECT count(*) AS customers, sum(monetary) AS revenue,
 FROM analyst.north_customers;
 CALL rfm_refresh('north');
 SELECT count(*) AS customers FROM analyst.north_customers;
+-- the summary is rfm_summarize's one pass, which reads the orders as the
+-- view's owner inside REFRESH: the analyst's policy, 20 customers
+SELECT pg_get_viewdef('analyst.north_summary'::regclass) LIKE '%rfm_summarize(%' AS one_pass,
+       (SELECT count(*) FROM analyst.north_summary) AS customers;
 -- and it cannot touch the owner's model
 CALL rfm_refresh('shop');
 SELECT rfm_drop_model('shop');

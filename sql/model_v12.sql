@@ -146,6 +146,77 @@ FROM tz_summary s
 JOIN (SELECT customer, count(DISTINCT (t AT TIME ZONE 'Asia/Shanghai')::date) AS days FROM late GROUP BY 1) h
   USING (customer);
 
-SELECT rfm_drop_model(name) FROM rfm_model WHERE name IN ('cd', 'cdp', 'grp', 'fun', 'tz') ORDER BY name;
-DROP TABLE cdnow_raw, cdnow, crm, late;
+-- ==== The summary in one pass ====
+-- Over date and timestamptz sources the summary view is rfm_summarize (one
+-- state per customer for summary, lifecycle and repeat value); over
+-- timestamp it stays the aggregates.  Its rows are those of the aggregates
+-- GROUP BY customer, written out here: integer and text customers, returns,
+-- NULL customers, orders after as_of, a customer with only those, NULL times
+-- and amounts, days in a zone with a daylight saving change.
+CREATE TABLE op_int (customer int, t timestamptz, amount numeric);
+INSERT INTO op_int
+SELECT CASE WHEN k % 17 = 0 THEN NULL ELSE c END,
+       CASE WHEN k % 23 = 0 THEN NULL
+            ELSE '2024-02-20 03:30+00'::timestamptz + ((c * 37 + k * 11) % 400) * interval '5 hours 7 minutes' END,
+       CASE WHEN k % 29 = 0 THEN NULL WHEN (c + k) % 9 = 0 THEN -(c % 40) ELSE 5 + (c * k) % 120 END
+FROM generate_series(1, 80) c, generate_series(0, c % 7) k;
+INSERT INTO op_int VALUES (1000, '2024-12-01 00:00+00', 10), (NULL, '2024-03-10 07:30+00', 99);
+SET TimeZone = 'America/New_York';
+SELECT count(*) FROM rfm_create_model('op_i', 'op_int', 'customer', 't', 'amount', as_of => '2024-05-01 00:00+00',
+                                      time_unit => 'week', clv => false);
+CREATE TABLE op_text (customer text, d date, amount float8);
+INSERT INTO op_text
+SELECT CASE WHEN k % 13 = 0 THEN NULL ELSE 'C' || c END, date '2023-11-01' + (c * 13 + k * 29) % 250,
+       CASE WHEN (c + k) % 4 = 0 THEN -1.25 * c ELSE 3.5 + (c * k) % 60 END
+FROM generate_series(1, 70) c, generate_series(0, c % 5) k;
+SET TimeZone = 'Asia/Tokyo';
+SELECT count(*) FROM rfm_create_model('op_t', 'op_text', 'customer', 'd', 'amount', as_of => '2024-05-01 12:00+00',
+                                      clv => false);
+CREATE TABLE op_ts AS SELECT customer, t AT TIME ZONE 'America/New_York' AS t, amount FROM op_int;
+SET TimeZone = 'America/New_York';
+SELECT count(*) FROM rfm_create_model('op_s', 'op_ts', 'customer', 't', 'amount', as_of => '2024-05-01 00:00+00',
+                                      clv => false);
+SET TimeZone = 'UTC';
+SELECT v, pg_get_viewdef(v::regclass) LIKE '%rfm_summarize(%' AS one_pass
+FROM unnest(ARRAY['op_i_summary', 'op_t_summary', 'op_s_summary']) v;
+-- every row and column equal to the aggregates'
+SELECT count(*) AS rows, count(*) FILTER (WHERE (a.*)::text IS DISTINCT FROM (b.*)::text) AS differ,
+       count(*) FILTER (WHERE a.returns > 0) AS with_returns
+FROM op_i_summary a
+FULL JOIN (SELECT q.customer, (q.s).frequency, (q.s).returns, (q.s).monetary, (q.s).avg_order_value,
+                  (q.s).first_order, (q.s).last_order, (q.s).recency / 7, (q.s).tenure / 7, (q.s).purchase_days,
+                  (q.s).repeat_frequency, (q.s).repeat_recency / 7, (q.s).age / 7, q.stage, (q.s).as_of, q.rv
+           FROM (SELECT customer,
+                        rfm_summary(t, amount, '2024-05-01 00:00+00', 'America/New_York') AS s,
+                        rfm_lifecycle(t, amount, '2024-05-01 00:00+00', 'America/New_York') AS stage,
+                        rfm_repeat_value(t, amount, '2024-05-01 00:00+00', 'America/New_York') AS rv
+                 FROM op_int WHERE customer IS NOT NULL GROUP BY customer) q
+           WHERE q.s IS NOT NULL) b(customer) USING (customer);
+-- (dates become times at midnight of the model's zone, which a refresh sets)
+SET TimeZone = 'Asia/Tokyo';
+SELECT count(*) AS rows, count(*) FILTER (WHERE (a.*)::text IS DISTINCT FROM (b.*)::text) AS differ,
+       count(*) FILTER (WHERE a.returns > 0) AS with_returns
+FROM op_t_summary a
+FULL JOIN (SELECT q.customer, (q.s).frequency, (q.s).returns, (q.s).monetary, (q.s).avg_order_value,
+                  (q.s).first_order, (q.s).last_order, (q.s).recency, (q.s).tenure, (q.s).purchase_days,
+                  (q.s).repeat_frequency, (q.s).repeat_recency, (q.s).age, q.stage, (q.s).as_of, q.rv
+           FROM (SELECT customer,
+                        rfm_summary(d, amount, date '2024-05-01') AS s,
+                        rfm_lifecycle(d, amount, date '2024-05-01') AS stage,
+                        rfm_repeat_value(d, amount, date '2024-05-01') AS rv
+                 FROM op_text WHERE customer IS NOT NULL GROUP BY customer) q
+           WHERE q.s IS NOT NULL) b(customer) USING (customer);
+SET TimeZone = 'UTC';
+-- the timestamp model (aggregates) agrees with the timestamptz one
+SELECT count(*) AS rows, count(*) FILTER (WHERE (a.*)::text IS DISTINCT FROM (b.*)::text) AS differ
+FROM (SELECT customer, orders, returns, revenue, purchase_days, repeat_value, lifecycle_rule_stage FROM op_s_summary) a
+FULL JOIN (SELECT customer, orders, returns, revenue, purchase_days, repeat_value, lifecycle_rule_stage
+           FROM op_i_summary) b USING (customer);
+-- the column types are the aggregates' (BI tools see the same views)
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a WHERE a.attrelid = 'op_t_summary'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+
+SELECT rfm_drop_model(name) FROM rfm_model WHERE name IN ('cd', 'cdp', 'grp', 'fun', 'tz', 'op_i', 'op_t', 'op_s')
+ORDER BY name;
+DROP TABLE cdnow_raw, cdnow, crm, late, op_int, op_text, op_ts;
 RESET TimeZone;

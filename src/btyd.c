@@ -157,16 +157,25 @@ btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx)
 {
 	int64		nrepeat = 0;
 	int			i;
+	BtydRow    *rows = palloc(sizeof(BtydRow) * Max(st->nrows, 1));
 
+	/*
+	 * Summed in sorted order, not in the order the rows came: the starting
+	 * point, and so the fit's last bits, must not depend on the order of the
+	 * input (a restored model's views read their rows in another order).
+	 */
+	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
+	qsort(rows, st->nrows, sizeof(BtydRow), row_cmp);
 	*sumT = 0.0;
 	*sumx = 0.0;
 	for (i = 0; i < st->nrows; i++)
 	{
-		*sumT += st->rows[i].n * st->rows[i].T;
-		*sumx += st->rows[i].n * st->rows[i].x;
-		if (st->rows[i].x > 0)
-			nrepeat += st->rows[i].n;
+		*sumT += rows[i].n * rows[i].T;
+		*sumx += rows[i].n * rows[i].x;
+		if (rows[i].x > 0)
+			nrepeat += rows[i].n;
 	}
+	pfree(rows);
 	if (st->ncust < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -176,10 +176,11 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 				 errmsg("gamma_gamma needs at least 2 repeat customers, got " INT64_FORMAT, st->ncust),
 				 errdetail("The model describes the heterogeneity of spend across customers."),
 				 errhint("Fit the model over all repeat customers, not one.")));
-	for (i = 0; i < st->nrows; i++)
-		summ += st->rows[i].n * st->rows[i].v;
-
+	/* over the sorted rows: the start must not depend on the input's order */
 	btyd_fitdata_init(&fd, st);
+	for (i = 0; i < fd.nrows; i++)
+		summ += fd.rows[i].n * fd.rows[i].v;
+
 	/* start: p = 1, q = 2 and gamma such that the mean spend p gamma/(q-1) matches */
 	u[0] = 0.0;
 	u[1] = log(2.0);

@@ -225,6 +225,14 @@ DECLARE
     cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
                          AND NOT a.attisdropped);
+    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                         AND NOT a.attisdropped);
+    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
+                           AND NOT a.attisdropped);
+    summarize boolean;
+    summary_rows text;
     leads text;
     s text := format('%I.%I', m.schema_name, m.name || '_summary');
     f text := format('%I.%I', m.schema_name, m.name || '_fit');
@@ -243,28 +251,54 @@ BEGIN
                                  m.time_column, m.time_zone, amount_expr, as_of_expr, m.time_zone);
     END CASE;
 
+    -- The summary in one pass (rfm_summarize: one state per customer gives
+    -- rfm_summary, rfm_lifecycle and rfm_repeat_value, grouped in C) where it
+    -- reads the source as it is: date and timestamptz times, numeric, float
+    -- and integer amounts, customers of a type with a hash operator class.
+    -- Otherwise (timestamp times converted in the model's zone, money
+    -- amounts) the aggregates, which share their state too.  Both read the
+    -- source as the view's owner: REFRESH switches to it, so its privileges
+    -- and row-level security apply.
+    summarize := m.time_type IN ('date', 'timestamptz')
+        AND amount_typid IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
+                             'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
+                    WHERE am.amname = 'hash' AND oc.opcdefault
+                      AND (oc.opcintype = cust_typid
+                           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                                      WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
+                                        AND k.castmethod = 'b')));
+
     view_suffix := '_summary';
     unique_column := 'customer';
-    definition := format($q$
-SELECT q.customer,
-       (q.s).frequency AS orders, (q.s).returns AS returns, (q.s).monetary AS revenue,
-       (q.s).avg_order_value AS avg_order_value,
-       %6$s AS first_order, %7$s AS last_order,
-       (q.s).recency / %5$s AS recency, (q.s).tenure / %5$s AS tenure,
-       (q.s).purchase_days AS purchase_days, (q.s).repeat_frequency AS repeat_frequency,
-       (q.s).repeat_recency / %5$s AS repeat_recency, (q.s).age / %5$s AS age,
-       q.stage AS lifecycle_rule_stage, %8$s AS as_of, q.repeat_value
-FROM (SELECT src.%1$I AS customer,
-             @extschema@.rfm_summary(%3$s) AS s,
-             @extschema@.rfm_lifecycle(%3$s) AS stage,
+    IF summarize THEN
+        summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
+    %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
+            m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, m.time_zone, cust_type);
+    ELSE
+        summary_rows := format($q$(SELECT src.%1$I AS customer,
+             @extschema@.rfm_summary(%3$s) AS summary,
+             @extschema@.rfm_lifecycle(%3$s) AS lifecycle,
              @extschema@.rfm_repeat_value(%3$s) AS repeat_value
       FROM %2$s src
       WHERE src.%1$I IS NOT NULL
-      GROUP BY src.%1$I) q
-WHERE q.s IS NOT NULL$q$,
-        m.customer_column, m.source, aggregate_args, NULL, unit_days,
-        @extschema@.rfm_model_day_time(m, '(q.s).first_order'), @extschema@.rfm_model_day_time(m, '(q.s).last_order'),
-        @extschema@.rfm_model_day_time(m, '(q.s).as_of'));
+      GROUP BY src.%1$I) q$q$,
+            m.customer_column, m.source, aggregate_args);
+    END IF;
+    definition := format($q$
+SELECT q.customer::%3$s AS customer,
+       (q.summary).frequency AS orders, (q.summary).returns AS returns, (q.summary).monetary AS revenue,
+       (q.summary).avg_order_value AS avg_order_value,
+       %4$s AS first_order, %5$s AS last_order,
+       (q.summary).recency / %2$s AS recency, (q.summary).tenure / %2$s AS tenure,
+       (q.summary).purchase_days AS purchase_days, (q.summary).repeat_frequency AS repeat_frequency,
+       (q.summary).repeat_recency / %2$s AS repeat_recency, (q.summary).age / %2$s AS age,
+       q.lifecycle AS lifecycle_rule_stage, %6$s AS as_of, q.repeat_value
+FROM %1$s
+WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL$q$, summary_rows, unit_days, cust_type,
+        @extschema@.rfm_model_day_time(m, '(q.summary).first_order'),
+        @extschema@.rfm_model_day_time(m, '(q.summary).last_order'),
+        @extschema@.rfm_model_day_time(m, '(q.summary).as_of'));
     RETURN NEXT;
 
     view_suffix := '_fit';
@@ -357,6 +391,9 @@ WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer =
             m.leads, m.leads_column, cust_type, s);
     END IF;
 
+    -- The fitted models are scalar subqueries (evaluated once, as
+    -- InitPlans), not columns of a join: every row would otherwise carry
+    -- three model values through the sort and the window functions' store.
     view_suffix := '_customers';
     unique_column := 'customer';
     definition := format($q$
@@ -370,30 +407,29 @@ SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.av
        k.tier, @extschema@.rfm_tier_discount(k.tier) AS tier_discount,
        @extschema@.rfm_lifecycle_stage(k.lifecycle_rule_stage, k.p_alive) AS lifecycle_stage,
        k.p_alive, k.expected_purchases, k.expected_order_value,
-       coalesce(@extschema@.rfm_clv(k.bgnbd, k.repeat_frequency, k.repeat_recency, k.age,
+       coalesce(@extschema@.rfm_clv(%14$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s),
-                @extschema@.rfm_clv(k.pnbd, k.repeat_frequency, k.repeat_recency, k.age,
+                @extschema@.rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
        k.revenue_rank, k.as_of,
        %7$s * k.revenue::float8 - %9$s * k.orders - %10$s AS profit,
        k.tenure * %11$s AS tenure_days
 FROM (SELECT j.*, %4$s AS segment,
              CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
-             coalesce(@extschema@.rfm_p_alive(j.bgnbd, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_p_alive(j.pnbd, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
-             coalesce(@extschema@.rfm_expected_purchases(j.bgnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_expected_purchases(j.pnbd, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
+             coalesce(@extschema@.rfm_p_alive(%14$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_p_alive(%15$s, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
+             coalesce(@extschema@.rfm_expected_purchases(%14$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      @extschema@.rfm_expected_purchases(%15$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
                  AS expected_purchases,
-             @extschema@.rfm_expected_order_value(j.gamma_gamma, j.repeat_frequency,
+             @extschema@.rfm_expected_order_value(%16$s, j.repeat_frequency,
                  CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
                  AS expected_order_value
       FROM (SELECT w.*, (w.sc).r AS r, (w.sc).f AS f, (w.sc).m AS m
             FROM (SELECT s.*, %3$s AS sc,
                          @extschema@.rfm_value_type(s.recency, s.orders::float8, s.revenue::float8) OVER ()
                              AS value_type,
-                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank,
-                         fit.bgnbd, fit.gamma_gamma, fit.pnbd
-                  FROM %1$s s LEFT JOIN %2$s fit ON true
+                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
+                  FROM %1$s s
                   WHERE s.orders > 0
                   OFFSET 0) w) j) k),
      g AS (
@@ -438,7 +474,9 @@ SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int
        'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
 FROM (%13$s) l$q$,
         s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
-        m.cost_per_customer, unit_days, m.name, leads);
+        m.cost_per_customer, unit_days, m.name, leads,
+        format('(SELECT fit.bgnbd FROM %s fit)', f), format('(SELECT fit.pnbd FROM %s fit)', f),
+        format('(SELECT fit.gamma_gamma FROM %s fit)', f));
     RETURN NEXT;
 
     view_suffix := '_segments';

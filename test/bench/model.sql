@@ -1,4 +1,5 @@
--- Model refresh benchmark (see model.sh).  Variables: :orders, :customers, :reps.
+-- Model refresh benchmark (see model.sh).  Variables: :orders, :customers, :reps,
+-- :explain (1: EXPLAIN (ANALYZE, BUFFERS) of each view's query).
 \set ON_ERROR_STOP 1
 \pset footer off
 CREATE EXTENSION IF NOT EXISTS rfm;
@@ -48,6 +49,14 @@ REFRESH MATERIALIZED VIEW bench_customers; REFRESH MATERIALIZED VIEW bench_segme
 REFRESH MATERIALIZED VIEW bench_pareto;
 $q$, :reps);
 
+-- Where the time goes: each view's query on its own.
+SELECT :explain = 1 AS explain \gset
+\if :explain
+SELECT format('EXPLAIN (ANALYZE, BUFFERS, COSTS off, TIMING off) %s', pg_get_viewdef(('bench' || v)::regclass))
+       AS q
+FROM unnest(ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto']) v \gexec
+\endif
+
 -- rfm_refresh: CONCURRENTLY, locked, logged (a procedure: timed from its log).
 CALL rfm_refresh('bench');
 CALL rfm_refresh('bench');
@@ -63,6 +72,11 @@ SELECT count(*) AS views FROM rfm_create_model('bench', 'bench_orders', 'custome
                                                clv_horizon => 52, keep_history => false);
 CALL rfm_refresh('bench');
 CALL rfm_refresh('bench');
+\if :explain
+SELECT format('EXPLAIN (ANALYZE, BUFFERS, COSTS off, TIMING off) %s', pg_get_viewdef(('bench' || v)::regclass))
+       AS q
+FROM unnest(ARRAY['_fit', '_customers']) v \gexec
+\endif
 INSERT INTO results
 SELECT 'rfm_refresh with CLV', round(min(extract(epoch FROM finished_at - started_at)) * 1000)
 FROM rfm_refresh_log WHERE model = 'bench' AND message IS DISTINCT FROM 'created';
