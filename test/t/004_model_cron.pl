@@ -241,4 +241,20 @@ like($err, qr/pg_cron would connect to "localhost" over TCP, but this server doe
 	'stock pg_cron settings: rfm_schedule says the job could not connect, and how to fix it');
 is($stock->safe_psql('postgres', 'SELECT count(*) FROM cron.job'), '0', 'and schedules nothing');
 $stock->stop;
+
+# As Debian's cluster has it: listening on localhost, pg_hba.conf asking TCP
+# connections for a password (scram-sha-256).  A job could only log in with
+# a ~/.pgpass of the server's OS user: rfm_schedule schedules, and warns.
+$stock->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
+# Debian's host lines (its local lines say peer; the test connects locally with trust)
+PostgreSQL::Test::Utils::system_or_bail('sh', '-c', "grep -v '^host' '" . $stock->data_dir . "/pg_hba.conf' > '"
+	  . $stock->data_dir . "/pg_hba.new' && mv '" . $stock->data_dir . "/pg_hba.new' '" . $stock->data_dir . "/pg_hba.conf'");
+$stock->append_conf('pg_hba.conf',
+	"host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n");
+$stock->start;
+($ret, $out, $err) = $stock->psql('postgres', q{SELECT rfm_schedule('daily', '0 3 * * *') > 0});
+is($out, 't', "Debian's pg_hba.conf: the job is scheduled");
+like($err, qr/WARNING:  pg_cron will connect to "localhost" over TCP as role "\w+", and pg_hba.conf asks for scram-sha-256 authentication there.*HINT:  .*cron\.use_background_workers = on/s,
+	"Debian's pg_hba.conf: rfm_schedule warns that the runs need a password, and how to avoid it");
+$stock->stop;
 done_testing();
