@@ -177,8 +177,9 @@ SET TimeZone = 'America/New_York';
 SELECT count(*) FROM rfm_create_model('op_s', 'op_ts', 'customer', 't', 'amount', as_of => '2024-05-01 00:00+00',
                                       clv => false);
 SET TimeZone = 'UTC';
-SELECT v, pg_get_viewdef(v::regclass) LIKE '%rfm_summarize(%' AS one_pass
-FROM unnest(ARRAY['op_i_summary', 'op_t_summary', 'op_s_summary']) v;
+SELECT m.name || '_summary' AS v, q.definition LIKE '%rfm_summarize(%' AS one_pass
+FROM rfm_model m, rfm_model_view_sql(m, 'a') q
+WHERE m.name IN ('op_i', 'op_t', 'op_s') AND q.view_suffix = '_summary' ORDER BY m.name <> 'op_i', m.name <> 'op_t';
 -- every row and column equal to the aggregates'
 SELECT count(*) AS rows, count(*) FILTER (WHERE (a.*)::text IS DISTINCT FROM (b.*)::text) AS differ,
        count(*) FILTER (WHERE a.returns > 0) AS with_returns

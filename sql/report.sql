@@ -227,8 +227,8 @@ UPDATE rfm_segment_action SET label_en = 'Champions' WHERE segment = 'Champions'
 DROP TABLE hostile_orders;
 
 -- A superuser's report of an ordinary role's model reads only what the
--- model created: a view put in the place of a materialized view, or a
--- relation owned by another role, is refused before it is read.
+-- model created: a view of other code put in the place of a model's view,
+-- or a relation owned by another role, is refused before it is read.
 CREATE ROLE regress_rfm_report_owner;
 CREATE ROLE regress_rfm_report_other;
 CREATE SCHEMA report_shop AUTHORIZATION regress_rfm_report_owner;
@@ -242,13 +242,13 @@ $$ BEGIN RAISE NOTICE 'steal() runs as %', current_user; RETURN 'Champions'; END
 RESET ROLE;
 SELECT pg_temp.occurs(rfm_report('rshop'), '<section id=') AS sections_of_her_model;
 -- a relation of the model given to another role
-ALTER MATERIALIZED VIEW report_shop.rshop_pareto OWNER TO regress_rfm_report_other;
+ALTER VIEW report_shop.rshop_pareto OWNER TO regress_rfm_report_other;
 SELECT rfm_report('rshop');
 SELECT pg_temp.sqlstate_of($$SELECT rfm_report('rshop')$$) AS other_owner;
-ALTER MATERIALIZED VIEW report_shop.rshop_pareto OWNER TO regress_rfm_report_owner;
--- her view, calling her function, in the place of a materialized view
+ALTER VIEW report_shop.rshop_pareto OWNER TO regress_rfm_report_owner;
+-- her view, calling her function, in the place of the model's view
 SET ROLE regress_rfm_report_owner;
-DROP MATERIALIZED VIEW report_shop.rshop_segments;
+DROP VIEW report_shop.rshop_segments;
 CREATE VIEW report_shop.rshop_segments AS SELECT report_shop.steal() AS segment, 1::bigint AS customers;
 RESET ROLE;
 SELECT rfm_report('rshop');

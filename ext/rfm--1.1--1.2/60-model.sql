@@ -39,13 +39,19 @@ END
 $$;
 
 -- The owner of a model, after checking that its objects are what
--- rfm_create_model made: five materialized views and a table, all the
--- owner's.  Anything else (a view put in place of one, an object given to
--- another role) stops the work, so that nobody's code runs in its place.
+-- rfm_create_model made: five views, each reading one table of its own
+-- (a storage generation: rfm_model_storage_name) through the guard
+-- rfm_model_visible and nothing else, and a history table -- or, for a
+-- model made before 1.2, five materialized views and the table -- all the
+-- owner's.  Anything else (a view that calls other functions, an object
+-- given to another role) stops the work, so that nobody's code runs in its
+-- place.
 CREATE FUNCTION @extschema@.rfm_model_owner(m @extschema@.rfm_model) RETURNS regrole
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     owner_oid oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = m.owner);
+    nsp oid := (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = m.schema_name);
+    views_kind "char";
     bad record;
 BEGIN
     IF owner_oid IS NULL THEN
@@ -53,23 +59,56 @@ BEGIN
             MESSAGE = format('the owner of model "%s", role "%s", does not exist', m.name, m.owner),
             HINT = 'Drop the model with rfm_drop_model() as a superuser.';
     END IF;
+    -- materialized views: a model made before 1.2's tables
+    views_kind := CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                    WHERE c.relnamespace = nsp AND c.relname = m.name || '_summary'
+                                      AND c.relkind = 'm')
+                       THEN 'm' ELSE 'v' END;
     SELECT x.suffix, c.relkind, c.relowner INTO bad
     FROM pg_catalog.unnest(ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto', '_history'])
              AS x(suffix)
-         LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = m.schema_name
-         LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = m.name || x.suffix
+         LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = nsp AND c.relname = m.name || x.suffix
     WHERE c.oid IS NULL OR c.relowner <> owner_oid
-       OR c.relkind <> CASE x.suffix WHEN '_history' THEN 'r' ELSE 'm' END::"char"
+       OR c.relkind <> CASE x.suffix WHEN '_history' THEN 'r' ELSE views_kind END
     LIMIT 1;
+    IF NOT FOUND AND views_kind = 'v' THEN
+        -- what each view's rule depends on: itself, one table of its own of
+        -- the owner's (read and named to the guard), the guard function
+        SELECT x.suffix, 'v'::"char" AS relkind, owner_oid AS relowner, d.tables, d.others INTO bad
+        FROM pg_catalog.unnest(ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto']) AS x(suffix)
+             JOIN pg_catalog.pg_class v ON v.relnamespace = nsp AND v.relname = m.name || x.suffix
+             JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
+             CROSS JOIN LATERAL (
+                 SELECT count(DISTINCT t.oid) AS tables,
+                        count(*) FILTER (WHERE NOT ((dd.refclassid = 'pg_catalog.pg_class'::regclass
+                                                     AND (dd.refobjid = v.oid OR t.oid IS NOT NULL))
+                                                    OR (dd.refclassid = 'pg_catalog.pg_proc'::regclass
+                                                        AND dd.refobjid = '@extschema@.rfm_model_visible(regclass)'::regprocedure)))
+                            AS others
+                 FROM pg_catalog.pg_depend dd
+                      LEFT JOIN pg_catalog.pg_class t
+                        ON dd.refclassid = 'pg_catalog.pg_class'::regclass AND t.oid = dd.refobjid
+                       AND t.relnamespace = nsp AND t.relkind = 'r' AND t.relowner = owner_oid
+                       AND t.relname IN (@extschema@.rfm_model_storage_name(m.name, x.suffix, 'a'),
+                                         @extschema@.rfm_model_storage_name(m.name, x.suffix, 'b'))
+                 WHERE dd.classid = 'pg_catalog.pg_rewrite'::regclass AND dd.objid = r.oid) d
+        WHERE d.tables <> 1 OR d.others > 0
+        LIMIT 1;
+    END IF;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('%I.%I of model "%s" is not the %s that rfm_create_model made',
                              m.schema_name, m.name || bad.suffix, m.name,
-                             CASE bad.suffix WHEN '_history' THEN 'table' ELSE 'materialized view' END),
+                             CASE WHEN bad.suffix = '_history' THEN 'table'
+                                  WHEN views_kind = 'm' THEN 'materialized view' ELSE 'view' END),
             DETAIL = CASE WHEN bad.relkind IS NULL THEN 'It does not exist.'
                           WHEN bad.relowner <> owner_oid
                           THEN format('It belongs to role "%s", the model to role "%s".',
                                       pg_catalog.pg_get_userbyid(bad.relowner), m.owner)
+                          WHEN bad.suffix <> '_history' AND views_kind = 'v' AND bad.relkind = 'v'
+                          THEN format('It must read one table of its own, %I.%I or %I.%I, of the model''s owner, and nothing else.',
+                                      m.schema_name, @extschema@.rfm_model_storage_name(m.name, bad.suffix, 'a'),
+                                      m.schema_name, @extschema@.rfm_model_storage_name(m.name, bad.suffix, 'b'))
                           ELSE format('It is of relkind ''%s''.', bad.relkind) END,
             HINT = 'rfm works on a model''s objects as their owner: give them back to the model''s owner, or drop the model with rfm_drop_model() and create it again.';
     END IF;
@@ -77,7 +116,28 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
-    'The owner of a model, as whom rfm works on its objects, after checking that they are the materialized views and table rfm_create_model made, all the owner''s';
+    'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s';
+
+-- The table a model's view reads now (NULL for a materialized view).
+CREATE FUNCTION @extschema@.rfm_model_storage(m @extschema@.rfm_model, view_suffix text) RETURNS regclass
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT t.oid::regclass
+FROM pg_catalog.pg_namespace n
+     JOIN pg_catalog.pg_class v ON v.relnamespace = n.oid AND v.relname = m.name || view_suffix AND v.relkind = 'v'
+     JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
+     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+                                AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> v.oid
+     JOIN pg_catalog.pg_class t ON t.oid = d.refobjid AND t.relkind = 'r'
+WHERE n.nspname = m.schema_name
+LIMIT 1
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_storage(@extschema@.rfm_model, text) IS
+    'The table that a model''s view (_summary, _fit, _customers, _segments, _pareto) reads now: the storage generation of its last refresh; NULL for a materialized view';
+
+CREATE FUNCTION @extschema@.rfm_model_visible(regclass) RETURNS boolean
+LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rfm_model_visible';
+COMMENT ON FUNCTION @extschema@.rfm_model_visible(regclass) IS
+    'The guard of a model''s views: true when the given table, built by a refresh, is visible to the query''s snapshot; otherwise ERROR 40001 (a transaction whose snapshot predates the refresh would read it as empty)';
 
 -- As whom a role reads a model's objects: as the model's owner when the role
 -- may become it (the owner's code, if any, then runs with the owner's
@@ -102,7 +162,8 @@ BEGIN
                 MESSAGE = format('permission denied for %s of model "%s"', rel, m.name),
                 HINT = format('The model''s owner, role "%s", can GRANT SELECT ON it.', m.owner);
         END IF;
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = rel AND c.relrowsecurity)
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                   WHERE c.oid IN (rel, @extschema@.rfm_model_storage(m, suffix)) AND c.relrowsecurity)
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
                       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
                         AND t.typnamespace <> 'pg_catalog'::regnamespace
@@ -172,6 +233,108 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Build a model's data into new tables and point its views at them (create
+-- them, when creating): the refresh of a model of 1.2.  The tables of the
+-- other storage generation are built and indexed as the model's owner while
+-- readers go on reading the current ones; _history gets its snapshot from
+-- the new _customers table; then, in a moment at the end, the views are
+-- locked (retried every 0.1 s, so that a long reader does not make others
+-- queue behind the refresh), replaced to read the new tables, and the old
+-- tables dropped.  All in the caller's transaction: readers see the old
+-- data until it commits and then the new, never a mixture, and a failure
+-- leaves the old tables as they were.
+CREATE FUNCTION @extschema@.rfm_model_rebuild(m @extschema@.rfm_model, creating boolean,
+                                              OUT customers bigint, OUT as_of timestamptz)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner regrole := CASE WHEN creating THEN m.owner::regrole ELSE @extschema@.rfm_model_owner(m) END;
+    suffixes text[] := ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto'];
+    cur regclass := @extschema@.rfm_model_storage(m, '_summary');
+    old_gen text;
+    gen text;
+    v record;
+    suffix text;
+    t text;
+    attempt integer := 0;
+    saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+BEGIN
+    SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
+    gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
+    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen) LOOP
+        t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix, gen);
+        -- a table of this generation left behind (a refresh's old tables
+        -- that a reader of its own held) goes now
+        IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL THEN
+            PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
+        END IF;
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t, v.definition));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
+                                                         v.unique_column));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
+            format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
+                   m.name, m.schema_name, m.name || v.view_suffix)));
+        -- fixed scoring without given breaks: cut where this first build's data cuts
+        IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
+            SELECT q.r, q.f, q.m INTO m.r_breaks, m.f_breaks, m.m_breaks
+            FROM @extschema@.rfm_owner_query(owner,
+                     format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
+                            '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.orders::float8), '
+                            '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.revenue::float8) '
+                            'FROM %2$I.%3$I s WHERE s.orders > 0', m.bins, m.schema_name, t))
+                 AS q(r float8[], f float8[], m float8[]);
+            IF m.r_breaks IS NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+                    MESSAGE = format('model "%s" cannot take fixed cut points from its data: no customer has an order', m.name),
+                    HINT = 'Give r_breaks, f_breaks and m_breaks, or use scoring => ''quantile''.';
+            END IF;
+            PERFORM @extschema@.rfm_catalog_write('set', m.name,
+                jsonb_build_object('r_breaks', m.r_breaks, 'f_breaks', m.f_breaks, 'm_breaks', m.m_breaks));
+        ELSIF v.view_suffix = '_summary' AND m.scoring = 'fixed'
+              AND (m.r_breaks IS NULL OR m.f_breaks IS NULL OR m.m_breaks IS NULL) THEN
+            RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+                MESSAGE = format('model "%s" scores with fixed cut points, but some of them are NULL', m.name),
+                HINT = 'Set r_breaks, f_breaks and m_breaks in rfm_model.';
+        END IF;
+    END LOOP;
+
+    SELECT k.customers, k.as_of INTO customers, as_of
+    FROM @extschema@.rfm_model_keep_snapshot(m, owner,
+             @extschema@.rfm_model_storage_name(m.name, '_customers', gen)::name) k;
+
+    -- the swap: wait for the views without making readers queue behind
+    IF cur IS NOT NULL THEN
+        LOOP
+            BEGIN
+                PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+                PERFORM @extschema@.rfm_owner_exec(owner, format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE',
+                    (SELECT string_agg(format('%I.%I', m.schema_name, m.name || x), ', ') FROM pg_catalog.unnest(suffixes) x)));
+                EXIT;
+            EXCEPTION WHEN lock_not_available THEN
+                attempt := attempt + 1;
+                PERFORM pg_catalog.pg_sleep(least(0.01 * attempt, 0.5));
+            END;
+        END LOOP;
+        PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+    END IF;
+    FOREACH suffix IN ARRAY suffixes LOOP
+        t := @extschema@.rfm_model_storage_name(m.name, suffix, gen);
+        PERFORM @extschema@.rfm_owner_exec(owner,
+            format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT * FROM %1$I.%3$I WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
+                   m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t)));
+        IF creating THEN
+            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, suffix, 'VIEW');
+        END IF;
+    END LOOP;
+    IF old_gen IS NOT NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s',
+            (SELECT string_agg(format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, x, old_gen)), ', ')
+             FROM pg_catalog.unnest(suffixes) x)));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_rebuild(@extschema@.rfm_model, boolean) IS
+    'Builds a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (locking them for a moment, retried every 0.1 s) and drops the old ones; creating: makes the views; returns the customers and as-of time';
 
 -- ==== Creating and dropping models ====
 
@@ -363,16 +526,14 @@ BEGIN
     -- fixed scoring without breaks: the first build takes them from the data
     PERFORM @extschema@.rfm_catalog_write('register', m.name, pg_catalog.to_jsonb(m));
 
-    PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-    PERFORM @extschema@.rfm_model_build(m.name, true);
-
     EXECUTE format('CREATE TABLE %I.%I (as_of timestamptz NOT NULL, customer %s NOT NULL, %s, '
                    'PRIMARY KEY (as_of, customer))',
                    m.schema_name, m.name || '_history', customer_type, @extschema@.rfm_model_history_columns());
     PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, '_history', 'TABLE');
 
     log_id := @extschema@.rfm_catalog_write('log_start', m.name);
-    SELECT s.customers, s.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
+    PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
+    SELECT b.customers, b.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_rebuild(m, true) b;
     PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
         jsonb_build_object('id', log_id, 'as_of', snap_as_of, 'customers', n, 'outcome', 'ok',
                            'message', 'created'));
@@ -385,7 +546,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_create_model(text, regclass, name, name, name, name, timestamptz, integer, text,
                                                  float8[], float8[], float8[], text, boolean, float8, float8, float8,
                                                  float8, boolean, text, regclass, name, float8, float8) IS
-    'Creates a model of an orders table or view: materialized views <name>_summary, _fit, _customers, _segments, _pareto and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them. purchase_model: bgnbd, mbgnbd or pareto_nbd; leads: a table of customers whose customers without an order are leads; cost_per_order, cost_per_customer: the costs of profit';
+    'Creates a model of an orders table or view: views <name>_summary, _fit, _customers, _segments, _pareto (over tables <name>$sum_a ... that each refresh replaces) and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them. purchase_model: bgnbd, mbgnbd or pareto_nbd; leads: a table of customers whose customers without an order are leads; cost_per_order, cost_per_customer: the costs of profit';
 
 -- Take a model's refresh lock (a row lock on its rfm_model row, held to the
 -- end of the transaction), or say who holds it: 55P03.
@@ -428,6 +589,8 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp 
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(name);
     suffix text;
+    kind "char";
+    gen text;
 BEGIN
     PERFORM @extschema@.rfm_model_lock(m, 'dropped');
     IF m.cron_job_id IS NOT NULL OR m.cron_job IS NOT NULL THEN
@@ -440,7 +603,20 @@ BEGIN
     END IF;
     -- RESTRICT: a view of the user's on top of the model stops the drop
     FOREACH suffix IN ARRAY ARRAY['_pareto', '_segments', '_customers', '_fit', '_summary'] LOOP
-        EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %I.%I', m.schema_name, m.name || suffix);
+        SELECT c.relkind INTO kind
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = m.schema_name AND c.relname = m.name || suffix;
+        IF kind = 'm' THEN
+            EXECUTE format('DROP MATERIALIZED VIEW %I.%I', m.schema_name, m.name || suffix);
+        ELSIF kind = 'v' THEN
+            EXECUTE format('DROP VIEW %I.%I', m.schema_name, m.name || suffix);
+        END IF;
+        FOREACH gen IN ARRAY ARRAY['a', 'b'] LOOP
+            IF pg_catalog.to_regclass(format('%I.%I', m.schema_name,
+                                             @extschema@.rfm_model_storage_name(m.name, suffix, gen))) IS NOT NULL THEN
+                EXECUTE format('DROP TABLE %I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, suffix, gen));
+            END IF;
+        END LOOP;
     END LOOP;
     EXECUTE format('DROP TABLE IF EXISTS %I.%I', m.schema_name, m.name || '_history');
     PERFORM @extschema@.rfm_catalog_write('delete', m.name);
@@ -517,8 +693,13 @@ BEGIN
 
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-        PERFORM @extschema@.rfm_model_build(m.name, false);
-        SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
+        IF @extschema@.rfm_model_storage(m, '_summary') IS NOT NULL THEN
+            SELECT b.customers, b.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_rebuild(m, false) b;
+        ELSE
+            -- a model made before 1.2's tables: its materialized views
+            PERFORM @extschema@.rfm_model_build(m.name, false);
+            SELECT s.customers, s.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_snapshot(m.name) s;
+        END IF;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         IF in_block THEN
             RAISE;

@@ -206,8 +206,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_day_time(@extschema@.rfm_model, text) IS
     'The SQL of a time of a model''s summary: for a date column, the day at midnight in the model''s time zone (rfm_summary gives it in the session''s)';
 
--- The SQL of the five materialized views of a model, in refresh order.
-CREATE OR REPLACE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model)
+-- The name of the table that holds a model's view's data in storage
+-- generation gen ('a' or 'b'): <name>$sum_a for <name>_summary and so on
+-- (the longest, 6 bytes after a name of at most 53, fits in 63).
+CREATE FUNCTION @extschema@.rfm_model_storage_name(model text, view_suffix text, gen text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT model || '$' || CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit'
+                                        WHEN '_customers' THEN 'cus' WHEN '_segments' THEN 'seg'
+                                        WHEN '_pareto' THEN 'par' END || '_' || gen
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
+    'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a';
+
+-- The SQL of the five views of a model, in build order.  With storage
+-- ('a' or 'b'), the queries read the tables of that generation (a refresh
+-- builds them in turn); without it, the views themselves (the definitions
+-- of a model's materialized views before 1.2's tables).
+DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
+CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -232,11 +248,15 @@ DECLARE
                          WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
                            AND NOT a.attisdropped);
     summarize boolean;
+    by_clv boolean;
     summary_rows text;
     leads text;
-    s text := format('%I.%I', m.schema_name, m.name || '_summary');
-    f text := format('%I.%I', m.schema_name, m.name || '_fit');
-    c text := format('%I.%I', m.schema_name, m.name || '_customers');
+    s text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_summary', storage),
+                                                      m.name || '_summary'));
+    f text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_fit', storage),
+                                                      m.name || '_fit'));
+    c text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_customers', storage),
+                                                      m.name || '_customers'));
 BEGIN
     amount_expr := format('(src.%I)::%s', m.amount_column, m.amount_type);
     -- calendar days in the model's time zone, whatever the session's
@@ -364,17 +384,24 @@ HAVING count(*) > 0$q$, s, m.time_unit, m.purchase_model);
     END IF;
     RETURN NEXT;
 
+    -- The population's figures, computed once from the summary (st): the
+    -- quantile cut points of the scores (scoring a value against the cut
+    -- points of its own data gives rfm_scores' scores: src/score.c), the
+    -- means of the value types, and the cut points of the groups.  The rows
+    -- read them as scalar subqueries (InitPlans), so no window function has
+    -- to keep all rows, and no row carries them through the sorts.
     IF m.scoring = 'fixed' THEN
-        scores := format('ROW(@extschema@.rfm_score(-s.recency, '
-                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
-                         '@extschema@.rfm_score(s.orders::float8, '
-                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)), '
-                         '@extschema@.rfm_score(s.revenue::float8, '
-                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L))'
-                         ')::@extschema@.rfm_scores', m.name);
+        scores := format('@extschema@.rfm_score(-s.recency, '
+                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS r, '
+                         '@extschema@.rfm_score(s.frequency_f, '
+                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS f, '
+                         '@extschema@.rfm_score(s.revenue_f, '
+                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS m',
+                         m.name);
     ELSE
-        scores := format('@extschema@.rfm_scores(s.recency, s.orders::float8, s.revenue::float8, %s) OVER ()',
-                         m.bins);
+        scores := '@extschema@.rfm_score(-s.recency, (SELECT st.r_breaks FROM st)) AS r, '
+                  '@extschema@.rfm_score(s.frequency_f, (SELECT st.f_breaks FROM st)) AS f, '
+                  '@extschema@.rfm_score(s.revenue_f, (SELECT st.m_breaks FROM st)) AS m';
     END IF;
     IF m.bins = 5 THEN
         seg := '@extschema@.rfm_segment(j.r, j.f, j.m)';
@@ -390,14 +417,47 @@ FROM %1$s l
 WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer = l.%2$I::%3$s AND s.orders > 0)$q$,
             m.leads, m.leads_column, cust_type, s);
     END IF;
+    -- value tiers by CLV take their cut points from the rows' CLV (a second
+    -- pass over them); by revenue from the summary, with the rest
+    by_clv := coalesce((SELECT gs.value_by = 'clv' FROM @extschema@.rfm_group_settings gs), false);
 
     -- The fitted models are scalar subqueries (evaluated once, as
     -- InitPlans), not columns of a join: every row would otherwise carry
-    -- three model values through the sort and the window functions' store.
+    -- three model values through the sort.
     view_suffix := '_customers';
     unique_column := 'customer';
     definition := format($q$
-WITH b AS (
+WITH st AS MATERIALIZED (
+SELECT @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY -s.recency) AS r_breaks,
+       @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY s.frequency_f) AS f_breaks,
+       @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY s.revenue_f) AS m_breaks,
+       avg(s.recency) AS r_mean, avg(s.frequency_f) AS f_mean, avg(s.revenue_f) AS m_mean,
+       CASE (SELECT gs.ae_cut FROM @extschema@.rfm_group_settings gs)
+            WHEN 'mean' THEN avg(s.frequency_f)
+            WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY s.frequency_f)
+            ELSE (SELECT gs.ae_frequency_cut FROM @extschema@.rfm_group_settings gs) END AS ae_frequency_cut,
+       CASE (SELECT gs.ae_cut FROM @extschema@.rfm_group_settings gs)
+            WHEN 'mean' THEN avg(s.aov_f)
+            WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY s.aov_f)
+            ELSE (SELECT gs.ae_aov_cut FROM @extschema@.rfm_group_settings gs) END AS ae_aov_cut,
+       percentile_cont((SELECT gs.arpu_basic_share FROM @extschema@.rfm_group_settings gs))
+           WITHIN GROUP (ORDER BY s.arpu) AS arpu_basic_cut,
+       (SELECT gs.arpu_high FROM @extschema@.rfm_group_settings gs) AS arpu_high_cut,
+       (SELECT gs.arpu_period_days FROM @extschema@.rfm_group_settings gs) AS arpu_period_days,
+       percentile_cont((SELECT gs.value_low_share FROM @extschema@.rfm_group_settings gs))
+           WITHIN GROUP (ORDER BY s.revenue_f) AS revenue_low_cut,
+       percentile_cont((SELECT 1 - gs.value_high_share FROM @extschema@.rfm_group_settings gs))
+           WITHIN GROUP (ORDER BY s.revenue_f) AS revenue_high_cut,
+       (SELECT gs.value_low_share FROM @extschema@.rfm_group_settings gs) AS value_low_share,
+       (SELECT gs.value_high_share FROM @extschema@.rfm_group_settings gs) AS value_high_share
+FROM (SELECT s.recency, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f,
+             s.avg_order_value::float8 AS aov_f,
+             @extschema@.rfm_arpu(s.revenue::float8, s.tenure * %11$s, gs.arpu_period_days) AS arpu
+      FROM %1$s s LEFT JOIN @extschema@.rfm_group_settings gs ON true
+      WHERE s.orders > 0
+      OFFSET 0) s
+HAVING count(*) > 0),
+     b AS (
 SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.avg_order_value,
        k.r AS r_score, k.f AS f_score, k.m AS m_score, k.r + k.f + k.m AS rfm_score,
        CASE WHEN %5$s <= 9 THEN k.r::text || k.f::text || k.m::text
@@ -412,8 +472,8 @@ SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.av
                 @extschema@.rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
        k.revenue_rank, k.as_of,
-       %7$s * k.revenue::float8 - %9$s * k.orders - %10$s AS profit,
-       k.tenure * %11$s AS tenure_days
+       %7$s * k.revenue_f - %9$s * k.orders - %10$s AS profit,
+       k.tenure * %11$s AS tenure_days, k.revenue_f
 FROM (SELECT j.*, %4$s AS segment,
              CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
              coalesce(@extschema@.rfm_p_alive(%14$s, j.repeat_frequency, j.repeat_recency, j.age),
@@ -424,39 +484,31 @@ FROM (SELECT j.*, %4$s AS segment,
              @extschema@.rfm_expected_order_value(%16$s, j.repeat_frequency,
                  CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
                  AS expected_order_value
-      FROM (SELECT w.*, (w.sc).r AS r, (w.sc).f AS f, (w.sc).m AS m
-            FROM (SELECT s.*, %3$s AS sc,
-                         @extschema@.rfm_value_type(s.recency, s.orders::float8, s.revenue::float8) OVER ()
-                             AS value_type,
-                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
+      FROM (SELECT s.*, %3$s,
+                   @extschema@.rfm_value_type(s.recency, s.frequency_f, s.revenue_f,
+                                              (SELECT st.r_mean FROM st), (SELECT st.f_mean FROM st),
+                                              (SELECT st.m_mean FROM st)) AS value_type,
+                   row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
+            FROM (SELECT s.*, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f
                   FROM %1$s s
                   WHERE s.orders > 0
-                  OFFSET 0) w) j) k),
+                  OFFSET 0) s) j) k),
      g AS (
-SELECT b.*, @extschema@.rfm_arpu(b.monetary::float8, b.tenure_days, gs.arpu_period_days) AS arpu,
-       CASE gs.value_by WHEN 'clv' THEN b.clv ELSE b.monetary::float8 END AS value
-FROM b, @extschema@.rfm_group_settings gs),
-     cuts AS (
-SELECT CASE gs.ae_cut WHEN 'mean' THEN avg(g.frequency::float8)
-                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.frequency::float8)
-                      ELSE gs.ae_frequency_cut END AS ae_frequency_cut,
-       CASE gs.ae_cut WHEN 'mean' THEN avg(g.avg_order_value::float8)
-                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.avg_order_value::float8)
-                      ELSE gs.ae_aov_cut END AS ae_aov_cut,
-       percentile_cont(gs.arpu_basic_share) WITHIN GROUP (ORDER BY g.arpu) AS arpu_basic_cut,
-       gs.arpu_high AS arpu_high_cut,
-       percentile_cont(gs.value_low_share) WITHIN GROUP (ORDER BY g.value) AS value_low_cut,
-       percentile_cont(1 - gs.value_high_share) WITHIN GROUP (ORDER BY g.value) AS value_high_cut
-FROM g, @extschema@.rfm_group_settings gs
-GROUP BY gs.id),
+SELECT b.*, @extschema@.rfm_arpu(b.revenue_f, b.tenure_days, c.arpu_period_days) AS arpu,
+       %17$s AS value, c.ae_frequency_cut, c.ae_aov_cut, c.arpu_basic_cut, c.arpu_high_cut
+FROM b CROSS JOIN (SELECT st.arpu_period_days, st.ae_frequency_cut, st.ae_aov_cut, st.arpu_basic_cut, st.arpu_high_cut
+                   FROM st) c
+-- not flattened: the group functions below are inlined only over plain columns
+OFFSET 0),
+     vc AS (%18$s),
      grouped AS (
 SELECT g.*,
-       @extschema@.rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, cuts.ae_frequency_cut, cuts.ae_aov_cut)
+       @extschema@.rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, g.ae_frequency_cut, g.ae_aov_cut)
            AS ae_group,
-       @extschema@.rfm_arpu_group(g.arpu, cuts.arpu_basic_cut, cuts.arpu_high_cut) AS arpu_group,
-       @extschema@.rfm_value_tier(g.value, cuts.value_low_cut, cuts.value_high_cut) AS value_tier,
+       @extschema@.rfm_arpu_group(g.arpu, g.arpu_basic_cut, g.arpu_high_cut) AS arpu_group,
+       @extschema@.rfm_value_tier(g.value, vc.low_cut, vc.high_cut) AS value_tier,
        row_number() OVER (ORDER BY g.profit DESC, g.customer) AS profit_rank
-FROM g LEFT JOIN cuts ON true)
+FROM g CROSS JOIN vc)
 SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
        x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
        x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
@@ -476,7 +528,13 @@ FROM (%13$s) l$q$,
         s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
         m.cost_per_customer, unit_days, m.name, leads,
         format('(SELECT fit.bgnbd FROM %s fit)', f), format('(SELECT fit.pnbd FROM %s fit)', f),
-        format('(SELECT fit.gamma_gamma FROM %s fit)', f));
+        format('(SELECT fit.gamma_gamma FROM %s fit)', f),
+        CASE WHEN by_clv THEN 'b.clv' ELSE 'b.revenue_f' END,
+        CASE WHEN by_clv
+             THEN 'SELECT percentile_cont((SELECT st.value_low_share FROM st)) WITHIN GROUP (ORDER BY v.value) AS low_cut, '
+                  'percentile_cont(1 - (SELECT st.value_high_share FROM st)) WITHIN GROUP (ORDER BY v.value) AS high_cut '
+                  'FROM g v'
+             ELSE 'SELECT st.revenue_low_cut AS low_cut, st.revenue_high_cut AS high_cut FROM st' END);
     RETURN NEXT;
 
     view_suffix := '_segments';
@@ -501,28 +559,40 @@ WHERE c.frequency > 0
 GROUP BY c.segment$q$, c);
     RETURN NEXT;
 
+    -- The top p % of customers are those of rank <= ceil(p n / 100): a
+    -- customer of rank k counts from p = floor(100 (k - 1) / n) + 1 on.  So
+    -- one pass sums revenue and profit into 100 buckets by rank (no sort of
+    -- the customers), and the curve is the buckets' running sums.
     view_suffix := '_pareto';
     unique_column := 'customer_percent';
     definition := format($q$
-WITH cum AS (SELECT c.revenue_rank, c.as_of,
-                    sum(c.monetary) OVER (ORDER BY c.revenue_rank) AS revenue
-             FROM %1$s c WHERE c.frequency > 0),
-     pcum AS (SELECT c.profit_rank, sum(c.profit) OVER (ORDER BY c.profit_rank) AS profit
-              FROM %1$s c WHERE c.frequency > 0),
-     tot AS (SELECT count(*) AS n, sum(c.monetary) AS total, sum(c.profit) AS total_profit, max(c.as_of) AS as_of
-             FROM %1$s c WHERE c.frequency > 0)
-SELECT p.customer_percent, k.customers, cum.revenue,
-       cum.revenue / NULLIF(tot.total, 0) AS revenue_share, tot.as_of,
-       pcum.profit, pcum.profit / NULLIF(tot.total_profit, 0) AS profit_share
+WITH tot AS MATERIALIZED (
+SELECT count(*) AS n, sum(c.monetary) AS total, sum(c.profit) AS total_profit, max(c.as_of) AS as_of
+FROM %1$s c WHERE c.frequency > 0),
+     rb AS (
+SELECT (100 * (c.revenue_rank - 1)) / (SELECT tot.n FROM tot) + 1 AS p, sum(c.monetary) AS revenue
+FROM %1$s c WHERE c.frequency > 0 GROUP BY 1),
+     pb AS (
+SELECT (100 * (c.profit_rank - 1)) / (SELECT tot.n FROM tot) + 1 AS p, sum(c.profit) AS profit
+FROM %1$s c WHERE c.frequency > 0 GROUP BY 1),
+     curve AS (
+SELECT p.customer_percent,
+       sum(rb.revenue) OVER w AS revenue, sum(pb.profit) OVER w AS profit
 FROM pg_catalog.generate_series(1, 100) AS p(customer_percent)
-     CROSS JOIN tot
-     CROSS JOIN LATERAL (SELECT ceil(p.customer_percent * tot.n / 100.0)::bigint AS customers) k
-     LEFT JOIN cum ON cum.revenue_rank = k.customers
-     LEFT JOIN pcum ON pcum.profit_rank = k.customers
+     LEFT JOIN rb ON rb.p = p.customer_percent
+     LEFT JOIN pb ON pb.p = p.customer_percent
+WINDOW w AS (ORDER BY p.customer_percent))
+SELECT curve.customer_percent, ceil(curve.customer_percent * tot.n / 100.0)::bigint AS customers, curve.revenue,
+       curve.revenue / NULLIF(tot.total, 0) AS revenue_share, tot.as_of,
+       curve.profit, curve.profit / NULLIF(tot.total_profit, 0) AS profit_share
+FROM curve CROSS JOIN tot
 WHERE tot.n > 0$q$, c);
     RETURN NEXT;
 END
 $$;
+
+COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text) IS
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with each view''s unique column';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.
@@ -535,23 +605,25 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_history_columns() IS
     'The columns of a model''s <name>_history table after as_of and customer (rfm_create_model)';
 
-CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
+-- Counts a model's customers in customers_rel of its schema (its
+-- _customers view, or the table a refresh has just built) and, with
+-- keep_history, keeps them in _history as a snapshot.
+CREATE FUNCTION @extschema@.rfm_model_keep_snapshot(m @extschema@.rfm_model, owner regrole, customers_rel name,
+                                                    OUT customers bigint, OUT as_of timestamptz)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    owner regrole := @extschema@.rfm_model_owner(m);
     cols text;
 BEGIN
     SELECT q.n, q.a INTO customers, as_of
     FROM @extschema@.rfm_owner_query(owner,
-             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, m.name || '_customers'))
+             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, customers_rel))
          AS q(n bigint, a timestamptz);
     IF m.keep_history AND as_of IS NOT NULL THEN
         -- the columns both have (a model of 1.1 has fewer)
         SELECT string_agg(format('%I', h.attname), ', ' ORDER BY h.attnum) INTO cols
         FROM pg_catalog.pg_attribute h
              JOIN pg_catalog.pg_attribute c
-               ON c.attrelid = format('%I.%I', m.schema_name, m.name || '_customers')::regclass
+               ON c.attrelid = format('%I.%I', m.schema_name, customers_rel)::regclass
               AND c.attname = h.attname AND c.attnum > 0 AND NOT c.attisdropped
         WHERE h.attrelid = format('%I.%I', m.schema_name, m.name || '_history')::regclass
           AND h.attnum > 0 AND NOT h.attisdropped;
@@ -560,8 +632,20 @@ BEGIN
                    m.schema_name, m.name || '_history', @extschema@.rfm_timestamptz_sql(as_of)));
         PERFORM @extschema@.rfm_owner_exec(owner,
             format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I c',
-                   m.schema_name, m.name || '_history', cols, cols, m.schema_name, m.name || '_customers'));
+                   m.schema_name, m.name || '_history', cols, cols, m.schema_name, customers_rel));
     END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_keep_snapshot(@extschema@.rfm_model, regrole, name) IS
+    'Counts a model''s customers in the given relation of its schema and, with keep_history, copies them into <name>_history as the snapshot of their as_of time, as the model''s owner';
+
+CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
+BEGIN
+    SELECT k.customers, k.as_of INTO customers, as_of
+    FROM @extschema@.rfm_model_keep_snapshot(m, @extschema@.rfm_model_owner(m), (m.name || '_customers')::name) k;
 END
 $$;
 

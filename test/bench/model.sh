@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark of a model's refresh (rfm_refresh) against the baseline a DBA
 # would otherwise run: rebuilding the same per-customer and per-segment
-# tables with plain SQL, and plain (blocking) REFRESH of the model's views.
+# tables with plain SQL.
 # Generated data, default 2 million orders of 200,000 customers; one
 # session of a throwaway PostgreSQL 15 cluster.  Not part of the test command.
 #   bash test/bench/model.sh [orders] [customers] [repetitions] [explain]

@@ -6,10 +6,11 @@
 CONNINFO is a libpq connection string; MODEL the name of a model of
 rfm_create_model.  The script
 
-  * lists the materialized views through the system catalogs, as BI tools
-    do (pg_class with relkind 'm' joined to pg_namespace; pg_attribute with
-    format_type; obj_description and col_description), because
-    information_schema.tables and .columns leave materialized views out;
+  * lists the model's views through the system catalogs, as BI tools do
+    (pg_class with relkind 'v' joined to pg_namespace; pg_attribute with
+    format_type; obj_description and col_description), and through
+    information_schema.tables, which lists views (and would leave
+    materialized views out);
   * checks that every view of the model (and its history table) and every
     column has a comment, and that the columns are exactly those of
     rfm_model_columns(), in its order, with its types and descriptions;
@@ -75,7 +76,7 @@ class Checks:
 
 
 def catalog_relations(cur, schema):
-    """Every table and materialized view of a schema, as a BI tool's browser
+    """Every table and view of a schema, as a BI tool's browser
     lists them: {name: (oid, relkind, populated, comment)}."""
     cur.execute(
         """
@@ -141,17 +142,18 @@ def main(argv):
 
     # ---- Catalog: what a BI tool's browser shows ----
     rels = catalog_relations(cur, schema)
-    matviews = sorted(name for name, r in rels.items() if r[1] == "m")
-    t.eq([v for v in matviews if v in {model + s for s in VIEWS}], sorted(model + s for s in VIEWS),
-         "pg_class lists the five materialized views of the model")
+    views = sorted(name for name, r in rels.items() if r[1] == "v")
+    t.eq([v for v in views if v in {model + s for s in VIEWS}], sorted(model + s for s in VIEWS),
+         "pg_class lists the five views of the model")
     cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
         (schema,),
     )
-    in_info_schema = {r[0] for r in cur.fetchall()}
-    t.ok(not in_info_schema & {model + s for s in VIEWS} and model + HISTORY in in_info_schema,
-         "information_schema.tables shows the history table but no materialized view (hence the catalog queries)",
-         sorted(in_info_schema))
+    in_info_schema = dict(cur.fetchall())
+    t.ok(all(in_info_schema.get(model + s) == "VIEW" for s in VIEWS)
+         and in_info_schema.get(model + HISTORY) == "BASE TABLE",
+         "information_schema.tables shows the five views and the history table",
+         sorted(in_info_schema.items()))
 
     cur.execute("SELECT view_suffix, column_name, data_type, description FROM rfm_model_columns()")
     documented = {}
@@ -171,12 +173,12 @@ def main(argv):
     view_columns = {}
     for suffix in VIEWS + [HISTORY]:
         name = model + suffix
-        what = "table" if suffix == HISTORY else "materialized view"
+        what = "table" if suffix == HISTORY else "view"
         rel = rels.get(name)
         if not t.ok(rel is not None, f"{name}: exists"):
             continue
         oid, relkind, populated, comment = rel
-        t.eq(relkind, "r" if suffix == HISTORY else "m", f"{name}: is a {what}")
+        t.eq(relkind, "r" if suffix == HISTORY else "v", f"{name}: is a {what}")
         t.ok(populated, f"{name}: is populated (a BI tool can read it)")
         t.ok(bool(comment and comment.strip()), f"{name}: has a comment", repr(comment))
 

@@ -1,5 +1,5 @@
 # A BI client's view of a model: test/bi/read_model.py (python3, psycopg2)
-# connects as a read-only role, finds the model's materialized views through
+# connects as a read-only role, finds the model's views through
 # the catalogs, checks their comments and columns against rfm_model_columns()
 # and the type OIDs its cursor reports, and recomputes the customers, net
 # revenue, Pareto curve and segment totals from the raw Online Retail orders.

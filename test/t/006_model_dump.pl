@@ -11,8 +11,9 @@
 #
 # Also: ALTER EXTENSION rfm UPDATE from 1.0 with data gives what a new 1.1
 # installation has; DROP EXTENSION with a model fails unless CASCADE, which
-# drops the materialized views only; and the views' data depend on the time
-# zone of the session that restores them (a TODO test).
+# drops the views only (and the columns of the extension's types of their
+# tables); and the views' data do not depend on the time zone of the session
+# that restores them.
 use strict;
 use warnings;
 use Cwd qw(abs_path);
@@ -147,7 +148,7 @@ sub relations
 		SELECT string_agg(format('%s.%s %s %s %s', n.nspname, c.relname, c.relkind, c.relispopulated,
 		                         pg_get_userbyid(c.relowner)), E'\\n' ORDER BY n.nspname, c.relname)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname IN (${\ ql($fixed_schema)}, ${\ ql($quantile_schema)}) AND c.relkind IN ('r', 'm')
+		WHERE n.nspname IN (${\ ql($fixed_schema)}, ${\ ql($quantile_schema)}) AND c.relkind IN ('r', 'v', 'm')
 		UNION ALL
 		SELECT string_agg(nspname || ' owned by ' || pg_get_userbyid(nspowner), E'\\n' ORDER BY nspname)
 		FROM pg_namespace WHERE nspname IN (${\ ql($fixed_schema)}, ${\ ql($quantile_schema)})});
@@ -188,11 +189,14 @@ is($node->safe_psql('src', "SELECT count(*) FROM ${\ fixed_rel('_customers')} c,
 	                                           rfm_score(c.monetary::float8, m.m_breaks))"),
 	$node->safe_psql('src', "SELECT count(*) FROM ${\ fixed_rel('_customers')}"),
 	'its scores are those of its cut points');
-my @fixed_rels = sort map { "$fixed_schema.$fixed$_ " . ($_ eq '_history' ? 'r' : 'm') . " t $role" } @suffixes;
+# the five views, the history table, and the tables of the views: generation
+# a again after the creation (a) and two refreshes (b, a)
+my @fixed_rels = sort((map { "$fixed_schema.$fixed$_ " . ($_ eq '_history' ? 'r' : 'v') . " t $role" } @suffixes),
+	map { "$fixed_schema.$fixed\$${_}_a r t $role" } qw(sum fit cus seg par));
 is(join("\n", grep { /^\Q$fixed_schema\E[. ]/ } split /\n/, $want{relations}),
 	join("\n", @fixed_rels, "$fixed_schema owned by $role"),
 	'the role owns the fixed model\'s views, history table and schema');
-like($want{relations}, qr/^\Q$quantile_schema.${quantile}_customers m t\E/m, 'the quantile model is populated');
+like($want{relations}, qr/^\Q$quantile_schema.${quantile}_customers v t\E/m, 'the quantile model has its customers view');
 
 # ==== Dump and restore ====
 
@@ -239,7 +243,8 @@ for my $db (qw(dst_custom dst_single dst_plain))
 	$node->safe_psql($db, "SELECT rfm_drop_model(${\ ql($quantile)})");
 	is($node->safe_psql($db, qq{
 		SELECT count(*) FROM pg_class
-		WHERE starts_with(relname, ${\ ql($fixed . '_')}) OR starts_with(relname, ${\ ql($quantile . '_')})}),
+		WHERE starts_with(relname, ${\ ql($fixed . '_')}) OR starts_with(relname, ${\ ql($quantile . '_')})
+		   OR starts_with(relname, ${\ ql($fixed . '$')}) OR starts_with(relname, ${\ ql($quantile . '$')})}),
 		'0', "$db: no relation of the models is left");
 	is($node->safe_psql($db, "SELECT to_regnamespace(${\ ql(qi($fixed_schema))}) IS NULL"),
 		't', "$db: the schema rfm_create_model created is gone");
@@ -339,23 +344,27 @@ is(contents('upd_copy', [ 'm', 'upd models' ]), contents('upd', [ 'm', 'upd mode
 my ($ret, $out, $err) = $node->psql('upd', 'DROP EXTENSION rfm');
 isnt($ret, 0, 'DROP EXTENSION with a model fails');
 like($err, qr/cannot drop extension rfm because other objects depend on it/, '... with a dependency error');
-like($err, qr/materialized view "upd models"\.m_summary depends on/, '... naming the model\'s views');
+like($err, qr/view "upd models"\.m_summary depends on function rfm_model_visible/, '... naming the model\'s views');
 is($node->safe_psql('upd', 'SELECT count(*) FROM pg_extension WHERE extname = \'rfm\''), '1', 'the extension is still there');
 
 ($ret, $out, $err) = $node->psql('upd', 'DROP EXTENSION rfm CASCADE');
 is($ret, 0, 'DROP EXTENSION ... CASCADE succeeds');
-like($err, qr/drop cascades to 6 other objects/, '... dropping six objects');
+like($err, qr/drop cascades to 9 other objects/, '... dropping nine objects');
 my @dropped = sort grep { !/^\d+ other objects$/ } $err =~ /drop cascades to (.*)/g;
 is(join("\n", @dropped), join("\n", sort('view customer_stage',
-		map { "materialized view \"upd models\".m$_" } qw(_customers _fit _pareto _segments _summary))),
-	'... the five views of the model and the user\'s view over rfm functions');
-# What CASCADE leaves behind: the history table, the schema rfm_create_model
-# created and the sources; rfm_model, which knew about them, is gone.
+		(map { "view \"upd models\".m$_" } qw(_customers _fit _pareto _segments _summary)),
+		map { "column $_ of table \"upd models\".\"m\$fit_b\"" } qw(bgnbd gamma_gamma pnbd))),
+	'... the five views of the model, the fitted models\' columns of its _fit table and the user\'s view over rfm functions');
+# What CASCADE leaves behind: the history table, the tables under the views,
+# the schema rfm_create_model created and the sources; rfm_model, which knew
+# about them, is gone.
 is($node->safe_psql('upd', q{
 	SELECT string_agg(n.nspname || '.' || c.relname, ',' ORDER BY n.nspname, c.relname)
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE n.nspname IN ('public', 'shop', 'upd models') AND c.relkind IN ('r', 'v', 'm')}),
-	'public.orders,shop.orders,upd models.m_history', 'CASCADE leaves the history table and the created schema');
+	'public.orders,shop.orders,upd models.m$cus_b,upd models.m$fit_b,upd models.m$par_b,upd models.m$seg_b,'
+	. 'upd models.m$sum_b,upd models.m_history',
+	'CASCADE leaves the history table, the views\' tables and the created schema');
 
 # ==== The restoring session's time zone ====
 
