@@ -338,7 +338,7 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 	btyd_fitdata_init(&fd, st);
 	/* start at alpha = beta = gamma = delta = 1: uniform p and theta */
 	btyd_run_fit(&fd, bgbb_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &res, &stats);
 
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = Float8GetDatum(st->l2);

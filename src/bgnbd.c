@@ -190,7 +190,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	u[2] = 0.0;
 	u[3] = 0.0;
 	btyd_run_fit(&fd, bg_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, bg_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, bg_objective, 4, u, names, &res, &stats);
 
 	values[0] = CStringGetTextDatum(btyd_kind_name(st->kind));
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values + 1, nulls + 1);

@@ -23,6 +23,7 @@
 #define BTYD_LOG_BOUND		30.0	/* log parameter this far from its start:
 									 * diverged */
 #define BTYD_LOG_FINAL		15.0	/* ... or this far at the end (3.3e6) */
+#define BTYD_LOG_NEAR		7.0		/* this far at the end (1,100): warn */
 #define BTYD_INFLUENCE_WARN	3.0		/* standard errors: warn about a customer */
 
 /* rfm.max_fit_iterations: BFGS iteration budget of the fitting aggregates */
@@ -258,10 +259,38 @@ btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 		case BTYD_OPT_STALLED:
 			ereport(WARNING,
 					(errmsg("%s fit did not converge", btyd_kind_name(fd->kind)),
-					 errdetail("The gradient norm is %g after %d iterations; the result has converged = false.",
+					 errdetail("The gradient norm is %g after %d iterations; the result has converged = false and no standard errors.",
 							   res->gnorm, res->iterations),
 					 errhint("Raise rfm.max_fit_iterations, check the data, or add a small L2 penalty.")));
 			break;
+	}
+
+	/*
+	 * A parameter that ended far from its start but short of the divergence
+	 * error (a factor between e^7 = 1,100 and e^15) has run towards the edge
+	 * of the parameter space: the likelihood is nearly flat there, the
+	 * maximum (if any) is poorly determined, and a slightly different
+	 * sample could send it to 0 or infinity.  Name the farthest one.
+	 */
+	{
+		int			worst = -1;
+		double		dmax = BTYD_LOG_NEAR;
+
+		for (i = 0; i < np; i++)
+			if (fabs(u[i] - u0[i]) > dmax)
+			{
+				dmax = fabs(u[i] - u0[i]);
+				worst = i;
+			}
+		if (worst >= 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("%s fit: parameter %s ran towards %s, to %.3g",
+							btyd_kind_name(fd->kind), names[worst],
+							u[worst] < u0[worst] ? "0" : "infinity", exp(u[worst])),
+					 errdetail("It ended a factor %.2g from its starting value (a factor %.2g is an error): the likelihood is nearly flat in that direction, so the data hardly bound the parameter, and its estimate and standard error mean little.",
+							   exp(dmax), exp(BTYD_LOG_FINAL)),
+					 errhint("A shape parameter near infinity means that what it describes hardly varies across customers; near 0, that it is concentrated at an extreme (for example nobody drops out).  Check the data, fit over more varied customers, or add an L2 penalty with the overload that takes an l2 argument.")));
 	}
 	/* the reported log-likelihood is the unpenalized one at the final point */
 	(void) fn(u, g, fd);
@@ -337,7 +366,7 @@ spd_inverse(const double *a, int n, double *inv)
 
 /*
  * Standard errors, AIC, BIC and the influence of single customers at the
- * optimum u of fn.
+ * optimum u of fn; for a fit that did not converge (res) AIC and BIC only.
  *
  * The Hessian of the objective in the log parameters u is the central
  * difference of its gradient (step 1e-5 in u); times the number of
@@ -356,7 +385,8 @@ spd_inverse(const double *a, int n, double *inv)
  */
 void
 btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
-			   const char *const *names, BtydFitStats *stats)
+			   const char *const *names, const BtydOptResult *res,
+			   BtydFitStats *stats)
 {
 	const double h = 1e-5;
 	double		hess[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS];
@@ -378,6 +408,14 @@ btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
 	stats->max_influence = NAN;
 	for (i = 0; i < np; i++)
 		stats->se[i] = NAN;
+
+	/*
+	 * A fit that did not converge stopped at a point that is not a maximum:
+	 * the curvature there is no observed information, so no standard errors
+	 * (nor the influence, which needs them).
+	 */
+	if (res->status != BTYD_OPT_CONVERGED)
+		goto done;
 
 	for (j = 0; j < np; j++)
 	{

@@ -119,7 +119,8 @@ typedef struct FitData
  */
 typedef struct BtydFitStats
 {
-	bool		se_ok;			/* false: Hessian not positive definite */
+	bool		se_ok;			/* false: not converged, or Hessian not
+								 * positive definite */
 	double		se[BTYD_MAX_PARAMS];
 	double		aic;
 	double		bic;
@@ -397,7 +398,7 @@ extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 						 const char *const *names, BtydOptResult *res);
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,
 						   const double *u, const char *const *names,
-						   BtydFitStats *stats);
+						   const BtydOptResult *res, BtydFitStats *stats);
 extern int	btyd_fit_datums(const FitData *fd, const BtydState *st, const double *u,
 							int np, const BtydOptResult *res, Datum *values, bool *nulls);
 extern int	btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,

@@ -488,7 +488,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	u[2] = 0.0;
 	u[3] = log(sumT / st->ncust);
 	btyd_run_fit(&fd, pnbd_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &res, &stats);
 
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = CStringGetTextDatum(st->unit);
