@@ -75,4 +75,60 @@ FROM (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m
 SELECT (rfm_bgnbd_model(0.243, 4.414, 0.793, 2.426)).r_se IS NULL AS constructor_no_se,
        (rfm_gamma_gamma_model(6.25, 3.74, 15.44)).p_se IS NULL AS gg_constructor_no_se;
 
+-- A fit that did not converge stopped at a point that is not a maximum: no
+-- standard errors (nor max_influence, which needs them), while LL, AIC and
+-- BIC are those of the point returned.  Stopped here by the iteration
+-- budget, for every model; with the default budget the same fits have them.
+-- (terse: the warning's detail prints the gradient norm)
+SET rfm.max_fit_iterations = 3;
+\set VERBOSITY terse
+SELECT 'bgnbd' AS model, (m).converged, (m).iterations,
+       num_nulls((m).r_se, (m).alpha_se, (m).a_se, (m).b_se, (m).max_influence) AS null_se,
+       abs((m).aic - (8 - 2 * (m).log_likelihood)) < 1e-9 AND (m).bic IS NOT NULL AS aic_bic_ok
+FROM (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m FROM bu_cal) s
+UNION ALL
+SELECT 'mbgnbd', (m).converged, (m).iterations,
+       num_nulls((m).r_se, (m).alpha_se, (m).a_se, (m).b_se, (m).max_influence),
+       abs((m).aic - (8 - 2 * (m).log_likelihood)) < 1e-9 AND (m).bic IS NOT NULL
+FROM (SELECT rfm_mbgnbd_fit(x, t_x, "T", 'week') AS m FROM bu_cal) s
+UNION ALL
+SELECT 'pnbd', (m).converged, (m).iterations,
+       num_nulls((m).r_se, (m).alpha_se, (m).s_se, (m).beta_se, (m).max_influence),
+       abs((m).aic - (8 - 2 * (m).log_likelihood)) < 1e-9 AND (m).bic IS NOT NULL
+FROM (SELECT rfm_pnbd_fit(x, t_x, "T", 'week') AS m FROM bu_cal) s
+UNION ALL
+SELECT 'gamma_gamma', (m).converged, (m).iterations,
+       num_nulls((m).p_se, (m).q_se, (m).gamma_se, (m).max_influence),
+       abs((m).aic - (6 - 2 * (m).log_likelihood)) < 1e-9 AND (m).bic IS NOT NULL
+FROM (SELECT rfm_gamma_gamma_fit(x, zbar) AS m FROM bu_cal) s
+UNION ALL
+SELECT 'bgbb', (m).converged, (m).iterations,
+       num_nulls((m).alpha_se, (m).beta_se, (m).gamma_se, (m).delta_se, (m).max_influence),
+       abs((m).aic - (8 - 2 * (m).log_likelihood)) < 1e-9 AND (m).bic IS NOT NULL
+FROM (SELECT rfm_bgbb_fit(x, CASE WHEN x = 0 THEN 0 ELSE x + i % 3 END, 6) AS m
+      FROM (SELECT i, (i % 4)::float8 AS x FROM generate_series(1, 1000) i) d) s;
+\set VERBOSITY default
+RESET rfm.max_fit_iterations;
+SELECT (m).converged, num_nulls((m).r_se, (m).alpha_se, (m).a_se, (m).b_se, (m).max_influence) AS null_se
+FROM bu_bg;
+
+-- A parameter that runs towards 0 or infinity but stops short of the
+-- divergence error (a factor e^15 from its start) is named in a warning
+-- when it ends more than a factor e^7 (1,100) from its start: the fit
+-- converged on a nearly flat likelihood.  Gamma-Gamma over customers whose
+-- mean order values hardly differ from each other given their x: the shape
+-- p of the order values runs to about 3,900.
+SELECT round((g).p::numeric, -1) AS p, (g).converged, (g).p_se IS NOT NULL AS has_se
+FROM (SELECT rfm_gamma_gamma_fit(x, 10 + (i % 7) * 0.5) AS g
+      FROM (SELECT i, 1 + i % 5 AS x FROM generate_series(1, 1000) i) s) q;
+-- BG/NBD over customers who all buy until the end (t_x just before T):
+-- nobody seems to drop out, and the dropout probability's Beta(a, b) runs
+-- to a -> 0 (with b large), P(dropout) = a / (a + b) -> 0.
+SELECT (m).a < 1e-4 AS a_near_0, (m).b > 1e4 AS b_large, (m).converged
+FROM (SELECT rfm_bgnbd_fit(x, t_x, "T", 'week') AS m
+      FROM (SELECT (i % 10)::float8 AS x,
+                   CASE WHEN i % 10 = 0 THEN 0 ELSE 52 - (i % 13) / 13.0 END AS t_x,
+                   52::float8 AS "T"
+            FROM generate_series(1, 2000) i) s) q;
+
 DROP TABLE bu_raw, bu_cal, bu_bg;

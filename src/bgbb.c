@@ -51,6 +51,15 @@ typedef struct BgbbModel
 				delta;
 } BgbbModel;
 
+StaticAssertDecl(sizeof(BgbbModel) <= BTYD_MODEL_MAX, "BgbbModel too large for the scoring cache");
+
+/*
+ * memo tags of the scoring cache (src/btyd.c): whole results, the inputs
+ * being whole numbers that repeat a lot
+ */
+#define BGBB_MEMO_P_ALIVE	1	/* (x, t_x, n, ahead) */
+#define BGBB_MEMO_EXPECTED	2	/* (x, t_x, n, horizon) */
+
 static inline double
 log_beta(double a, double b)
 {
@@ -329,7 +338,7 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 	btyd_fitdata_init(&fd, st);
 	/* start at alpha = beta = gamma = delta = 1: uniform p and theta */
 	btyd_run_fit(&fd, bgbb_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &res, &stats);
 
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = Float8GetDatum(st->l2);
@@ -339,10 +348,11 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 
 /* ---- predictions ----------------------------------------------------- */
 
-static void
-bgbb_read_model(HeapTupleHeader th, BgbbModel *m)
+void
+bgbb_read_model(HeapTupleHeader th, void *model)
 {
 	static const char *const names[] = {"alpha", "beta", "gamma", "delta"};
+	BgbbModel  *m = model;
 	double		p[4];
 
 	btyd_read_params(th, "rfm_bgbb_model", 4, names, p);
@@ -404,10 +414,11 @@ bgbb_cond_expected(const BgbbModel *m, double h, double x, double tx, double n)
  * B(gamma, delta+n+k)/B(gamma, delta), discounted by (1 + d)^k.
  */
 double
-bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
+bgbb_clv(BtydScoreCache *cache, double x, double tx, double n,
 		 double horizon, double d)
 {
-	BgbbModel	m;
+	const BgbbModel *mp = (const BgbbModel *) cache->model;
+	BgbbModel	m = *mp;
 	BgbbConst	c;
 	double		pre,
 				t,
@@ -417,7 +428,6 @@ bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
 	int64		k,
 				nh;
 
-	bgbb_read_model(model, &m);
 	bgbb_check_customer(x, tx, n);
 	bgbb_check_opportunities(horizon, "horizon");
 	bgbb_const(&m, &c, false);
@@ -445,20 +455,29 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_p_alive);
 Datum
 rfm_bgbb_p_alive(PG_FUNCTION_ARGS)
 {
-	BgbbModel	m;
-	BgbbConst	c;
+	BtydScoreCache local;
+	BtydScoreCache *cache = btyd_score_cache(fcinfo, 0, bgbb_read_model, &local);
+	const BgbbModel *m = (const BgbbModel *) cache->model;
 	double		x = PG_GETARG_FLOAT8(1),
 				tx = PG_GETARG_FLOAT8(2),
 				n = PG_GETARG_FLOAT8(3),
 				ahead = PG_GETARG_FLOAT8(4);
+	double		key[BTYD_MEMO_KEYS] = {x, tx, n, ahead};
+	double		p;
 
-	bgbb_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	bgbb_check_customer(x, tx, n);
 	bgbb_check_opportunities(ahead, "ahead");
-	bgbb_const(&m, &c, false);
-	PG_RETURN_FLOAT8(btyd_check_result(exp(bgbb_log_alive(&m, &c, x, n, ahead) -
-										   bgbb_row_ll(&m, &c, x, tx, n, NULL)),
-									   "probability alive"));
+	if (!btyd_memo_get(cache, BGBB_MEMO_P_ALIVE, key, &p))
+	{
+		BgbbConst	c;
+
+		bgbb_const(m, &c, false);
+		p = btyd_check_result(exp(bgbb_log_alive(m, &c, x, n, ahead) -
+								  bgbb_row_ll(m, &c, x, tx, n, NULL)),
+							  "probability alive");
+		btyd_memo_put(cache, BGBB_MEMO_P_ALIVE, key, p);
+	}
+	PG_RETURN_FLOAT8(p);
 }
 
 /*
@@ -469,16 +488,24 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_expected_purchases);
 Datum
 rfm_bgbb_expected_purchases(PG_FUNCTION_ARGS)
 {
-	BgbbModel	m;
+	BtydScoreCache local;
+	BtydScoreCache *cache = btyd_score_cache(fcinfo, 0, bgbb_read_model, &local);
 	double		h = PG_GETARG_FLOAT8(1),
 				x = PG_GETARG_FLOAT8(2),
 				tx = PG_GETARG_FLOAT8(3),
 				n = PG_GETARG_FLOAT8(4);
+	double		key[BTYD_MEMO_KEYS] = {x, tx, n, h};
+	double		e;
 
-	bgbb_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	bgbb_check_opportunities(h, "horizon");
 	bgbb_check_customer(x, tx, n);
-	PG_RETURN_FLOAT8(btyd_check_result(bgbb_cond_expected(&m, h, x, tx, n), "expected purchases"));
+	if (!btyd_memo_get(cache, BGBB_MEMO_EXPECTED, key, &e))
+	{
+		e = btyd_check_result(bgbb_cond_expected((const BgbbModel *) cache->model, h, x, tx, n),
+							  "expected purchases");
+		btyd_memo_put(cache, BGBB_MEMO_EXPECTED, key, e);
+	}
+	PG_RETURN_FLOAT8(e);
 }
 
 /*
@@ -490,12 +517,12 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_expected_purchases_new);
 Datum
 rfm_bgbb_expected_purchases_new(PG_FUNCTION_ARGS)
 {
-	BgbbModel	m;
+	BtydScoreCache local;
+	const BgbbModel *m = (const BgbbModel *) btyd_score_cache(fcinfo, 0, bgbb_read_model, &local)->model;
 	double		h = PG_GETARG_FLOAT8(1);
 
-	bgbb_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	bgbb_check_opportunities(h, "horizon");
-	PG_RETURN_FLOAT8(btyd_check_result(bgbb_cond_expected(&m, h, 0.0, 0.0, 0.0), "expected purchases"));
+	PG_RETURN_FLOAT8(btyd_check_result(bgbb_cond_expected(m, h, 0.0, 0.0, 0.0), "expected purchases"));
 }
 
 /*
@@ -509,7 +536,8 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_p_purchases);
 Datum
 rfm_bgbb_p_purchases(PG_FUNCTION_ARGS)
 {
-	BgbbModel	m;
+	BtydScoreCache local;
+	BgbbModel	m = *(const BgbbModel *) btyd_score_cache(fcinfo, 0, bgbb_read_model, &local)->model;
 	BgbbConst	c;
 	double		n = PG_GETARG_FLOAT8(1),
 				x = PG_GETARG_FLOAT8(2),
@@ -517,7 +545,6 @@ rfm_bgbb_p_purchases(PG_FUNCTION_ARGS)
 				lgx;
 	int64		i;
 
-	bgbb_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	bgbb_check_opportunities(n, "horizon");
 	btyd_check_count(x);
 	if (x > n)

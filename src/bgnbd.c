@@ -190,7 +190,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	u[2] = 0.0;
 	u[3] = 0.0;
 	btyd_run_fit(&fd, bg_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, bg_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, bg_objective, 4, u, names, &res, &stats);
 
 	values[0] = CStringGetTextDatum(btyd_kind_name(st->kind));
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values + 1, nulls + 1);
@@ -202,9 +202,26 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 
 /* ---- reading a fitted model ---------------------------------------- */
 
-void
-bg_read_model(HeapTupleHeader th, BgModel *m)
+/* a fitted BG/NBD or MBG/NBD model read from rfm_bgnbd_model */
+typedef struct BgModel
 {
+	int			kind;
+	double		r,
+				alpha,
+				a,
+				b;
+} BgModel;
+
+StaticAssertDecl(sizeof(BgModel) <= BTYD_MODEL_MAX, "BgModel too large for the scoring cache");
+
+/* memo tags of the scoring cache (src/btyd.c) */
+#define BG_MEMO_EXPECTED	1	/* (x, T, t, a): C/(a-1) times the bracket */
+#define BG_MEMO_CLV			2	/* (x, T, horizon, d): clv_sum; see bg_clv_a */
+
+static void
+bg_read_model(HeapTupleHeader th, void *model)
+{
+	BgModel    *m = model;
 	Datum		values[11];
 	bool		nulls[11];
 	char	   *kind;
@@ -246,7 +263,7 @@ log_dead_odds(const BgModel *m, double x, double tx, double T)
 }
 
 /* P(alive at T | x, t_x, T) = 1 / (1 + odds), evaluated without overflow */
-double
+static double
 bg_p_alive_value(const BgModel *m, double x, double tx, double T)
 {
 	double		lo = log_dead_odds(m, x, tx, T);
@@ -271,45 +288,69 @@ bg_p_alive_value(const BgModel *m, double x, double tx, double T)
  * n^(a-r-x-2) z^n; the bracket is then
  *   -(F - 1) - F expm1((a-1) log1p(-z))
  * with F - 1 summed directly, so nothing cancels and nothing overflows.
+ * C/(a-1) times the bracket depends on (x, T, t) and not on t_x: it is
+ * memoized in the cache c.
  */
 static double
-cond_expected_a(const BgModel *m, double a, double t, double x, double tx, double T)
+cond_expected_a(BtydScoreCache *c, const BgModel *m, double a, double t,
+				double x, double tx, double T)
 {
 	double		C = a + m->b + x + ((m->kind == BTYD_KIND_MBGNBD) ? 0.0 : -1.0);
-	double		z = t / (m->alpha + T + t);
-	double		Fm1,
-				bracket;
+	double		key[BTYD_MEMO_KEYS] = {x, T, t, a};
+	double		q;
 	BgModel		ma = *m;
 
 	if (t == 0.0)
 		return 0.0;
-	Fm1 = btyd_hyp2f1_series_m1(C - m->r - x, a - 1.0, C, z);
-	if (isnan(Fm1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("hypergeometric series did not converge for horizon %g", t),
-				 errdetail("The horizon is extremely long compared with alpha + T = %g.", m->alpha + T),
-				 errhint("Use a shorter horizon or a larger time unit.")));
-	bracket = -Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z));
+	if (!btyd_memo_get(c, BG_MEMO_EXPECTED, key, &q))
+	{
+		double		z = t / (m->alpha + T + t);
+		double		Fm1 = btyd_hyp2f1_series_m1(C - m->r - x, a - 1.0, C, z);
+		double		bracket;
+
+		if (isnan(Fm1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("hypergeometric series did not converge for horizon %g", t),
+					 errdetail("The horizon is extremely long compared with alpha + T = %g.", m->alpha + T),
+					 errhint("Use a shorter horizon or a larger time unit.")));
+		bracket = -Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z));
+		q = C / (a - 1.0) * bracket;
+		btyd_memo_put(c, BG_MEMO_EXPECTED, key, q);
+	}
 	ma.a = a;
-	return C / (a - 1.0) * bracket * bg_p_alive_value(&ma, x, tx, T);
+	return q * bg_p_alive_value(&ma, x, tx, T);
+}
+
+/* ---- the scoring functions of btyd_bg_ops ---------------------------- */
+
+static double
+bg_p_alive(BtydScoreCache *c, double x, double tx, double T)
+{
+	return bg_p_alive_value((const BgModel *) c->model, x, tx, T);
 }
 
 /*
- * The same for any a > 0.  At a = 1 the formula is 0/0; its limit is smooth
- * in a, so near 1 the mean of the values at 1 -/+ 1e-4 is used (error of
- * order 1e-8 relative).
+ * The expected purchases for any a > 0.  At a = 1 the formula is 0/0; its
+ * limit is smooth in a, so near 1 the mean of the values at 1 -/+ 1e-4 is
+ * used (error of order 1e-8 relative).
  */
 static double
-cond_expected(const BgModel *m, double t, double x, double tx, double T)
+bg_expected(BtydScoreCache *c, double t, double x, double tx, double T)
 {
+	const BgModel *m = (const BgModel *) c->model;
 	const double h = 1e-4;
 
 	if (fabs(m->a - 1.0) < h)
-		return 0.5 * (cond_expected_a(m, 1.0 - h, t, x, tx, T) +
-					  cond_expected_a(m, 1.0 + h, t, x, tx, T));
-	return cond_expected_a(m, m->a, t, x, tx, T);
+		return 0.5 * (cond_expected_a(c, m, 1.0 - h, t, x, tx, T) +
+					  cond_expected_a(c, m, 1.0 + h, t, x, tx, T));
+	return cond_expected_a(c, m, m->a, t, x, tx, T);
 }
+
+static double bg_clv(BtydScoreCache *c, double x, double tx, double T,
+					 double horizon, int steps, double d);
+
+const BtydScoreOps btyd_bg_ops = {bg_read_model, bg_p_alive, bg_expected, bg_clv};
 
 /*
  * rfm_p_alive(model, x, t_x, T): probability that a customer with history
@@ -319,14 +360,7 @@ PG_FUNCTION_INFO_V1(rfm_p_alive);
 Datum
 rfm_p_alive(PG_FUNCTION_ARGS)
 {
-	BgModel		m;
-	double		x = PG_GETARG_FLOAT8(1),
-				tx = PG_GETARG_FLOAT8(2),
-				T = PG_GETARG_FLOAT8(3);
-
-	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(btyd_check_result(bg_p_alive_value(&m, x, tx, T), "probability alive"));
+	return btyd_p_alive_call(fcinfo, &btyd_bg_ops);
 }
 
 /*
@@ -337,16 +371,7 @@ PG_FUNCTION_INFO_V1(rfm_expected_purchases);
 Datum
 rfm_expected_purchases(PG_FUNCTION_ARGS)
 {
-	BgModel		m;
-	double		t = PG_GETARG_FLOAT8(1),
-				x = PG_GETARG_FLOAT8(2),
-				tx = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4);
-
-	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_horizon(t);
-	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(btyd_check_result(cond_expected(&m, t, x, tx, T), "expected purchases"));
+	return btyd_expected_call(fcinfo, &btyd_bg_ops);
 }
 
 /*
@@ -357,36 +382,30 @@ PG_FUNCTION_INFO_V1(rfm_expected_purchases_new);
 Datum
 rfm_expected_purchases_new(PG_FUNCTION_ARGS)
 {
-	BgModel		m;
-	double		t = PG_GETARG_FLOAT8(1);
-
-	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_horizon(t);
-	/* E[X(t)] is the conditional expectation of a customer with x = t_x = T = 0 */
-	PG_RETURN_FLOAT8(btyd_check_result(cond_expected(&m, t, 0.0, 0.0, 0.0), "expected purchases"));
+	return btyd_expected_new_call(fcinfo, &btyd_bg_ops);
 }
 
 /*
- * sum over steps i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i with
- * t_i = min(i, horizon), for a != 1: cond_expected_a at every step, but
- * with the series coefficients (which do not depend on t) computed once.
- * The general path of clv_sum, for series that need many terms.
+ * The CLV sums below leave out the factor pre = C/(a-1) P(alive) of
+ * cond_expected_a (the one part that depends on t_x): they return the sum
+ * over steps i = 1..steps of (G(t_i) - G(t_(i-1))) / (1 + d)^t_i, with
+ * t_i = min(i, horizon) and G(t) the bracket at t, so that E(t) = pre G(t).
+ *
+ * clv_sum_stepwise: the bracket at every step, with the series
+ * coefficients (which do not depend on t) computed once.  The general path
+ * of clv_sum, for series that need many terms.
  */
 static double
-clv_sum_stepwise(const BgModel *m, double a, double x, double tx, double T,
+clv_sum_stepwise(const BgModel *m, double a, double x, double T,
 				 double horizon, int steps, double d)
 {
 	double		buf[BTYD_CLV_COEFS];
 	BtydSeries	series;
-	BgModel		ma = *m;
 	double		C = a + m->b + x + ((m->kind == BTYD_KIND_MBGNBD) ? 0.0 : -1.0);
-	double		pre,
-				prev = 0.0,
+	double		prev = 0.0,
 				clv = 0.0;
 	int			i;
 
-	ma.a = a;
-	pre = C / (a - 1.0) * bg_p_alive_value(&ma, x, tx, T);
 	btyd_series_init(&series, C - m->r - x, a - 1.0, C, buf, BTYD_CLV_COEFS);
 	for (i = 1; i <= steps; i++)
 	{
@@ -405,7 +424,7 @@ clv_sum_stepwise(const BgModel *m, double a, double x, double tx, double T,
 					 errmsg("hypergeometric series did not converge for horizon %g", t),
 					 errdetail("The horizon is extremely long compared with alpha + T = %g.", m->alpha + T),
 					 errhint("Use a shorter horizon or a larger time unit.")));
-		cum = pre * (-Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z)));
+		cum = -Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z));
 		clv += (cum - prev) / pow(1.0 + d, t);
 		prev = cum;
 	}
@@ -480,7 +499,7 @@ clv_series_terms(ClvSeries *s, double z)
  * needs more than CLV_BATCH_MAX_TERMS terms.
  */
 static double
-clv_sum(const BgModel *m, double a, double x, double tx, double T,
+clv_sum(const BgModel *m, double a, double x, double T,
 		double horizon, int steps, double d)
 {
 	ClvSeries	s;
@@ -488,10 +507,8 @@ clv_sum(const BgModel *m, double a, double x, double tx, double T,
 	double		w = 1.0 / (1.0 + d);
 	double		disc = 1.0;
 	double		tmax = Min((double) steps, horizon);
-	double		pre,
-				prev = 0.0,
+	double		prev = 0.0,
 				clv = 0.0;
-	BgModel		ma = *m;
 	int			N;
 	const double *c = s.c;
 
@@ -502,10 +519,7 @@ clv_sum(const BgModel *m, double a, double x, double tx, double T,
 	s.ncoef = 1;
 	N = clv_series_terms(&s, tmax / (K + tmax));
 	if (N < 0)
-		return clv_sum_stepwise(m, a, x, tx, T, horizon, steps, d);
-
-	ma.a = a;
-	pre = s.C / (a - 1.0) * bg_p_alive_value(&ma, x, tx, T);
+		return clv_sum_stepwise(m, a, x, T, horizon, steps, d);
 	for (int i0 = 1; i0 <= steps; i0 += 8)
 	{
 		double		t[8],
@@ -564,7 +578,7 @@ clv_sum(const BgModel *m, double a, double x, double tx, double T,
 		for (int j = 0; j < nb; j++)
 		{
 			double		Fm1 = z[j] * p[j];
-			double		cum = pre * (-Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z[j])));
+			double		cum = -Fm1 - (1.0 + Fm1) * expm1((a - 1.0) * log1p(-z[j]));
 
 			if (t[j] == (double) (i0 + j))
 				disc *= w;
@@ -578,17 +592,43 @@ clv_sum(const BgModel *m, double a, double x, double tx, double T,
 }
 
 /*
+ * pre times clv_sum for one value of a (variant 0: the model's, 1 and 2:
+ * 1 -/+ 1e-4).  clv_sum depends on (x, T, horizon, steps, d) and not on
+ * t_x: it is memoized, the steps and the variant in the tag.
+ */
+static double
+bg_clv_a(BtydScoreCache *c, const BgModel *m, double a, int variant,
+		 double x, double tx, double T, double horizon, int steps, double d)
+{
+	double		key[BTYD_MEMO_KEYS] = {x, T, horizon, d};
+	int32		tag = (((int32) steps * 4 + variant) << 3) | BG_MEMO_CLV;
+	double		C = a + m->b + x + ((m->kind == BTYD_KIND_MBGNBD) ? 0.0 : -1.0);
+	double		sum;
+	BgModel		ma = *m;
+
+	if (!btyd_memo_get(c, tag, key, &sum))
+	{
+		sum = clv_sum(m, a, x, T, horizon, steps, d);
+		btyd_memo_put(c, tag, key, sum);
+	}
+	ma.a = a;
+	return C / (a - 1.0) * bg_p_alive_value(&ma, x, tx, T) * sum;
+}
+
+/*
  * The discounted expected purchases of rfm_clv: the sum over steps
  * i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i, t_i = min(i, horizon).
  */
-double
-bg_clv(const BgModel *m, double x, double tx, double T,
+static double
+bg_clv(BtydScoreCache *c, double x, double tx, double T,
 	   double horizon, int steps, double d)
 {
+	const BgModel *m = (const BgModel *) c->model;
+
 	if (fabs(m->a - 1.0) < 1e-4)
-		return 0.5 * (clv_sum(m, 1.0 - 1e-4, x, tx, T, horizon, steps, d) +
-					  clv_sum(m, 1.0 + 1e-4, x, tx, T, horizon, steps, d));
-	return clv_sum(m, m->a, x, tx, T, horizon, steps, d);
+		return 0.5 * (bg_clv_a(c, m, 1.0 - 1e-4, 1, x, tx, T, horizon, steps, d) +
+					  bg_clv_a(c, m, 1.0 + 1e-4, 2, x, tx, T, horizon, steps, d));
+	return bg_clv_a(c, m, m->a, 0, x, tx, T, horizon, steps, d);
 }
 
 /* ---- P(X(t) = n) -------------------------------------------------- */
@@ -653,14 +693,15 @@ PG_FUNCTION_INFO_V1(rfm_p_purchases);
 Datum
 rfm_p_purchases(PG_FUNCTION_ARGS)
 {
-	BgModel		m;
+	BtydScoreCache local;
+	const BgModel *mp = (const BgModel *) btyd_score_cache(fcinfo, 0, bg_read_model, &local)->model;
+	BgModel		m = *mp;
 	double		t = PG_GETARG_FLOAT8(1),
 				n = PG_GETARG_FLOAT8(2);
 	double		d,
 				lbab,
 				p;
 
-	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	btyd_check_horizon(t);
 	btyd_check_count(n);
 	if (t == 0.0)

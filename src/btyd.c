@@ -23,6 +23,7 @@
 #define BTYD_LOG_BOUND		30.0	/* log parameter this far from its start:
 									 * diverged */
 #define BTYD_LOG_FINAL		15.0	/* ... or this far at the end (3.3e6) */
+#define BTYD_LOG_NEAR		7.0		/* this far at the end (1,100): warn */
 #define BTYD_INFLUENCE_WARN	3.0		/* standard errors: warn about a customer */
 
 /* rfm.max_fit_iterations: BFGS iteration budget of the fitting aggregates */
@@ -258,10 +259,38 @@ btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 		case BTYD_OPT_STALLED:
 			ereport(WARNING,
 					(errmsg("%s fit did not converge", btyd_kind_name(fd->kind)),
-					 errdetail("The gradient norm is %g after %d iterations; the result has converged = false.",
+					 errdetail("The gradient norm is %g after %d iterations; the result has converged = false and no standard errors.",
 							   res->gnorm, res->iterations),
 					 errhint("Raise rfm.max_fit_iterations, check the data, or add a small L2 penalty.")));
 			break;
+	}
+
+	/*
+	 * A parameter that ended far from its start but short of the divergence
+	 * error (a factor between e^7 = 1,100 and e^15) has run towards the edge
+	 * of the parameter space: the likelihood is nearly flat there, the
+	 * maximum (if any) is poorly determined, and a slightly different
+	 * sample could send it to 0 or infinity.  Name the farthest one.
+	 */
+	{
+		int			worst = -1;
+		double		dmax = BTYD_LOG_NEAR;
+
+		for (i = 0; i < np; i++)
+			if (fabs(u[i] - u0[i]) > dmax)
+			{
+				dmax = fabs(u[i] - u0[i]);
+				worst = i;
+			}
+		if (worst >= 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("%s fit: parameter %s ran towards %s, to %.3g",
+							btyd_kind_name(fd->kind), names[worst],
+							u[worst] < u0[worst] ? "0" : "infinity", exp(u[worst])),
+					 errdetail("It ended a factor %.2g from its starting value (a factor %.2g is an error): the likelihood is nearly flat in that direction, so the data hardly bound the parameter, and its estimate and standard error mean little.",
+							   exp(dmax), exp(BTYD_LOG_FINAL)),
+					 errhint("A shape parameter near infinity means that what it describes hardly varies across customers; near 0, that it is concentrated at an extreme (for example nobody drops out).  Check the data, fit over more varied customers, or add an L2 penalty with the overload that takes an l2 argument.")));
 	}
 	/* the reported log-likelihood is the unpenalized one at the final point */
 	(void) fn(u, g, fd);
@@ -337,7 +366,7 @@ spd_inverse(const double *a, int n, double *inv)
 
 /*
  * Standard errors, AIC, BIC and the influence of single customers at the
- * optimum u of fn.
+ * optimum u of fn; for a fit that did not converge (res) AIC and BIC only.
  *
  * The Hessian of the objective in the log parameters u is the central
  * difference of its gradient (step 1e-5 in u); times the number of
@@ -356,7 +385,8 @@ spd_inverse(const double *a, int n, double *inv)
  */
 void
 btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
-			   const char *const *names, BtydFitStats *stats)
+			   const char *const *names, const BtydOptResult *res,
+			   BtydFitStats *stats)
 {
 	const double h = 1e-5;
 	double		hess[BTYD_MAX_PARAMS * BTYD_MAX_PARAMS];
@@ -378,6 +408,14 @@ btyd_fit_stats(FitData *fd, btyd_objective fn, int np, const double *u,
 	stats->max_influence = NAN;
 	for (i = 0; i < np; i++)
 		stats->se[i] = NAN;
+
+	/*
+	 * A fit that did not converge stopped at a point that is not a maximum:
+	 * the curvature there is no observed information, so no standard errors
+	 * (nor the influence, which needs them).
+	 */
+	if (res->status != BTYD_OPT_CONVERGED)
+		goto done;
 
 	for (j = 0; j < np; j++)
 	{
@@ -587,6 +625,211 @@ btyd_model_param(Datum *values, bool *nulls, int i, const char *name)
 	return v;
 }
 
+/* ---- scoring: the cache of a call site ------------------------------- */
+
+/*
+ * The cache of the scoring function called with fcinfo, its model (the
+ * composite argument argno) read by read: the model is read again only
+ * when the argument's bytes differ from the last ones read, and then the
+ * memo is emptied.  Without flinfo (a direct call) the model is read into
+ * *local, which has no memo.
+ */
+BtydScoreCache *
+btyd_score_cache(FunctionCallInfo fcinfo, int argno, btyd_read_fn read,
+				 BtydScoreCache *local)
+{
+	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(argno);
+	Size		len = HeapTupleHeaderGetDatumLength(th);
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	BtydScoreCache *c;
+	double		model[BTYD_MODEL_MAX / sizeof(double)];
+
+	if (flinfo == NULL)
+	{
+		memset(local, 0, sizeof(BtydScoreCache));
+		read(th, local->model);
+		return local;
+	}
+	c = (BtydScoreCache *) flinfo->fn_extra;
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(BtydScoreCache));
+		c->mcxt = flinfo->fn_mcxt;
+		flinfo->fn_extra = c;
+	}
+	if (c->len == len && memcmp(c->bytes, th, len) == 0)
+		return c;
+
+	/* another model: read it first, so that an error leaves no half state */
+	read(th, model);
+	c->len = 0;
+	if (c->bytes != NULL)
+		pfree(c->bytes);
+	c->bytes = MemoryContextAlloc(c->mcxt, len);
+	memcpy(c->bytes, th, len);
+	c->len = len;
+	memcpy(c->model, model, sizeof(model));
+	if (c->slots != NULL)
+		memset(c->slots, 0, sizeof(BtydMemoEntry) * c->nslots);
+	c->nused = 0;
+	return c;
+}
+
+static inline uint32
+memo_hash(int32 tag, const uint64 *k)
+{
+	uint64		h = (uint64) (uint32) tag * UINT64CONST(0x9E3779B97F4A7C15);
+
+	for (int i = 0; i < BTYD_MEMO_KEYS; i++)
+	{
+		h ^= k[i];
+		h *= UINT64CONST(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+/* the slot of (tag, k): the entry itself, or the empty slot it would take */
+static inline BtydMemoEntry *
+memo_slot(BtydMemoEntry *slots, int nslots, int32 tag, const uint64 *k)
+{
+	uint32		i = memo_hash(tag, k) & (nslots - 1);
+
+	for (;;)
+	{
+		BtydMemoEntry *e = &slots[i];
+
+		if (e->tag == 0 ||
+			(e->tag == tag && memcmp(e->key, k, sizeof(e->key)) == 0))
+			return e;
+		i = (i + 1) & (nslots - 1);
+	}
+}
+
+/*
+ * The memoized value of (tag, key[0..3]) compared bit for bit (tag > 0;
+ * unused keys 0).  False when it is not there.
+ */
+bool
+btyd_memo_get(const BtydScoreCache *c, int32 tag, const double *key, double *val)
+{
+	uint64		k[BTYD_MEMO_KEYS];
+	BtydMemoEntry *e;
+
+	if (c->slots == NULL)
+		return false;
+	memcpy(k, key, sizeof(k));
+	e = memo_slot(c->slots, c->nslots, tag, k);
+	if (e->tag == 0)
+		return false;
+	*val = e->val;
+	return true;
+}
+
+/*
+ * Memoize val for (tag, key).  The table doubles when three-quarters
+ * full, up to BTYD_MEMO_MAX_SLOTS; at that size it is emptied instead, so
+ * its memory stays bounded whatever the input.
+ */
+void
+btyd_memo_put(BtydScoreCache *c, int32 tag, const double *key, double val)
+{
+	uint64		k[BTYD_MEMO_KEYS];
+	BtydMemoEntry *e;
+
+	Assert(tag > 0);
+	if (c->mcxt == NULL)
+		return;
+	if (c->slots == NULL)
+	{
+		c->nslots = BTYD_MEMO_MIN_SLOTS;
+		c->slots = MemoryContextAllocZero(c->mcxt, sizeof(BtydMemoEntry) * c->nslots);
+		c->nused = 0;
+	}
+	else if ((c->nused + 1) * 4 > c->nslots * 3)
+	{
+		if (c->nslots < BTYD_MEMO_MAX_SLOTS)
+		{
+			int			n = c->nslots * 2;
+			BtydMemoEntry *slots = MemoryContextAllocZero(c->mcxt, sizeof(BtydMemoEntry) * n);
+
+			for (int i = 0; i < c->nslots; i++)
+				if (c->slots[i].tag != 0)
+					*memo_slot(slots, n, c->slots[i].tag, c->slots[i].key) = c->slots[i];
+			pfree(c->slots);
+			c->slots = slots;
+			c->nslots = n;
+		}
+		else
+		{
+			memset(c->slots, 0, sizeof(BtydMemoEntry) * c->nslots);
+			c->nused = 0;
+		}
+	}
+	memcpy(k, key, sizeof(k));
+	e = memo_slot(c->slots, c->nslots, tag, k);
+	if (e->tag == 0)
+	{
+		e->tag = tag;
+		memcpy(e->key, k, sizeof(k));
+		c->nused++;
+	}
+	e->val = val;
+}
+
+/*
+ * rfm_p_alive(model, x, t_x, T) of BG/NBD, MBG/NBD and Pareto/NBD:
+ * the probability that a customer with history (x, t_x, T) is alive at T.
+ */
+Datum
+btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops)
+{
+	BtydScoreCache local;
+	BtydScoreCache *c = btyd_score_cache(fcinfo, 0, ops->read, &local);
+	double		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	btyd_check_customer(x, tx, T);
+	PG_RETURN_FLOAT8(btyd_check_result(ops->p_alive(c, x, tx, T), "probability alive"));
+}
+
+/*
+ * rfm_expected_purchases(model, horizon, x, t_x, T): the expected number
+ * of purchases in the next horizon time units of a customer (x, t_x, T).
+ */
+Datum
+btyd_expected_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops)
+{
+	BtydScoreCache local;
+	BtydScoreCache *c = btyd_score_cache(fcinfo, 0, ops->read, &local);
+	double		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+
+	btyd_check_horizon(t);
+	btyd_check_customer(x, tx, T);
+	PG_RETURN_FLOAT8(btyd_check_result(ops->expected(c, t, x, tx, T), "expected purchases"));
+}
+
+/*
+ * rfm_expected_purchases_new(model, horizon): E[X(t)], the expected repeat
+ * purchases in (0, t] of a customer who made a first purchase at time 0,
+ * which is the conditional expectation of a customer with x = t_x = T = 0.
+ */
+Datum
+btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops)
+{
+	BtydScoreCache local;
+	BtydScoreCache *c = btyd_score_cache(fcinfo, 0, ops->read, &local);
+	double		t = PG_GETARG_FLOAT8(1);
+
+	btyd_check_horizon(t);
+	PG_RETURN_FLOAT8(btyd_check_result(ops->expected(c, t, 0.0, 0.0, 0.0), "expected purchases"));
+}
 
 /*
  * rfm_hyp2f1(a, b, c, z): the Gauss hypergeometric function for z < 1, as

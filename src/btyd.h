@@ -119,7 +119,8 @@ typedef struct FitData
  */
 typedef struct BtydFitStats
 {
-	bool		se_ok;			/* false: Hessian not positive definite */
+	bool		se_ok;			/* false: not converged, or Hessian not
+								 * positive definite */
 	double		se[BTYD_MAX_PARAMS];
 	double		aic;
 	double		bic;
@@ -315,6 +316,69 @@ btyd_l2_penalty(double l2, const double *u, double *grad, int np)
 	return l2 * pen;
 }
 
+/* ---- scoring: the model and memoized terms, cached per call site ---- */
+
+/*
+ * A scoring function (rfm_p_alive, rfm_expected_purchases, rfm_clv, ...) is
+ * called once per customer with the same model.  Its cache, in
+ * fn_extra, holds the model as read from the composite argument (re-read
+ * only when the argument's bytes change) and a bounded hash table of terms
+ * that depend on part of the customer's inputs: keyed by a tag (which term)
+ * and up to four float8 bit patterns, so that a hit returns the very value
+ * the computation would give.  Calendar data repeat the pairs (x, T) and
+ * (x, t_x) a lot.  The table grows up to BTYD_MEMO_MAX_SLOTS slots and is
+ * emptied when it is three-quarters full at that size; it is emptied too
+ * when the model changes.
+ */
+#define BTYD_MEMO_KEYS		4
+#define BTYD_MEMO_MIN_SLOTS 256
+#define BTYD_MEMO_MAX_SLOTS 65536	/* 48 bytes each: 3 MB at most */
+#define BTYD_MODEL_MAX		64	/* bytes of a model struct */
+
+typedef struct BtydMemoEntry
+{
+	uint64		key[BTYD_MEMO_KEYS];
+	double		val;
+	int32		tag;			/* 0: empty slot */
+} BtydMemoEntry;
+
+typedef struct BtydScoreCache
+{
+	MemoryContext mcxt;			/* fn_mcxt; NULL: no memo (no flinfo) */
+	Size		len;			/* the model datum last read, or 0 */
+	char	   *bytes;
+	double		model[BTYD_MODEL_MAX / sizeof(double)];	/* e.g. a BgModel */
+	int			nslots;
+	int			nused;
+	BtydMemoEntry *slots;
+} BtydScoreCache;
+
+typedef void (*btyd_read_fn) (HeapTupleHeader th, void *model);
+
+extern BtydScoreCache *btyd_score_cache(FunctionCallInfo fcinfo, int argno,
+										btyd_read_fn read, BtydScoreCache *local);
+extern bool btyd_memo_get(const BtydScoreCache *c, int32 tag, const double *key,
+						  double *val);
+extern void btyd_memo_put(BtydScoreCache *c, int32 tag, const double *key, double val);
+
+/*
+ * The scoring functions that BG/NBD, MBG/NBD and Pareto/NBD share, with
+ * arguments (x, t_x, T): each model fills this table, and one wrapper per
+ * SQL function reads and checks the arguments and calls it.
+ */
+typedef struct BtydScoreOps
+{
+	btyd_read_fn read;
+	double		(*p_alive) (BtydScoreCache *c, double x, double tx, double T);
+	double		(*expected) (BtydScoreCache *c, double t, double x, double tx, double T);
+	double		(*clv) (BtydScoreCache *c, double x, double tx, double T,
+						double horizon, int steps, double d);
+} BtydScoreOps;
+
+extern Datum btyd_p_alive_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops);
+extern Datum btyd_expected_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops);
+extern Datum btyd_expected_new_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops);
+
 /* src/btyd_state.c */
 extern BtydState *btyd_state_create(MemoryContext mcxt, int kind, int maxrows);
 extern void btyd_state_add(BtydState *st, double x, double v, double T, int64 n);
@@ -334,7 +398,7 @@ extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 						 const char *const *names, BtydOptResult *res);
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,
 						   const double *u, const char *const *names,
-						   BtydFitStats *stats);
+						   const BtydOptResult *res, BtydFitStats *stats);
 extern int	btyd_fit_datums(const FitData *fd, const BtydState *st, const double *u,
 							int np, const BtydOptResult *res, Datum *values, bool *nulls);
 extern int	btyd_stats_datums(const BtydFitStats *stats, int np, int64 nskipped,
@@ -348,27 +412,14 @@ extern void btyd_read_params(HeapTupleHeader th, const char *tname, int np,
 extern double btyd_model_param(Datum *values, bool *nulls, int i, const char *name);
 
 /* src/bgnbd.c */
-/* a fitted BG/NBD or MBG/NBD model read from rfm_bgnbd_model */
-typedef struct BgModel
-{
-	int			kind;
-	double		r,
-				alpha,
-				a,
-				b;
-} BgModel;
-
-extern void bg_read_model(HeapTupleHeader th, BgModel *m);
-extern double bg_p_alive_value(const BgModel *m, double x, double tx, double T);
-extern double bg_clv(const BgModel *m, double x, double tx, double T,
-					 double horizon, int steps, double d);
+extern const BtydScoreOps btyd_bg_ops;
 
 /* src/pnbd.c */
-extern double pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
-					   double horizon, int steps, double d);
+extern const BtydScoreOps btyd_pnbd_ops;
 
 /* src/bgbb.c */
-extern double bgbb_clv(HeapTupleHeader model, double x, double tx, double n,
+extern double bgbb_clv(BtydScoreCache *c, double x, double tx, double n,
 					   double horizon, double d);
+extern void bgbb_read_model(HeapTupleHeader th, void *model);
 
 #endif							/* BTYD_H */

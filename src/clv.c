@@ -68,6 +68,18 @@ clv_value(const ClvArgs *a, double purchases)
 	return btyd_check_result(purchases * a->value * a->margin, "CLV");
 }
 
+/* rfm_clv under the model of ops (BG/NBD, MBG/NBD or Pareto/NBD) */
+static Datum
+clv_call(FunctionCallInfo fcinfo, const BtydScoreOps *ops)
+{
+	BtydScoreCache local;
+	BtydScoreCache *c = btyd_score_cache(fcinfo, 0, ops->read, &local);
+	ClvArgs		a;
+	int			steps = clv_args(fcinfo, &a);
+
+	PG_RETURN_FLOAT8(clv_value(&a, ops->clv(c, a.x, a.tx, a.T, a.horizon, steps, a.d)));
+}
+
 /*
  * rfm_clv(model, x, t_x, T, order_value, horizon, margin, discount_rate):
  * discounted expected margin over the horizon, in steps of one time unit,
@@ -77,13 +89,7 @@ PG_FUNCTION_INFO_V1(rfm_clv);
 Datum
 rfm_clv(PG_FUNCTION_ARGS)
 {
-	BgModel		m;
-	ClvArgs		a;
-	int			steps;
-
-	bg_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	steps = clv_args(fcinfo, &a);
-	PG_RETURN_FLOAT8(clv_value(&a, bg_clv(&m, a.x, a.tx, a.T, a.horizon, steps, a.d)));
+	return clv_call(fcinfo, &btyd_bg_ops);
 }
 
 /* rfm_clv(pnbd model, ...): the same under a Pareto/NBD model. */
@@ -91,11 +97,7 @@ PG_FUNCTION_INFO_V1(rfm_pnbd_clv);
 Datum
 rfm_pnbd_clv(PG_FUNCTION_ARGS)
 {
-	ClvArgs		a;
-	int			steps = clv_args(fcinfo, &a);
-
-	PG_RETURN_FLOAT8(clv_value(&a, pnbd_clv(PG_GETARG_HEAPTUPLEHEADER(0), a.x, a.tx, a.T,
-											a.horizon, steps, a.d)));
+	return clv_call(fcinfo, &btyd_pnbd_ops);
 }
 
 /*
@@ -107,11 +109,12 @@ PG_FUNCTION_INFO_V1(rfm_bgbb_clv);
 Datum
 rfm_bgbb_clv(PG_FUNCTION_ARGS)
 {
+	BtydScoreCache local;
+	BtydScoreCache *c = btyd_score_cache(fcinfo, 0, bgbb_read_model, &local);
 	ClvArgs		a;
 
 	(void) clv_args(fcinfo, &a);
-	PG_RETURN_FLOAT8(clv_value(&a, bgbb_clv(PG_GETARG_HEAPTUPLEHEADER(0), a.x, a.tx, a.T,
-											a.horizon, a.d)));
+	PG_RETURN_FLOAT8(clv_value(&a, bgbb_clv(c, a.x, a.tx, a.T, a.horizon, a.d)));
 }
 
 /*

@@ -186,7 +186,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	u[1] = log(2.0);
 	u[2] = log(summ / st->ncust);
 	btyd_run_fit(&fd, gg_objective, 3, u, names, &res);
-	btyd_fit_stats(&fd, gg_objective, 3, u, names, &stats);
+	btyd_fit_stats(&fd, gg_objective, 3, u, names, &res, &stats);
 
 	(void) btyd_fit_datums(&fd, st, u, 3, &res, values, nulls);
 	values[7] = Float8GetDatum(st->l2);

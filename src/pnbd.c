@@ -41,7 +41,32 @@ typedef struct PnbdModel
 				beta;
 } PnbdModel;
 
+StaticAssertDecl(sizeof(PnbdModel) <= BTYD_MODEL_MAX, "PnbdModel too large for the scoring cache");
+
+/* memo tags of the scoring cache (src/btyd.c) */
+#define PNBD_MEMO_LOG_J		1	/* (x, t): log J(t) */
+#define PNBD_MEMO_CLV		2	/* (T, horizon, d): see pnbd_clv */
+
 static bool log_J_grad(const PnbdModel *m, double x, double t, double *lj, double g[4]);
+
+/*
+ * log J(t) of a customer with x repeat purchases, memoized in the scoring
+ * cache c (NULL: none): the series, the expensive part of P(alive), depends
+ * on (x, t_x) and (x, T) only, pairs that calendar data repeat a lot.
+ */
+static bool
+log_J_memo(BtydScoreCache *c, const PnbdModel *m, double x, double t, double *lj)
+{
+	double		key[BTYD_MEMO_KEYS] = {x, t, 0.0, 0.0};
+
+	if (c != NULL && btyd_memo_get(c, PNBD_MEMO_LOG_J, key, lj))
+		return true;
+	if (!log_J_grad(m, x, t, lj, NULL))
+		return false;
+	if (c != NULL)
+		btyd_memo_put(c, PNBD_MEMO_LOG_J, key, *lj);
+	return true;
+}
 
 /*
  * The two log terms of the likelihood's bracket of a customer: *l1 for
@@ -49,7 +74,7 @@ static bool log_J_grad(const PnbdModel *m, double x, double t, double *lj, doubl
  * False when the series did not converge.
  */
 static bool
-pnbd_terms(const PnbdModel *m, double x, double tx, double T,
+pnbd_terms(BtydScoreCache *c, const PnbdModel *m, double x, double tx, double T,
 		   double *l1, double *l2)
 {
 	*l1 = -(m->r + x) * log(m->alpha + T) - m->s * log(m->beta + T);
@@ -59,7 +84,7 @@ pnbd_terms(const PnbdModel *m, double x, double tx, double T,
 		double		j1,
 					j2;
 
-		if (!log_J_grad(m, x, tx, &j1, NULL) || !log_J_grad(m, x, T, &j2, NULL))
+		if (!log_J_memo(c, m, x, tx, &j1) || !log_J_memo(c, m, x, T, &j2))
 			return false;
 		/* J falls with t; rounding may make it equal when T - t_x is tiny */
 		if (j2 < j1)
@@ -463,7 +488,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	u[2] = 0.0;
 	u[3] = log(sumT / st->ncust);
 	btyd_run_fit(&fd, pnbd_objective, 4, u, names, &res);
-	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &stats);
+	btyd_fit_stats(&fd, pnbd_objective, 4, u, names, &res, &stats);
 
 	(void) btyd_fit_datums(&fd, st, u, 4, &res, values, nulls);
 	values[8] = CStringGetTextDatum(st->unit);
@@ -475,9 +500,10 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 /* ---- predictions ----------------------------------------------------- */
 
 static void
-pnbd_read_model(HeapTupleHeader th, PnbdModel *m)
+pnbd_read_model(HeapTupleHeader th, void *model)
 {
 	static const char *const names[] = {"r", "alpha", "s", "beta"};
+	PnbdModel  *m = model;
 	double		p[4];
 
 	btyd_read_params(th, "rfm_pnbd_model", 4, names, p);
@@ -489,12 +515,13 @@ pnbd_read_model(HeapTupleHeader th, PnbdModel *m)
 
 /* P(alive at T | x, t_x, T) = the "alive" term's share of the likelihood */
 static double
-pnbd_p_alive_value(const PnbdModel *m, double x, double tx, double T)
+pnbd_p_alive(BtydScoreCache *c, double x, double tx, double T)
 {
+	const PnbdModel *m = (const PnbdModel *) c->model;
 	double		l1,
 				l2;
 
-	if (!pnbd_terms(m, x, tx, T, &l1, &l2))
+	if (!pnbd_terms(c, m, x, tx, T, &l1, &l2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("hypergeometric series of the Pareto/NBD likelihood did not converge"),
@@ -523,13 +550,63 @@ pnbd_lifetime_factor(const PnbdModel *m, double t, double T)
  * Expected purchases in (T, T + t] of a customer (x, t_x, T) (Schmittlein,
  * Morrison & Colombo 1987; Fader & Hardie 2005, eq. 19 of the note):
  * P(alive) (r+x)(beta+T)/(alpha+T) [1 - ((beta+T)/(beta+T+t))^(s-1)]/(s-1).
+ * With x = t_x = T = 0, P(alive) = 1 and this is E[X(t)] of a new customer,
+ * r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)].
  */
 static double
-pnbd_cond_expected(const PnbdModel *m, double pa, double t, double x, double T)
+pnbd_expected(BtydScoreCache *c, double t, double x, double tx, double T)
 {
-	return pa * (m->r + x) * (m->beta + T) / (m->alpha + T) *
+	const PnbdModel *m = (const PnbdModel *) c->model;
+
+	return pnbd_p_alive(c, x, tx, T) * (m->r + x) * (m->beta + T) / (m->alpha + T) *
 		pnbd_lifetime_factor(m, t, T);
 }
+
+/*
+ * The discounted expected purchases of rfm_clv for Pareto/NBD: the sum over
+ * steps i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i with t_i =
+ * min(i, horizon); E is pre times the lifetime factor, whose discounted
+ * differences depend on (T, horizon, steps, d) only and are memoized (the
+ * steps in the tag).
+ */
+static double
+pnbd_clv(BtydScoreCache *c, double x, double tx, double T,
+		 double horizon, int steps, double d)
+{
+	const PnbdModel *m = (const PnbdModel *) c->model;
+	double		key[BTYD_MEMO_KEYS] = {T, horizon, d, 0.0};
+	int32		tag = ((int32) steps << 3) | PNBD_MEMO_CLV;
+	double		pre,
+				sum;
+
+	pre = pnbd_p_alive(c, x, tx, T) * (m->r + x) * (m->beta + T) / (m->alpha + T);
+	if (!btyd_memo_get(c, tag, key, &sum))
+	{
+		double		prev = 0.0,
+					w = 1.0 / (1.0 + d),
+					disc = 1.0;
+
+		sum = 0.0;
+		for (int i = 1; i <= steps; i++)
+		{
+			double		t = Min((double) i, horizon);
+			double		cum = pnbd_lifetime_factor(m, t, T);
+
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (t == (double) i)
+				disc *= w;
+			else
+				disc = pow(w, t);	/* the last, partial step */
+			sum += (cum - prev) * disc;
+			prev = cum;
+		}
+		btyd_memo_put(c, tag, key, sum);
+	}
+	return pre * sum;
+}
+
+const BtydScoreOps btyd_pnbd_ops = {pnbd_read_model, pnbd_p_alive, pnbd_expected, pnbd_clv};
 
 /*
  * rfm_p_alive(pnbd model, x, t_x, T): probability that a customer with
@@ -539,14 +616,7 @@ PG_FUNCTION_INFO_V1(rfm_pnbd_p_alive);
 Datum
 rfm_pnbd_p_alive(PG_FUNCTION_ARGS)
 {
-	PnbdModel	m;
-	double		x = PG_GETARG_FLOAT8(1),
-				tx = PG_GETARG_FLOAT8(2),
-				T = PG_GETARG_FLOAT8(3);
-
-	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(btyd_check_result(pnbd_p_alive_value(&m, x, tx, T), "probability alive"));
+	return btyd_p_alive_call(fcinfo, &btyd_pnbd_ops);
 }
 
 /*
@@ -557,70 +627,15 @@ PG_FUNCTION_INFO_V1(rfm_pnbd_expected_purchases);
 Datum
 rfm_pnbd_expected_purchases(PG_FUNCTION_ARGS)
 {
-	PnbdModel	m;
-	double		t = PG_GETARG_FLOAT8(1),
-				x = PG_GETARG_FLOAT8(2),
-				tx = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4);
-
-	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_horizon(t);
-	btyd_check_customer(x, tx, T);
-	PG_RETURN_FLOAT8(btyd_check_result(pnbd_cond_expected(&m, pnbd_p_alive_value(&m, x, tx, T), t, x, T),
-									   "expected purchases"));
+	return btyd_expected_call(fcinfo, &btyd_pnbd_ops);
 }
 
-/*
- * rfm_expected_purchases_new(pnbd model, horizon): E[X(t)] of a new customer,
- * r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)].
- */
+/* rfm_expected_purchases_new(pnbd model, horizon): E[X(t)] of a new customer. */
 PG_FUNCTION_INFO_V1(rfm_pnbd_expected_purchases_new);
 Datum
 rfm_pnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 {
-	PnbdModel	m;
-	double		t = PG_GETARG_FLOAT8(1);
-
-	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
-	btyd_check_horizon(t);
-	PG_RETURN_FLOAT8(btyd_check_result(pnbd_cond_expected(&m, 1.0, t, 0.0, 0.0),
-									   "expected purchases"));
-}
-
-/*
- * The discounted expected purchases of rfm_clv for Pareto/NBD: the sum over
- * steps i = 1..steps of (E(t_i) - E(t_(i-1))) / (1 + d)^t_i with t_i =
- * min(i, horizon); E is in closed form, so each step costs a few logs.
- */
-double
-pnbd_clv(HeapTupleHeader model, double x, double tx, double T,
-		 double horizon, int steps, double d)
-{
-	PnbdModel	m;
-	double		pre,
-				prev = 0.0,
-				clv = 0.0,
-				w = 1.0 / (1.0 + d),
-				disc = 1.0;
-	int			i;
-
-	pnbd_read_model(model, &m);
-	pre = pnbd_p_alive_value(&m, x, tx, T) * (m.r + x) * (m.beta + T) / (m.alpha + T);
-	for (i = 1; i <= steps; i++)
-	{
-		double		t = Min((double) i, horizon);
-		double		cum = pre * pnbd_lifetime_factor(&m, t, T);
-
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (t == (double) i)
-			disc *= w;
-		else
-			disc = pow(w, t);	/* the last, partial step */
-		clv += (cum - prev) * disc;
-		prev = cum;
-	}
-	return clv;
+	return btyd_expected_new_call(fcinfo, &btyd_pnbd_ops);
 }
 
 /*
@@ -641,7 +656,8 @@ rfm_pnbd_p_purchases(PG_FUNCTION_ARGS)
 	static const double gw[4] = {0.3626837833783620, 0.3137066458778873,
 	0.2223810344533745, 0.1012285362903763};
 	const int	panels = 64;
-	PnbdModel	m;
+	BtydScoreCache local;
+	PnbdModel	m = *(const PnbdModel *) btyd_score_cache(fcinfo, 0, pnbd_read_model, &local)->model;
 	double		t = PG_GETARG_FLOAT8(1),
 				n = PG_GETARG_FLOAT8(2);
 	double		c,
@@ -653,7 +669,6 @@ rfm_pnbd_p_purchases(PG_FUNCTION_ARGS)
 	int			k,
 				i;
 
-	pnbd_read_model(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	btyd_check_horizon(t);
 	btyd_check_count(n);
 	if (t == 0.0)

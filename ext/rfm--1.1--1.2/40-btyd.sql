@@ -18,7 +18,7 @@ ALTER TYPE @extschema@.rfm_bgnbd_model
     ADD ATTRIBUTE n_skipped bigint,
     ADD ATTRIBUTE max_influence float8;
 COMMENT ON TYPE @extschema@.rfm_bgnbd_model IS
-'A fitted BG/NBD (model = ''bgnbd'') or MBG/NBD (model = ''mbgnbd'') model: purchase rates ~ Gamma(r, alpha) per time_unit, dropout probability ~ Beta(a, b); with the maximized log-likelihood (without the penalty), the number of customers, BFGS iterations, whether the fit converged, the time unit of t_x and T, the L2 penalty used; since 1.2 the standard errors of r, alpha, a, b (observed information; of the penalized likelihood when l2 > 0; NULL when the Hessian is not positive definite), AIC and BIC, the rows skipped for a NULL value, and max_influence: how many standard errors the most influential customer moves a log parameter (a warning above 3)';
+'A fitted BG/NBD (model = ''bgnbd'') or MBG/NBD (model = ''mbgnbd'') model: purchase rates ~ Gamma(r, alpha) per time_unit, dropout probability ~ Beta(a, b); with the maximized log-likelihood (without the penalty), the number of customers, BFGS iterations, whether the fit converged, the time unit of t_x and T, the L2 penalty used; since 1.2 the standard errors of r, alpha, a, b (observed information; of the penalized likelihood when l2 > 0; NULL when the fit did not converge or the Hessian is not positive definite), AIC and BIC, the rows skipped for a NULL value, and max_influence: how many standard errors the most influential customer moves a log parameter (a warning above 3)';
 
 ALTER TYPE @extschema@.rfm_gamma_gamma_model
     ADD ATTRIBUTE p_se float8,
