@@ -472,7 +472,7 @@ SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.av
                 @extschema@.rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
                                     k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
        k.revenue_rank, k.as_of,
-       %7$s * k.revenue_f - %9$s * k.orders - %10$s AS profit,
+       k.profit, k.profit_rank,
        k.tenure * %11$s AS tenure_days, k.revenue_f
 FROM (SELECT j.*, %4$s AS segment,
              CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
@@ -488,8 +488,13 @@ FROM (SELECT j.*, %4$s AS segment,
                    @extschema@.rfm_value_type(s.recency, s.frequency_f, s.revenue_f,
                                               (SELECT st.r_mean FROM st), (SELECT st.f_mean FROM st),
                                               (SELECT st.m_mean FROM st)) AS value_type,
-                   row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
-            FROM (SELECT s.*, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f
+                   -- revenue_f orders as revenue does (the conversion is monotonic) and
+                   -- compares faster; equal floats fall back to revenue
+                   row_number() OVER (ORDER BY s.revenue_f DESC, s.revenue DESC, s.customer) AS revenue_rank,
+                   -- ranked here, where the rows are narrow, not after the rules
+                   row_number() OVER (ORDER BY s.profit DESC, s.customer) AS profit_rank
+            FROM (SELECT s.*, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f,
+                         %7$s * s.revenue::float8 - %9$s * s.orders - %10$s AS profit
                   FROM %1$s s
                   WHERE s.orders > 0
                   OFFSET 0) s) j) k),
@@ -506,8 +511,7 @@ SELECT g.*,
        @extschema@.rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, g.ae_frequency_cut, g.ae_aov_cut)
            AS ae_group,
        @extschema@.rfm_arpu_group(g.arpu, g.arpu_basic_cut, g.arpu_high_cut) AS arpu_group,
-       @extschema@.rfm_value_tier(g.value, vc.low_cut, vc.high_cut) AS value_tier,
-       row_number() OVER (ORDER BY g.profit DESC, g.customer) AS profit_rank
+       @extschema@.rfm_value_tier(g.value, vc.low_cut, vc.high_cut) AS value_tier
 FROM g CROSS JOIN vc)
 SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
        x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
