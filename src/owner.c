@@ -140,6 +140,60 @@ rfm_owner_exec(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) n);
 }
 
+/* The columns of a query's result must be those the call expects. */
+static void
+check_result_desc(TupleDesc got, TupleDesc want)
+{
+	if (got->natts != want->natts)
+		elog(ERROR, "rfm_owner_query: the query returns %d columns, the call expects %d",
+			 got->natts, want->natts);
+	for (int i = 0; i < want->natts; i++)
+	{
+		Oid			t = TupleDescAttr(got, i)->atttypid;
+
+		if (t != TupleDescAttr(want, i)->atttypid)
+			elog(ERROR, "rfm_owner_query: column %d is of type %s, the call expects %s",
+				 i + 1, format_type_be(t), format_type_be(TupleDescAttr(want, i)->atttypid));
+	}
+}
+
+#if PG_VERSION_NUM >= 140000
+/* The query's rows go straight into the call's tuplestore (PG 14+). */
+typedef struct OwnerQueryReceiver
+{
+	DestReceiver pub;
+	Tuplestorestate *store;
+	TupleDesc	want;
+	MemoryContext cxt;
+	bool		started;		/* a query's result arrived */
+} OwnerQueryReceiver;
+
+static void
+owner_query_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	check_result_desc(typeinfo, ((OwnerQueryReceiver *) self)->want);
+	((OwnerQueryReceiver *) self)->started = true;
+}
+
+static bool
+owner_query_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	OwnerQueryReceiver *r = (OwnerQueryReceiver *) self;
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(r->cxt);
+	tuplestore_puttupleslot(r->store, slot);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+owner_query_noop(DestReceiver *self)
+{
+}
+#endif
+
 /*
  * rfm_owner_query(role regrole, query text) -> SETOF record
  *		Runs a query as rfm_owner_exec runs a statement; its rows must match
@@ -173,20 +227,33 @@ rfm_owner_query(PG_FUNCTION_ARGS)
 	run_as_begin(role, &r);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "rfm_owner_query: SPI_connect failed");
+#if PG_VERSION_NUM >= 140000
+	{
+		OwnerQueryReceiver recv;
+		SPIExecuteOptions opts;
+
+		memset(&recv, 0, sizeof(recv));
+		recv.pub.receiveSlot = owner_query_receive;
+		recv.pub.rStartup = owner_query_startup;
+		recv.pub.rShutdown = owner_query_noop;
+		recv.pub.rDestroy = owner_query_noop;
+		recv.pub.mydest = DestNone;
+		recv.store = store;
+		recv.want = want;
+		recv.cxt = per_query;
+		memset(&opts, 0, sizeof(opts));
+		opts.read_only = true;
+		opts.dest = (DestReceiver *) &recv;
+		rc = SPI_execute_extended(query, &opts);
+		/* a SELECT into a receiver of ours reports SPI_OK_UTILITY */
+		if ((rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY) || !recv.started)
+			elog(ERROR, "rfm_owner_query: not a query (%s)", SPI_result_code_string(rc));
+	}
+#else
 	rc = SPI_execute(query, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "rfm_owner_query: %s", SPI_result_code_string(rc));
-	if (SPI_tuptable->tupdesc->natts != want->natts)
-		elog(ERROR, "rfm_owner_query: the query returns %d columns, the call expects %d",
-			 SPI_tuptable->tupdesc->natts, want->natts);
-	for (int i = 0; i < want->natts; i++)
-	{
-		Oid			got = SPI_gettypeid(SPI_tuptable->tupdesc, i + 1);
-
-		if (got != TupleDescAttr(want, i)->atttypid)
-			elog(ERROR, "rfm_owner_query: column %d is of type %s, the call expects %s",
-				 i + 1, format_type_be(got), format_type_be(TupleDescAttr(want, i)->atttypid));
-	}
+	check_result_desc(SPI_tuptable->tupdesc, want);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -194,6 +261,7 @@ rfm_owner_query(PG_FUNCTION_ARGS)
 		tuplestore_puttuple(store, SPI_tuptable->vals[i]);
 		MemoryContextSwitchTo(old);
 	}
+#endif
 	SPI_finish();
 	run_as_end(&r);
 

@@ -247,6 +247,9 @@ add_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
 	old = MemoryContextSwitchTo(ctx->statecxt);
 	grown = rfm_state_add(st, ctx->tzc, values[1], amount);
 	MemoryContextSwitchTo(old);
+	/* a compressed or out-of-line amount was detoasted for this row only */
+	if (amount != values[2])
+		pfree(DatumGetPointer(amount));
 	if (grown != st)
 	{
 		pfree(st);
@@ -348,6 +351,8 @@ batch_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
 				memcpy(copy, a, len);
 				b->amount[i] = PointerGetDatum(copy);
 			}
+			if ((Pointer) a != DatumGetPointer(values[2]))
+				pfree(a);
 		}
 		else
 			b->amount[i] = values[2];
