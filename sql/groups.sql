@@ -176,9 +176,43 @@ SELECT i.* IS NOT DISTINCT FROM g.* AS same_fixed
 FROM r_cuts_inline i, rfm_group_cuts('r_customers', 'frequency', 'aov', 'arpu', 'revenue') g;
 ROLLBACK;
 
--- The group functions are inlined: no function call left in the plan.
-EXPLAIN (VERBOSE, COSTS OFF)
-SELECT rfm_ae_group(frequency, aov, 3, 180) FROM r_customers;
+-- The group functions (C, shared with rfm_model_customers) against their
+-- rules written as SQL CASE expressions, on every combination of NULL, NaN,
+-- the infinities, and values below, at and above the cuts.
+WITH v(x) AS (VALUES (NULL::float8), ('NaN'), ('-Infinity'), (-1), (0), (0.5), (1), (2), (365), ('Infinity')),
+ae AS (
+SELECT rfm_ae_group(f.x, a.x, fc.x, ac.x) AS c,
+       CASE WHEN f.x = 'NaN' OR a.x = 'NaN' THEN NULL
+            WHEN f.x IS NULL OR f.x <= 0 THEN 'A'
+            WHEN a.x IS NULL OR fc.x IS NULL OR ac.x IS NULL THEN NULL
+            WHEN f.x > fc.x THEN CASE WHEN a.x > ac.x THEN 'E' ELSE 'C' END
+            ELSE CASE WHEN a.x > ac.x THEN 'D' ELSE 'B' END END AS sql
+FROM v f, v a, v fc, v ac),
+arpu AS (
+SELECT rfm_arpu(r.x, t.x, p.x) AS c,
+       CASE WHEN p.x IS NULL OR NOT (p.x > 0 AND p.x < 'Infinity')
+              OR NOT (t.x >= 0 AND t.x < 'Infinity') OR NOT (r.x > '-Infinity' AND r.x < 'Infinity') THEN NULL
+            ELSE r.x / float8larger(t.x / p.x, 1) END AS sql
+FROM v r, v t, v p),
+arpu_group AS (
+SELECT rfm_arpu_group(a.x, b.x, h.x) AS c,
+       CASE WHEN a.x IS NULL OR a.x = 'NaN' THEN NULL
+            WHEN h.x IS NOT NULL AND a.x >= h.x THEN 'arpu_high'
+            WHEN b.x IS NULL THEN NULL
+            WHEN a.x > b.x THEN 'arpu_mid' ELSE 'arpu_basic' END AS sql
+FROM v a, v b, v h),
+tier AS (
+SELECT rfm_value_tier(x.x, l.x, h.x) AS c,
+       CASE WHEN x.x IS NULL OR x.x = 'NaN' OR l.x IS NULL OR h.x IS NULL THEN NULL
+            WHEN x.x >= h.x THEN 'high_value' WHEN x.x > l.x THEN 'medium_value' ELSE 'low_value' END AS sql
+FROM v x, v l, v h)
+SELECT 'rfm_ae_group' AS f, count(*) AS combinations, count(*) FILTER (WHERE c IS DISTINCT FROM sql) AS differ FROM ae
+UNION ALL
+SELECT 'rfm_arpu', count(*), count(*) FILTER (WHERE c IS DISTINCT FROM sql) FROM arpu
+UNION ALL
+SELECT 'rfm_arpu_group', count(*), count(*) FILTER (WHERE c IS DISTINCT FROM sql) FROM arpu_group
+UNION ALL
+SELECT 'rfm_value_tier', count(*), count(*) FILTER (WHERE c IS DISTINCT FROM sql) FROM tier;
 
 DROP VIEW group_view;
 DROP TABLE group_customers;

@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -149,4 +150,118 @@ rfm_group_strategy(PG_FUNCTION_ARGS)
 	GroupRule  *g = find_group(get_groups(fcinfo), PG_GETARG_TEXT_PP(0), "rfm_group_strategy");
 
 	PG_RETURN_TEXT_P(cstring_to_text(zh ? g->strategy_zh : g->strategy_en));
+}
+
+/* ------------------------------------------------------------------------
+ * The groups of one customer: rfm_ae_group, rfm_arpu, rfm_arpu_group,
+ * rfm_value_tier, and the same for rfm_model_customers (src/customers.c).
+ * High means above the cut, as for rfm_value_type; a NaN value gives no
+ * group (NaN sorts above every number and would silently count as high).
+ * ------------------------------------------------------------------------
+ */
+
+const char *
+rfm_ae_group_of(bool frequency_null, double frequency, bool aov_null, double aov,
+				bool fcut_null, double fcut, bool acut_null, double acut)
+{
+	if ((!frequency_null && isnan(frequency)) || (!aov_null && isnan(aov)))
+		return NULL;
+	if (frequency_null || frequency <= 0)
+		return "A";
+	if (aov_null || fcut_null || acut_null)
+		return NULL;
+	if (float8_gt(frequency, fcut))
+		return float8_gt(aov, acut) ? "E" : "C";
+	return float8_gt(aov, acut) ? "D" : "B";
+}
+
+/* false: no ARPU (a period not above 0, a negative tenure, NaN or infinities) */
+bool
+rfm_arpu_of(double revenue, double tenure_days, double period_days, double *arpu)
+{
+	if (!(period_days > 0 && period_days < get_float8_infinity()) ||
+		!(tenure_days >= 0 && tenure_days < get_float8_infinity()) ||
+		!(revenue > -get_float8_infinity() && revenue < get_float8_infinity()))
+		return false;
+	*arpu = float8_div(revenue, float8_gt(float8_div(tenure_days, period_days), 1.0)
+					   ? float8_div(tenure_days, period_days) : 1.0);
+	return true;
+}
+
+const char *
+rfm_arpu_group_of(double arpu, bool basic_null, double basic_cut, bool high_null, double high_cut)
+{
+	if (isnan(arpu))
+		return NULL;
+	if (!high_null && float8_ge(arpu, high_cut))
+		return "arpu_high";
+	if (basic_null)
+		return NULL;
+	return float8_gt(arpu, basic_cut) ? "arpu_mid" : "arpu_basic";
+}
+
+const char *
+rfm_value_tier_of(double value, bool low_null, double low_cut, bool high_null, double high_cut)
+{
+	if (isnan(value) || low_null || high_null)
+		return NULL;
+	if (float8_ge(value, high_cut))
+		return "high_value";
+	return float8_gt(value, low_cut) ? "medium_value" : "low_value";
+}
+
+#define ARG_NULL_OR(i, v) (PG_ARGISNULL(i) ? (v) : PG_GETARG_FLOAT8(i))
+
+PG_FUNCTION_INFO_V1(rfm_ae_group);
+Datum
+rfm_ae_group(PG_FUNCTION_ARGS)
+{
+	const char *g = rfm_ae_group_of(PG_ARGISNULL(0), ARG_NULL_OR(0, 0), PG_ARGISNULL(1), ARG_NULL_OR(1, 0),
+									PG_ARGISNULL(2), ARG_NULL_OR(2, 0), PG_ARGISNULL(3), ARG_NULL_OR(3, 0));
+
+	if (g == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(g));
+}
+
+PG_FUNCTION_INFO_V1(rfm_arpu);
+Datum
+rfm_arpu(PG_FUNCTION_ARGS)
+{
+	double		arpu;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
+		!rfm_arpu_of(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), &arpu))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(arpu);
+}
+
+PG_FUNCTION_INFO_V1(rfm_arpu_group);
+Datum
+rfm_arpu_group(PG_FUNCTION_ARGS)
+{
+	const char *g;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	g = rfm_arpu_group_of(PG_GETARG_FLOAT8(0), PG_ARGISNULL(1), ARG_NULL_OR(1, 0),
+						  PG_ARGISNULL(2), ARG_NULL_OR(2, 0));
+	if (g == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(g));
+}
+
+PG_FUNCTION_INFO_V1(rfm_value_tier);
+Datum
+rfm_value_tier(PG_FUNCTION_ARGS)
+{
+	const char *g;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	g = rfm_value_tier_of(PG_GETARG_FLOAT8(0), PG_ARGISNULL(1), ARG_NULL_OR(1, 0),
+						  PG_ARGISNULL(2), ARG_NULL_OR(2, 0));
+	if (g == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(g));
 }

@@ -10,6 +10,8 @@
  * src/action.c	rfm_strategy, rfm_tier, rfm_action ...: rules from the rule tables
  * src/action_load.c	reads the rule tables for src/action.c (action.h)
  * src/group.c		rfm_group_label, rfm_group_strategy: customer groups
+ * src/customers.c	rfm_model_customers: a model's customers in one pass
+ * src/storage.c	rfm_model_visible: the guard of a model's views
  * src/bgnbd.c		BG/NBD and MBG/NBD fits and predictions
  * src/gamma_gamma.c	Gamma-Gamma fit and rfm_expected_order_value
  * src/clv.c		rfm_clv, rfm_simple_clv
@@ -55,6 +57,20 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
 				 errdetail("NaN has no place in an ordering of customers."),
 				 errhint("Filter the rows out or replace NaN with NULL.")));
 }
+
+/* src/score.c: sort doubles ascending; the cut points of rfm_breaks(bins)
+ * (the rank rule) over n > 0 values sorted ascending, into cuts[bins - 1] */
+extern void rfm_sort_doubles(double *v, size_t n);
+extern void rfm_rank_cuts(const double *sorted, int64 n, int32 bins, double *cuts);
+
+/* src/group.c: the customer groups of one customer (NULL: no group) */
+extern const char *rfm_ae_group_of(bool frequency_null, double frequency, bool aov_null, double aov,
+								   bool fcut_null, double fcut, bool acut_null, double acut);
+extern bool rfm_arpu_of(double revenue, double tenure_days, double period_days, double *arpu);
+extern const char *rfm_arpu_group_of(double arpu, bool basic_null, double basic_cut,
+									 bool high_null, double high_cut);
+extern const char *rfm_value_tier_of(double value, bool low_null, double low_cut,
+									 bool high_null, double high_cut);
 
 /* src/action.c */
 extern const char *rfm_action_label(FunctionCallInfo fcinfo, const char *code, bool zh);

@@ -447,6 +447,24 @@ rank_breaks(const double *v, int64 n, int32 bins, Datum *out)
 		out[(k++) - 1] = Float8GetDatum(get_float8_infinity());
 }
 
+/* For other files: sort_doubles, and rank_breaks into plain doubles. */
+void
+rfm_sort_doubles(double *v, size_t n)
+{
+	sort_doubles(v, n);
+}
+
+void
+rfm_rank_cuts(const double *sorted, int64 n, int32 bins, double *cuts)
+{
+	Datum	   *out = palloc(sizeof(Datum) * Max(bins - 1, 1));
+
+	rank_breaks(sorted, n, bins, out);
+	for (int32 k = 0; k < bins - 1; k++)
+		cuts[k] = DatumGetFloat8(out[k]);
+	pfree(out);
+}
+
 /*
  * Cut points of the R package rfm: quantile(x, k / bins) of R's default type
  * 7 (linear interpolation between order statistics), plus one.

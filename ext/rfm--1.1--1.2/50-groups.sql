@@ -135,66 +135,29 @@ CREATE TRIGGER rfm_no_truncate BEFORE TRUNCATE ON @extschema@.rfm_group_settings
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_customer_group', 'WHERE origin <> ''builtin''');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rfm_group_settings', 'WHERE origin <> ''builtin''');
 
--- Per customer: tiny SQL functions the planner inlines into a query or a
--- model's view (every operator qualified).  High means above the cut, as
--- for rfm_value_type.  NaN gives NULL (it sorts above every number and
--- would silently count as high).
+-- Per customer: C (src/group.c), one implementation for queries and for
+-- rfm_model_customers.  High means above the cut, as for rfm_value_type.
+-- NaN gives NULL (it sorts above every number and would silently count as
+-- high).
 
 CREATE FUNCTION @extschema@.rfm_ae_group(frequency float8, avg_order_value float8,
                                          frequency_cut float8, aov_cut float8)
-    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN frequency OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.float8
-          OR avg_order_value OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.float8 THEN NULL
-        WHEN frequency IS NULL OR frequency OPERATOR(pg_catalog.<=) 0 THEN 'A'
-        WHEN avg_order_value IS NULL OR frequency_cut IS NULL OR aov_cut IS NULL THEN NULL
-        WHEN frequency OPERATOR(pg_catalog.>) frequency_cut THEN
-            CASE WHEN avg_order_value OPERATOR(pg_catalog.>) aov_cut THEN 'E' ELSE 'C' END
-        ELSE
-            CASE WHEN avg_order_value OPERATOR(pg_catalog.>) aov_cut THEN 'D' ELSE 'B' END
-    END
-$$;
+    RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_ae_group(float8, float8, float8, float8) IS
     'Seed 001''s group: A (no order: frequency NULL or 0), else B (frequency and order value at most their cuts), C (frequency above its cut), D (order value above), E (both above); NULL for NaN or a missing cut';
 
 CREATE FUNCTION @extschema@.rfm_arpu(revenue float8, tenure_days float8, period_days float8 DEFAULT 365)
-    RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN period_days IS NULL OR NOT (period_days OPERATOR(pg_catalog.>) 0
-                                         AND period_days OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.float8)
-          OR NOT (tenure_days OPERATOR(pg_catalog.>=) 0 AND tenure_days OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.float8)
-          OR NOT (revenue OPERATOR(pg_catalog.>) '-infinity'::pg_catalog.float8
-                  AND revenue OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.float8) THEN NULL
-        ELSE revenue OPERATOR(pg_catalog./)
-             pg_catalog.float8larger(tenure_days OPERATOR(pg_catalog./) period_days, 1)
-    END
-$$;
+    RETURNS float8 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_arpu(float8, float8, float8) IS
     'ARPU: revenue per period of tenure (days from the first order to as_of), a customer younger than one period counting one; NULL for NULL, NaN or infinite input or a period not above 0';
 
 CREATE FUNCTION @extschema@.rfm_arpu_group(arpu float8, basic_cut float8, high_cut float8)
-    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN arpu IS NULL OR arpu OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.float8 THEN NULL
-        WHEN high_cut IS NOT NULL AND arpu OPERATOR(pg_catalog.>=) high_cut THEN 'arpu_high'
-        WHEN basic_cut IS NULL THEN NULL
-        WHEN arpu OPERATOR(pg_catalog.>) basic_cut THEN 'arpu_mid'
-        ELSE 'arpu_basic'
-    END
-$$;
+    RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_arpu_group(float8, float8, float8) IS
     'Seed 004''s ARPU group: arpu_high at or above high_cut (personal care), else arpu_mid above basic_cut, else arpu_basic; NULL for a NULL or NaN ARPU';
 
 CREATE FUNCTION @extschema@.rfm_value_tier(value float8, low_cut float8, high_cut float8)
-    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN value IS NULL OR value OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.float8
-          OR low_cut IS NULL OR high_cut IS NULL THEN NULL
-        WHEN value OPERATOR(pg_catalog.>=) high_cut THEN 'high_value'
-        WHEN value OPERATOR(pg_catalog.>) low_cut THEN 'medium_value'
-        ELSE 'low_value'
-    END
-$$;
+    RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rfm_value_tier(float8, float8, float8) IS
     'Seed 003''s value tier: high_value at or above high_cut, medium_value above low_cut, else low_value; NULL for a NULL or NaN value or a missing cut';
 

@@ -239,9 +239,9 @@ $$;
 -- other storage generation are built and indexed as the model's owner while
 -- readers go on reading the current ones; _history gets its snapshot from
 -- the new _customers table; then, in a moment at the end, the views are
--- locked (retried every 0.1 s, so that a long reader does not make others
--- queue behind the refresh), replaced to read the new tables, and the old
--- tables dropped.  All in the caller's transaction: readers see the old
+-- replaced to read the new tables (tried for 0.1 s at a time, so that a
+-- long reader does not make others queue behind the refresh), and the old
+-- tables dropped if nobody holds them (else by the next refresh).  All in the caller's transaction: readers see the old
 -- data until it commits and then the new, never a mixture, and a failure
 -- leaves the old tables as they were.
 CREATE FUNCTION @extschema@.rfm_model_rebuild(m @extschema@.rfm_model, creating boolean,
@@ -269,8 +269,10 @@ BEGIN
             PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
         END IF;
         PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t, v.definition));
-        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
-                                                         v.unique_column));
+        IF v.unique_column IS NOT NULL THEN
+            PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
+                                                             v.unique_column));
+        END IF;
         PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
             format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
                    m.name, m.schema_name, m.name || v.view_suffix)));
@@ -302,39 +304,49 @@ BEGIN
     FROM @extschema@.rfm_model_keep_snapshot(m, owner,
              @extschema@.rfm_model_storage_name(m.name, '_customers', gen)::name) k;
 
-    -- the swap: wait for the views without making readers queue behind
-    IF cur IS NOT NULL THEN
-        LOOP
-            BEGIN
-                PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
-                PERFORM @extschema@.rfm_owner_exec(owner, format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE',
-                    (SELECT string_agg(format('%I.%I', m.schema_name, m.name || x), ', ') FROM pg_catalog.unnest(suffixes) x)));
-                EXIT;
-            EXCEPTION WHEN lock_not_available THEN
-                attempt := attempt + 1;
-                PERFORM pg_catalog.pg_sleep(least(0.01 * attempt, 0.5));
-            END;
-        END LOOP;
-        PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
-    END IF;
-    FOREACH suffix IN ARRAY suffixes LOOP
-        t := @extschema@.rfm_model_storage_name(m.name, suffix, gen);
-        PERFORM @extschema@.rfm_owner_exec(owner,
-            format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT * FROM %1$I.%3$I WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
-                   m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t)));
-        IF creating THEN
-            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, suffix, 'VIEW');
-        END IF;
+    -- The swap: the views are replaced together in a subtransaction that
+    -- gives up after 0.1 s and is tried again, so that a long reader makes
+    -- the refresh wait, not the readers arriving meanwhile.  (LOCK TABLE on
+    -- a view would also lock the tables under it, which autovacuum may be
+    -- working on.)
+    LOOP
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+            FOREACH suffix IN ARRAY suffixes LOOP
+                t := @extschema@.rfm_model_storage_name(m.name, suffix, gen);
+                PERFORM @extschema@.rfm_owner_exec(owner,
+                    format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT * FROM %1$I.%3$I WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
+                           m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t)));
+            END LOOP;
+            PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            attempt := attempt + 1;
+            PERFORM pg_catalog.pg_sleep(least(0.01 * attempt, 0.5));
+        END;
     END LOOP;
+    IF creating THEN
+        FOREACH suffix IN ARRAY suffixes LOOP
+            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, suffix, 'VIEW');
+        END LOOP;
+    END IF;
+    -- The old tables go now if nobody holds them (a reader of its own, or
+    -- autovacuum); otherwise the next refresh drops them before it builds.
     IF old_gen IS NOT NULL THEN
-        PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s',
-            (SELECT string_agg(format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, x, old_gen)), ', ')
-             FROM pg_catalog.unnest(suffixes) x)));
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '10ms', true);
+            PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s',
+                (SELECT string_agg(format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, x, old_gen)), ', ')
+                 FROM pg_catalog.unnest(suffixes) x)));
+            PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_rebuild(@extschema@.rfm_model, boolean) IS
-    'Builds a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (locking them for a moment, retried every 0.1 s) and drops the old ones; creating: makes the views; returns the customers and as-of time';
+    'Builds a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (tried for 0.1 s at a time until the views are free) and drops the old ones if nobody holds them (else the next refresh does); creating: makes the views; returns the customers and as-of time';
 
 -- ==== Creating and dropping models ====
 

@@ -218,6 +218,29 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
     'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a';
 
+-- The rows of a model's _customers (the leads aside) from its summary table,
+-- in one pass in C (src/customers.c).
+CREATE FUNCTION @extschema@.rfm_model_customers(
+    summary regclass, customer_type anyelement, bins integer,
+    r_breaks float8[], f_breaks float8[], m_breaks float8[],
+    bgnbd @extschema@.rfm_bgnbd_model, pnbd @extschema@.rfm_pnbd_model,
+    gamma_gamma @extschema@.rfm_gamma_gamma_model,
+    clv_horizon float8, margin float8, discount_rate float8, cost_per_order float8, cost_per_customer float8,
+    unit_days float8, settings @extschema@.rfm_group_settings)
+RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary numeric, avg_order_value numeric,
+               r_score integer, f_score integer, m_score integer, rfm_score integer, rfm_cell text,
+               segment text, value_type text, strategy text, tier text, tier_discount numeric,
+               lifecycle_stage text, p_alive float8, expected_purchases float8, expected_order_value float8,
+               clv float8, revenue_rank bigint, as_of timestamptz, profit float8, profit_rank bigint,
+               ae_group text, ae_strategy text, arpu float8, arpu_group text, arpu_strategy text,
+               value_tier text, value_strategy text)
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.rfm_model_customers(regclass, anyelement, integer, float8[], float8[], float8[],
+                                                    @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
+                                                    @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
+                                                    float8, float8, float8, @extschema@.rfm_group_settings) IS
+    'The customers of a model''s summary table (orders > 0) with scores (quantile, or the given breaks), value type, segment, strategy, tier, lifecycle stage, the fitted models'' P(alive), expected purchases and order value and CLV, ranks, profit, and groups: the rows of <name>_customers but the leads, in one pass (called by a refresh, as the model''s owner)';
+
 -- The SQL of the five views of a model, in build order.  With storage
 -- ('a' or 'b'), the queries read the tables of that generation (a refresh
 -- builds them in turn); without it, the views themselves (the definitions
@@ -235,7 +258,6 @@ DECLARE
     aggregate_args text;
     amount_expr text;
     scores text;
-    seg text;
     fit_bg text;
     fit_pnbd text;
     cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
@@ -248,7 +270,6 @@ DECLARE
                          WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
                            AND NOT a.attisdropped);
     summarize boolean;
-    by_clv boolean;
     summary_rows text;
     leads text;
     s text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_summary', storage),
@@ -289,8 +310,10 @@ BEGIN
                                       WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
                                         AND k.castmethod = 'b')));
 
+    -- read whole by the model, and by customer through _customers, which has
+    -- the index: none here
     view_suffix := '_summary';
-    unique_column := 'customer';
+    unique_column := NULL;
     IF summarize THEN
         summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
     %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
@@ -384,30 +407,6 @@ HAVING count(*) > 0$q$, s, m.time_unit, m.purchase_model);
     END IF;
     RETURN NEXT;
 
-    -- The population's figures, computed once from the summary (st): the
-    -- quantile cut points of the scores (scoring a value against the cut
-    -- points of its own data gives rfm_scores' scores: src/score.c), the
-    -- means of the value types, and the cut points of the groups.  The rows
-    -- read them as scalar subqueries (InitPlans), so no window function has
-    -- to keep all rows, and no row carries them through the sorts.
-    IF m.scoring = 'fixed' THEN
-        scores := format('@extschema@.rfm_score(-s.recency, '
-                         '(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS r, '
-                         '@extschema@.rfm_score(s.frequency_f, '
-                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS f, '
-                         '@extschema@.rfm_score(s.revenue_f, '
-                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)) AS m',
-                         m.name);
-    ELSE
-        scores := '@extschema@.rfm_score(-s.recency, (SELECT st.r_breaks FROM st)) AS r, '
-                  '@extschema@.rfm_score(s.frequency_f, (SELECT st.f_breaks FROM st)) AS f, '
-                  '@extschema@.rfm_score(s.revenue_f, (SELECT st.m_breaks FROM st)) AS m';
-    END IF;
-    IF m.bins = 5 THEN
-        seg := '@extschema@.rfm_segment(j.r, j.f, j.m)';
-    ELSE
-        seg := 'NULL::text';
-    END IF;
     leads := format('SELECT NULL::%s AS customer WHERE false', cust_type);
     IF m.leads IS NOT NULL THEN
         -- the customers of the leads table without an order: the acquisition stage
@@ -417,110 +416,32 @@ FROM %1$s l
 WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer = l.%2$I::%3$s AND s.orders > 0)$q$,
             m.leads, m.leads_column, cust_type, s);
     END IF;
-    -- value tiers by CLV take their cut points from the rows' CLV (a second
-    -- pass over them); by revenue from the summary, with the rest
-    by_clv := coalesce((SELECT gs.value_by = 'clv' FROM @extschema@.rfm_group_settings gs), false);
+    IF m.scoring = 'fixed' THEN
+        scores := format('(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L), '
+                         '(SELECT vi.f_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L), '
+                         '(SELECT vi.m_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L)',
+                         m.name);
+    ELSE
+        scores := 'NULL::pg_catalog.float8[], NULL::pg_catalog.float8[], NULL::pg_catalog.float8[]';
+    END IF;
 
-    -- The fitted models are scalar subqueries (evaluated once, as
-    -- InitPlans), not columns of a join: every row would otherwise carry
-    -- three model values through the sort.
+    -- The customers with an order in one pass in C (rfm_model_customers:
+    -- the population's cut points, means and ranks, then the rules and the
+    -- fitted models per customer), the leads after them.  The fitted models
+    -- and the settings of the groups are scalar subqueries, evaluated once.
     view_suffix := '_customers';
     unique_column := 'customer';
     definition := format($q$
-WITH st AS MATERIALIZED (
-SELECT @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY -s.recency) AS r_breaks,
-       @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY s.frequency_f) AS f_breaks,
-       @extschema@.rfm_breaks(%5$s) WITHIN GROUP (ORDER BY s.revenue_f) AS m_breaks,
-       avg(s.recency) AS r_mean, avg(s.frequency_f) AS f_mean, avg(s.revenue_f) AS m_mean,
-       CASE (SELECT gs.ae_cut FROM @extschema@.rfm_group_settings gs)
-            WHEN 'mean' THEN avg(s.frequency_f)
-            WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY s.frequency_f)
-            ELSE (SELECT gs.ae_frequency_cut FROM @extschema@.rfm_group_settings gs) END AS ae_frequency_cut,
-       CASE (SELECT gs.ae_cut FROM @extschema@.rfm_group_settings gs)
-            WHEN 'mean' THEN avg(s.aov_f)
-            WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY s.aov_f)
-            ELSE (SELECT gs.ae_aov_cut FROM @extschema@.rfm_group_settings gs) END AS ae_aov_cut,
-       percentile_cont((SELECT gs.arpu_basic_share FROM @extschema@.rfm_group_settings gs))
-           WITHIN GROUP (ORDER BY s.arpu) AS arpu_basic_cut,
-       (SELECT gs.arpu_high FROM @extschema@.rfm_group_settings gs) AS arpu_high_cut,
-       (SELECT gs.arpu_period_days FROM @extschema@.rfm_group_settings gs) AS arpu_period_days,
-       percentile_cont((SELECT gs.value_low_share FROM @extschema@.rfm_group_settings gs))
-           WITHIN GROUP (ORDER BY s.revenue_f) AS revenue_low_cut,
-       percentile_cont((SELECT 1 - gs.value_high_share FROM @extschema@.rfm_group_settings gs))
-           WITHIN GROUP (ORDER BY s.revenue_f) AS revenue_high_cut,
-       (SELECT gs.value_low_share FROM @extschema@.rfm_group_settings gs) AS value_low_share,
-       (SELECT gs.value_high_share FROM @extschema@.rfm_group_settings gs) AS value_high_share
-FROM (SELECT s.recency, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f,
-             s.avg_order_value::float8 AS aov_f,
-             @extschema@.rfm_arpu(s.revenue::float8, s.tenure * %11$s, gs.arpu_period_days) AS arpu
-      FROM %1$s s LEFT JOIN @extschema@.rfm_group_settings gs ON true
-      WHERE s.orders > 0
-      OFFSET 0) s
-HAVING count(*) > 0),
-     b AS (
-SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.avg_order_value,
-       k.r AS r_score, k.f AS f_score, k.m AS m_score, k.r + k.f + k.m AS rfm_score,
-       CASE WHEN %5$s <= 9 THEN k.r::text || k.f::text || k.m::text
-            ELSE k.r::text || '.' || k.f::text || '.' || k.m::text END AS rfm_cell,
-       k.segment, k.value_type,
-       @extschema@.rfm_strategy(k.segment) AS strategy,
-       k.tier, @extschema@.rfm_tier_discount(k.tier) AS tier_discount,
-       @extschema@.rfm_lifecycle_stage(k.lifecycle_rule_stage, k.p_alive) AS lifecycle_stage,
-       k.p_alive, k.expected_purchases, k.expected_order_value,
-       coalesce(@extschema@.rfm_clv(%14$s, k.repeat_frequency, k.repeat_recency, k.age,
-                                    k.expected_order_value, %6$s, %7$s, %8$s),
-                @extschema@.rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
-                                    k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
-       k.revenue_rank, k.as_of,
-       k.profit, k.profit_rank,
-       k.tenure * %11$s AS tenure_days, k.revenue_f
-FROM (SELECT j.*, %4$s AS segment,
-             CASE WHEN j.r IS NOT NULL THEN @extschema@.rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
-             coalesce(@extschema@.rfm_p_alive(%14$s, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_p_alive(%15$s, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
-             coalesce(@extschema@.rfm_expected_purchases(%14$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
-                      @extschema@.rfm_expected_purchases(%15$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
-                 AS expected_purchases,
-             @extschema@.rfm_expected_order_value(%16$s, j.repeat_frequency,
-                 CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
-                 AS expected_order_value
-      FROM (SELECT s.*, %3$s,
-                   @extschema@.rfm_value_type(s.recency, s.frequency_f, s.revenue_f,
-                                              (SELECT st.r_mean FROM st), (SELECT st.f_mean FROM st),
-                                              (SELECT st.m_mean FROM st)) AS value_type,
-                   -- revenue_f orders as revenue does (the conversion is monotonic) and
-                   -- compares faster; equal floats fall back to revenue
-                   row_number() OVER (ORDER BY s.revenue_f DESC, s.revenue DESC, s.customer) AS revenue_rank,
-                   -- ranked here, where the rows are narrow, not after the rules
-                   row_number() OVER (ORDER BY s.profit DESC, s.customer) AS profit_rank
-            FROM (SELECT s.*, s.orders::float8 AS frequency_f, s.revenue::float8 AS revenue_f,
-                         %7$s * s.revenue::float8 - %9$s * s.orders - %10$s AS profit
-                  FROM %1$s s
-                  WHERE s.orders > 0
-                  OFFSET 0) s) j) k),
-     g AS (
-SELECT b.*, @extschema@.rfm_arpu(b.revenue_f, b.tenure_days, c.arpu_period_days) AS arpu,
-       %17$s AS value, c.ae_frequency_cut, c.ae_aov_cut, c.arpu_basic_cut, c.arpu_high_cut
-FROM b CROSS JOIN (SELECT st.arpu_period_days, st.ae_frequency_cut, st.ae_aov_cut, st.arpu_basic_cut, st.arpu_high_cut
-                   FROM st) c
--- not flattened: the group functions below are inlined only over plain columns
-OFFSET 0),
-     vc AS (%18$s),
-     grouped AS (
-SELECT g.*,
-       @extschema@.rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, g.ae_frequency_cut, g.ae_aov_cut)
-           AS ae_group,
-       @extschema@.rfm_arpu_group(g.arpu, g.arpu_basic_cut, g.arpu_high_cut) AS arpu_group,
-       @extschema@.rfm_value_tier(g.value, vc.low_cut, vc.high_cut) AS value_tier
-FROM g CROSS JOIN vc)
 SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
        x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
        x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
-       x.as_of, x.profit, x.profit_rank,
-       x.ae_group, @extschema@.rfm_group_strategy(x.ae_group) AS ae_strategy,
-       x.arpu, x.arpu_group, @extschema@.rfm_group_strategy(x.arpu_group) AS arpu_strategy,
-       x.value_tier, @extschema@.rfm_group_strategy(x.value_tier) AS value_strategy
-FROM grouped x
+       x.as_of, x.profit, x.profit_rank, x.ae_group, x.ae_strategy, x.arpu, x.arpu_group, x.arpu_strategy,
+       x.value_tier, x.value_strategy
+FROM @extschema@.rfm_model_customers(%1$L::pg_catalog.regclass, NULL::%2$s, %3$s, %4$s,
+         (SELECT fit.bgnbd FROM %5$s fit), (SELECT fit.pnbd FROM %5$s fit), (SELECT fit.gamma_gamma FROM %5$s fit),
+         %6$s::pg_catalog.float8, %7$s::pg_catalog.float8, %8$s::pg_catalog.float8, %9$s::pg_catalog.float8,
+         %10$s::pg_catalog.float8, %11$s::pg_catalog.float8,
+         (SELECT gs FROM @extschema@.rfm_group_settings gs)) x
 UNION ALL
 SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
        NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
@@ -528,17 +449,9 @@ SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int
        (SELECT max(sa.as_of) FROM %1$s sa),
        NULL::float8, NULL::bigint,
        'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
-FROM (%13$s) l$q$,
-        s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
-        m.cost_per_customer, unit_days, m.name, leads,
-        format('(SELECT fit.bgnbd FROM %s fit)', f), format('(SELECT fit.pnbd FROM %s fit)', f),
-        format('(SELECT fit.gamma_gamma FROM %s fit)', f),
-        CASE WHEN by_clv THEN 'b.clv' ELSE 'b.revenue_f' END,
-        CASE WHEN by_clv
-             THEN 'SELECT percentile_cont((SELECT st.value_low_share FROM st)) WITHIN GROUP (ORDER BY v.value) AS low_cut, '
-                  'percentile_cont(1 - (SELECT st.value_high_share FROM st)) WITHIN GROUP (ORDER BY v.value) AS high_cut '
-                  'FROM g v'
-             ELSE 'SELECT st.revenue_low_cut AS low_cut, st.revenue_high_cut AS high_cut FROM st' END);
+FROM (%12$s) l$q$,
+        s, cust_type, m.bins, scores, f, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
+        m.cost_per_customer, unit_days, leads);
     RETURN NEXT;
 
     view_suffix := '_segments';
@@ -565,38 +478,40 @@ GROUP BY c.segment$q$, c);
 
     -- The top p % of customers are those of rank <= ceil(p n / 100): a
     -- customer of rank k counts from p = floor(100 (k - 1) / n) + 1 on.  So
-    -- one pass sums revenue and profit into 100 buckets by rank (no sort of
-    -- the customers), and the curve is the buckets' running sums.
+    -- one pass sums revenue and profit into 100 buckets by each rank, and
+    -- the totals (grouping sets; n, the customers with an order, is _fit's
+    -- count of them), and the curve is the buckets' running sums.
     view_suffix := '_pareto';
     unique_column := 'customer_percent';
     definition := format($q$
-WITH tot AS MATERIALIZED (
-SELECT count(*) AS n, sum(c.monetary) AS total, sum(c.profit) AS total_profit, max(c.as_of) AS as_of
-FROM %1$s c WHERE c.frequency > 0),
-     rb AS (
-SELECT (100 * (c.revenue_rank - 1)) / (SELECT tot.n FROM tot) + 1 AS p, sum(c.monetary) AS revenue
-FROM %1$s c WHERE c.frequency > 0 GROUP BY 1),
-     pb AS (
-SELECT (100 * (c.profit_rank - 1)) / (SELECT tot.n FROM tot) + 1 AS p, sum(c.profit) AS profit
-FROM %1$s c WHERE c.frequency > 0 GROUP BY 1),
+WITH agg AS MATERIALIZED (
+SELECT GROUPING(b.rb) AS by_revenue, GROUPING(b.pb) AS by_profit, b.rb, b.pb, count(*) AS n,
+       sum(b.monetary) AS revenue, sum(b.profit) AS profit, max(b.as_of) AS as_of
+FROM (SELECT (100 * (c.revenue_rank - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS rb,
+             (100 * (c.profit_rank - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS pb,
+             c.monetary, c.profit, c.as_of
+      FROM %1$s c WHERE c.frequency > 0) b
+GROUP BY GROUPING SETS ((b.rb), (b.pb), ())),
+     tot AS (SELECT a.n, a.revenue AS total, a.profit AS total_profit, a.as_of FROM agg a
+             WHERE a.by_revenue = 1 AND a.by_profit = 1),
      curve AS (
 SELECT p.customer_percent,
        sum(rb.revenue) OVER w AS revenue, sum(pb.profit) OVER w AS profit
 FROM pg_catalog.generate_series(1, 100) AS p(customer_percent)
-     LEFT JOIN rb ON rb.p = p.customer_percent
-     LEFT JOIN pb ON pb.p = p.customer_percent
+     LEFT JOIN agg rb ON rb.by_revenue = 0 AND rb.rb = p.customer_percent
+     LEFT JOIN agg pb ON pb.by_profit = 0 AND pb.pb = p.customer_percent
 WINDOW w AS (ORDER BY p.customer_percent))
 SELECT curve.customer_percent, ceil(curve.customer_percent * tot.n / 100.0)::bigint AS customers, curve.revenue,
        curve.revenue / NULLIF(tot.total, 0) AS revenue_share, tot.as_of,
        curve.profit, curve.profit / NULLIF(tot.total_profit, 0) AS profit_share
 FROM curve CROSS JOIN tot
-WHERE tot.n > 0$q$, c);
+WHERE tot.n > 0$q$, c, f);
     RETURN NEXT;
 END
 $$;
 
 COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with each view''s unique column';
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary)';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.

@@ -1,0 +1,192 @@
+-- rfm_model_customers (C) against a second, SQL implementation of the same
+-- definitions: the query of a model's _customers of the earlier 1.2
+-- materialized views (window functions rfm_scores and rfm_value_type over
+-- all rows, percentile_cont, row_number), with profit in double precision as
+-- documented.  Every row and column must be equal, for models with quantile
+-- and fixed scoring, 4, 5 and 10 bins, CLV or not, costs, leads, and the
+-- group settings by mean, median and fixed cuts, by revenue and by CLV.
+SET TimeZone = 'UTC';
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+CREATE FUNCTION pg_temp.reference_customers(model text) RETURNS text
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    m rfm_model := (SELECT rm FROM rfm_model rm WHERE rm.name = model);
+    unit_days float8 := CASE m.time_unit WHEN 'hour' THEN 1.0 / 24 WHEN 'day' THEN 1 WHEN 'week' THEN 7
+                                         WHEN 'month' THEN 365.25 / 12 WHEN 'quarter' THEN 365.25 / 4
+                                         ELSE 365.25 END;
+    cust_type text := (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column);
+    s text := format('%I.%I', m.schema_name, m.name || '_summary');
+    f text := format('%I.%I', m.schema_name, m.name || '_fit');
+    scores text;
+    seg text;
+    leads text;
+    definition text;
+BEGIN
+    IF m.scoring = 'fixed' THEN
+        scores := format('ROW(rfm_score(-s.recency, '
+                         '(SELECT vi.r_breaks FROM rfm_model_view_input vi WHERE vi.name = %1$L)), '
+                         'rfm_score(s.orders::float8, '
+                         '(SELECT vi.f_breaks FROM rfm_model_view_input vi WHERE vi.name = %1$L)), '
+                         'rfm_score(s.revenue::float8, '
+                         '(SELECT vi.m_breaks FROM rfm_model_view_input vi WHERE vi.name = %1$L))'
+                         ')::rfm_scores', m.name);
+    ELSE
+        scores := format('rfm_scores(s.recency, s.orders::float8, s.revenue::float8, %s) OVER ()',
+                         m.bins);
+    END IF;
+    IF m.bins = 5 THEN
+        seg := 'rfm_segment(j.r, j.f, j.m)';
+    ELSE
+        seg := 'NULL::text';
+    END IF;
+    leads := format('SELECT NULL::%s AS customer WHERE false', cust_type);
+    IF m.leads IS NOT NULL THEN
+        -- the customers of the leads table without an order: the acquisition stage
+        leads := format($q$
+SELECT DISTINCT ON (l.%2$I) l.%2$I::%3$s AS customer
+FROM %1$s l
+WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer = l.%2$I::%3$s AND s.orders > 0)$q$,
+            m.leads, m.leads_column, cust_type, s);
+    END IF;
+
+    definition := format($q$
+WITH b AS (
+SELECT k.customer, k.recency, k.orders AS frequency, k.revenue AS monetary, k.avg_order_value,
+       k.r AS r_score, k.f AS f_score, k.m AS m_score, k.r + k.f + k.m AS rfm_score,
+       CASE WHEN %5$s <= 9 THEN k.r::text || k.f::text || k.m::text
+            ELSE k.r::text || '.' || k.f::text || '.' || k.m::text END AS rfm_cell,
+       k.segment, k.value_type,
+       rfm_strategy(k.segment) AS strategy,
+       k.tier, rfm_tier_discount(k.tier) AS tier_discount,
+       rfm_lifecycle_stage(k.lifecycle_rule_stage, k.p_alive) AS lifecycle_stage,
+       k.p_alive, k.expected_purchases, k.expected_order_value,
+       coalesce(rfm_clv(%14$s, k.repeat_frequency, k.repeat_recency, k.age,
+                                    k.expected_order_value, %6$s, %7$s, %8$s),
+                rfm_clv(%15$s, k.repeat_frequency, k.repeat_recency, k.age,
+                                    k.expected_order_value, %6$s, %7$s, %8$s)) AS clv,
+       k.revenue_rank, k.as_of,
+       %7$s::float8 * k.revenue::float8 - %9$s::float8 * k.orders::float8 - %10$s::float8 AS profit,
+       k.tenure * %11$s AS tenure_days
+FROM (SELECT j.*, %4$s AS segment,
+             CASE WHEN j.r IS NOT NULL THEN rfm_tier(%4$s, j.r + j.f + j.m, j.revenue) END AS tier,
+             coalesce(rfm_p_alive(%14$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      rfm_p_alive(%15$s, j.repeat_frequency, j.repeat_recency, j.age)) AS p_alive,
+             coalesce(rfm_expected_purchases(%14$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age),
+                      rfm_expected_purchases(%15$s, %6$s, j.repeat_frequency, j.repeat_recency, j.age))
+                 AS expected_purchases,
+             rfm_expected_order_value(%16$s, j.repeat_frequency,
+                 CASE WHEN j.repeat_frequency > 0 THEN GREATEST(coalesce(j.repeat_value, 0), 0.01) ELSE 0 END)
+                 AS expected_order_value
+      FROM (SELECT w.*, (w.sc).r AS r, (w.sc).f AS f, (w.sc).m AS m
+            FROM (SELECT s.*, %3$s AS sc,
+                         rfm_value_type(s.recency, s.orders::float8, s.revenue::float8) OVER ()
+                             AS value_type,
+                         row_number() OVER (ORDER BY s.revenue DESC, s.customer) AS revenue_rank
+                  FROM %1$s s
+                  WHERE s.orders > 0
+                  OFFSET 0) w) j) k),
+     g AS (
+SELECT b.*, rfm_arpu(b.monetary::float8, b.tenure_days, gs.arpu_period_days) AS arpu,
+       CASE gs.value_by WHEN 'clv' THEN b.clv ELSE b.monetary::float8 END AS value
+FROM b, rfm_group_settings gs),
+     cuts AS (
+SELECT CASE gs.ae_cut WHEN 'mean' THEN avg(g.frequency::float8)
+                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.frequency::float8)
+                      ELSE gs.ae_frequency_cut END AS ae_frequency_cut,
+       CASE gs.ae_cut WHEN 'mean' THEN avg(g.avg_order_value::float8)
+                      WHEN 'median' THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY g.avg_order_value::float8)
+                      ELSE gs.ae_aov_cut END AS ae_aov_cut,
+       percentile_cont(gs.arpu_basic_share) WITHIN GROUP (ORDER BY g.arpu) AS arpu_basic_cut,
+       gs.arpu_high AS arpu_high_cut,
+       percentile_cont(gs.value_low_share) WITHIN GROUP (ORDER BY g.value) AS value_low_cut,
+       percentile_cont(1 - gs.value_high_share) WITHIN GROUP (ORDER BY g.value) AS value_high_cut
+FROM g, rfm_group_settings gs
+GROUP BY gs.id),
+     grouped AS (
+SELECT g.*,
+       rfm_ae_group(g.frequency::float8, g.avg_order_value::float8, cuts.ae_frequency_cut, cuts.ae_aov_cut)
+           AS ae_group,
+       rfm_arpu_group(g.arpu, cuts.arpu_basic_cut, cuts.arpu_high_cut) AS arpu_group,
+       rfm_value_tier(g.value, cuts.value_low_cut, cuts.value_high_cut) AS value_tier,
+       row_number() OVER (ORDER BY g.profit DESC, g.customer) AS profit_rank
+FROM g LEFT JOIN cuts ON true)
+SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
+       x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
+       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
+       x.as_of, x.profit, x.profit_rank,
+       x.ae_group, rfm_group_strategy(x.ae_group) AS ae_strategy,
+       x.arpu, x.arpu_group, rfm_group_strategy(x.arpu_group) AS arpu_strategy,
+       x.value_tier, rfm_group_strategy(x.value_tier) AS value_strategy
+FROM grouped x
+UNION ALL
+SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
+       NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
+       'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
+       (SELECT max(sa.as_of) FROM %1$s sa),
+       NULL::float8, NULL::bigint,
+       'A'::text, rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
+FROM (%13$s) l$q$,
+        s, f, scores, seg, m.bins, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
+        m.cost_per_customer, unit_days, m.name, leads,
+        format('(SELECT fit.bgnbd FROM %s fit)', f), format('(SELECT fit.pnbd FROM %s fit)', f),
+        format('(SELECT fit.gamma_gamma FROM %s fit)', f));
+    RETURN definition;
+END
+$fn$;
+
+-- Rows of the model's _customers that differ from the reference (compared as
+-- text: floats print exactly).
+CREATE FUNCTION pg_temp.differ(model text, OUT customers bigint, OUT differ bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+    m rfm_model := (SELECT rm FROM rfm_model rm WHERE rm.name = model);
+BEGIN
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE a::text IS DISTINCT FROM b::text) '
+                   'FROM %I.%I a FULL JOIN (%s) b USING (customer)',
+                   m.schema_name, m.name || '_customers', pg_temp.reference_customers(model))
+        INTO customers, differ;
+END
+$fn$;
+
+CREATE TABLE mc_leads AS SELECT DISTINCT customer_id AS id FROM rfm_orders UNION ALL VALUES ('nobody 1'), ('nobody 2');
+
+-- The R package's orders: quantile scores, no CLV; then fixed scoring of 4
+-- bins and quantile scoring of 10 bins.
+SELECT count(*) FROM rfm_create_model('mc_pkg', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
+                                      schema_name => 'mc', as_of => '2007-01-01', clv => false,
+                                      leads => 'mc_leads', leads_column => 'id');
+SELECT * FROM pg_temp.differ('mc_pkg');
+SELECT count(*) FROM rfm_create_model('mc_fixed4', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
+                                      schema_name => 'mc', as_of => '2007-01-01', clv => false, bins => 4,
+                                      scoring => 'fixed');
+SELECT * FROM pg_temp.differ('mc_fixed4');
+SELECT count(*) FROM rfm_create_model('mc_bins10', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
+                                      schema_name => 'mc', as_of => '2007-01-01', clv => false, bins => 10);
+SELECT * FROM pg_temp.differ('mc_bins10');
+SELECT count(DISTINCT rfm_cell) > 100 AS cells_with_dots_vary, bool_and(rfm_cell LIKE '%.%.%') AS dotted
+FROM mc.mc_bins10_customers WHERE frequency > 0;
+
+-- Online Retail with returns, CLV in weeks, margin and costs, integer
+-- customers: under every setting of the groups.
+SELECT count(*) FROM rfm_create_model('mc_retail', 'retail', 'customer_id', 'invoice_time', 'amount',
+                                      schema_name => 'mc', as_of => '2011-12-10', time_unit => 'week',
+                                      clv_horizon => 52, margin => 0.3, discount_rate => 0.002,
+                                      cost_per_order => 0.35, cost_per_customer => 2.5);
+SELECT * FROM pg_temp.differ('mc_retail');
+SELECT count(*) FILTER (WHERE clv IS NOT NULL) > 4000 AS with_clv, count(DISTINCT value_tier) AS value_tiers,
+       count(DISTINCT ae_group) AS ae_groups, count(DISTINCT arpu_group) AS arpu_groups
+FROM mc.mc_retail_customers;
+BEGIN;
+UPDATE rfm_group_settings SET ae_cut = 'median', value_by = 'clv', arpu_basic_share = 0.5;
+CALL rfm_refresh('mc_retail');
+SELECT * FROM pg_temp.differ('mc_retail');
+UPDATE rfm_group_settings SET ae_cut = 'fixed', ae_frequency_cut = 3, ae_aov_cut = 200, value_high_share = 0.5,
+                              value_low_share = 0.5;
+CALL rfm_refresh('mc_retail');
+SELECT * FROM pg_temp.differ('mc_retail');
+ROLLBACK;
+
+SELECT rfm_drop_model(name) FROM rfm_model WHERE name LIKE 'mc\_%' ORDER BY name;
+DROP TABLE mc_leads;

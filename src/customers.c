@@ -1,0 +1,945 @@
+/*
+ * customers.c
+ *		rfm_model_customers: the rows of a model's _customers table from its
+ *		summary table, in one pass in C.
+ *
+ * A model's customers need figures of the whole population -- the cut
+ * points of the scores, the means of the value types, the cut points of the
+ * groups, the ranks by revenue and by profit -- and then, per customer, the
+ * rule functions (segment, strategy, tier, lifecycle stage, groups) and the
+ * fitted models (P(alive), expected purchases and order value, CLV).  In
+ * SQL that is several sorts of all customers and window functions that keep
+ * every row; here the summary rows are read once into arrays, the
+ * population's figures come from sorted copies of a few columns, and each
+ * customer's rule and model values are computed by calling rfm's own
+ * SQL-callable functions through their function-manager entries, so that
+ * their caches (rule tables, fitted models, memoized terms) work as in a
+ * query and every value is the one those functions give.
+ *
+ * Definitions, the same as rfm_scores, rfm_value_type ... OVER () and
+ * percentile_cont give: quantile scores are rfm_score against rfm_breaks of
+ * the same values; the value types' cuts are the plain means (sum in the
+ * order the rows are read, divided by their count); the groups' cuts are
+ * percentile_cont's (linear interpolation between the two nearest order
+ * statistics); ranks order by revenue (then customer) and by profit (then
+ * customer), largest first.  Profit is computed in double precision:
+ * margin * revenue - cost_per_order * orders - cost_per_customer.
+ */
+#include "rfm.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(rfm_model_customers);
+
+/* The columns read from the summary table, in this order. */
+#define SUMMARY_COLS 12
+static const char *const summary_cols[SUMMARY_COLS] = {
+	"customer", "recency", "orders", "revenue", "avg_order_value", "tenure", "repeat_frequency",
+	"repeat_recency", "age", "lifecycle_rule_stage", "as_of", "repeat_value"
+};
+static const Oid summary_types[SUMMARY_COLS] = {
+	InvalidOid, FLOAT8OID, INT8OID, NUMERICOID, NUMERICOID, FLOAT8OID, INT4OID,
+	FLOAT8OID, FLOAT8OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID
+};
+
+#define OUT_COLS 31
+
+/* One customer of the summary, and what is computed for it. */
+typedef struct Cust
+{
+	Datum		customer;
+	Datum		revenue;		/* numeric */
+	Datum		aov;			/* numeric */
+	Datum		stage;			/* text */
+	Datum		as_of;
+	double		recency;
+	double		tenure;
+	double		tx;
+	double		T;
+	double		repeat_value;
+	double		revenue_f;
+	double		aov_f;
+	double		profit;
+	double		arpu;
+	double		p_alive;
+	double		expected;
+	double		eov;
+	double		clv;
+	int64		orders;
+	int64		revenue_rank;
+	int64		profit_rank;
+	int32		x;
+	int32		score[3];		/* r, f, m */
+	bool		aov_null;
+	bool		stage_null;
+	bool		as_of_null;
+	bool		rv_null;
+	bool		arpu_null;
+	bool		p_alive_null;
+	bool		expected_null;
+	bool		eov_null;
+	bool		clv_null;
+} Cust;
+
+typedef struct Build
+{
+	Cust	   *c;
+	int64		n;
+	int64		cap;
+	MemoryContext cxt;			/* where the rows live */
+	int16		cust_len;
+	bool		cust_byval;
+	Oid			cust_type;
+	FmgrInfo	cust_cmp;		/* the customer type's btree comparison */
+	Oid			cust_coll;
+	bool		ranking_revenue;	/* rank(): ties by revenue, then customer */
+} Build;
+
+/* ---- reading the summary ---- */
+
+static void
+add_row(Build *b, Datum *v, bool *isnull)
+{
+	Cust	   *c;
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	for (int i = 0; i <= 8; i++)
+		if (isnull[i] && i != 4)
+			elog(ERROR, "rfm_model_customers: summary column %s is NULL", summary_cols[i]);
+	if (b->n == b->cap)
+	{
+		b->cap = Max(b->cap * 2, 1024);
+		b->c = b->c == NULL
+			? MemoryContextAllocHuge(b->cxt, sizeof(Cust) * b->cap)
+			: repalloc_huge(b->c, sizeof(Cust) * b->cap);
+	}
+	c = &b->c[b->n++];
+	memset(c, 0, sizeof(Cust));
+	old = MemoryContextSwitchTo(b->cxt);
+	c->customer = datumCopy(v[0], b->cust_byval, b->cust_len);
+	c->recency = DatumGetFloat8(v[1]);
+	c->orders = DatumGetInt64(v[2]);
+	c->revenue = datumCopy(v[3], false, -1);
+	c->aov_null = isnull[4];
+	if (!isnull[4])
+		c->aov = datumCopy(v[4], false, -1);
+	c->tenure = DatumGetFloat8(v[5]);
+	c->x = DatumGetInt32(v[6]);
+	c->tx = DatumGetFloat8(v[7]);
+	c->T = DatumGetFloat8(v[8]);
+	c->stage_null = isnull[9];
+	if (!isnull[9])
+		c->stage = datumCopy(v[9], false, -1);
+	c->as_of_null = isnull[10];
+	c->as_of = isnull[10] ? (Datum) 0 : v[10];
+	c->rv_null = isnull[11];
+	c->repeat_value = isnull[11] ? 0 : DatumGetFloat8(v[11]);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+check_desc(TupleDesc d, Oid cust_type)
+{
+	if (d->natts != SUMMARY_COLS)
+		elog(ERROR, "rfm_model_customers: the summary query returns %d columns", d->natts);
+	for (int i = 0; i < SUMMARY_COLS; i++)
+	{
+		Oid			want = i == 0 ? cust_type : summary_types[i];
+
+		if (TupleDescAttr(d, i)->atttypid != want)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("rfm_model_customers: column %s of the summary is of type %s, not %s",
+							summary_cols[i], format_type_be(TupleDescAttr(d, i)->atttypid),
+							format_type_be(want))));
+	}
+}
+
+#if PG_VERSION_NUM >= 140000
+typedef struct BuildReceiver
+{
+	DestReceiver pub;
+	Build	   *b;
+} BuildReceiver;
+
+static bool
+build_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	slot_getallattrs(slot);
+	add_row(((BuildReceiver *) self)->b, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+build_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	check_desc(typeinfo, ((BuildReceiver *) self)->b->cust_type);
+}
+
+static void
+build_noop(DestReceiver *self)
+{
+}
+#endif
+
+static void
+read_summary(Build *b, Oid relid)
+{
+	StringInfoData q;
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												 get_rel_name(relid));
+	int			rc;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int i = 0; i < SUMMARY_COLS; i++)
+		appendStringInfo(&q, "%ss.%s", i ? ", " : "", quote_identifier(summary_cols[i]));
+	appendStringInfo(&q, " FROM %s s WHERE s.orders OPERATOR(pg_catalog.>) 0", rel);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "rfm_model_customers: SPI_connect failed");
+#if PG_VERSION_NUM >= 140000
+	{
+		BuildReceiver r;
+		SPIExecuteOptions opts;
+
+		memset(&r, 0, sizeof(r));
+		r.pub.receiveSlot = build_receive;
+		r.pub.rStartup = build_startup;
+		r.pub.rShutdown = build_noop;
+		r.pub.rDestroy = build_noop;
+		r.pub.mydest = DestNone;
+		r.b = b;
+		memset(&opts, 0, sizeof(opts));
+		opts.read_only = true;
+		opts.dest = (DestReceiver *) &r;
+		rc = SPI_execute_extended(q.data, &opts);
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(rc));
+	}
+#else
+	{
+		SPIPlanPtr	plan = SPI_prepare(q.data, 0, NULL);
+		Portal		portal;
+		Datum		v[SUMMARY_COLS];
+		bool		isnull[SUMMARY_COLS];
+
+		if (plan == NULL)
+			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(SPI_result));
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			check_desc(SPI_tuptable->tupdesc, b->cust_type);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
+				add_row(b, v, isnull);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+	}
+#endif
+	SPI_finish();
+}
+
+/* ---- the population's figures ---- */
+
+/* percentile_cont(p) WITHIN GROUP (ORDER BY v) of n values sorted ascending */
+static bool
+percentile(const double *sorted, int64 n, double p, double *out)
+{
+	double		first_row,
+				second_row;
+
+	if (n == 0)
+		return false;
+	if (p < 0 || p > 1 || isnan(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("percentile value %g is not between 0 and 1", p)));
+	first_row = floor(p * (n - 1));
+	second_row = ceil(p * (n - 1));
+	if (first_row == second_row)
+		*out = sorted[(int64) first_row];
+	else
+	{
+		double		lo = sorted[(int64) first_row];
+		double		hi = sorted[(int64) second_row];
+
+		*out = lo + ((p * (n - 1) - first_row) * (hi - lo));
+	}
+	return true;
+}
+
+/* the sorted non-NULL values of one field */
+static double *
+sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count)
+{
+	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+	int64		k = 0;
+
+	for (int64 i = 0; i < b->n; i++)
+	{
+		char	   *c = (char *) &b->c[i];
+
+		if (null_offset != 0 && *(bool *) (c + null_offset))
+			continue;
+		v[k++] = *(double *) (c + offset);
+	}
+	rfm_sort_doubles(v, k);
+	*count = k;
+	return v;
+}
+
+/* A customer's key in a sort by revenue or by profit, largest first. */
+typedef struct RankKey
+{
+	double		key;
+	int64		i;
+} RankKey;
+
+/* ties of the key: revenue (for the revenue rank: its float was equal), then customer */
+static int
+cmp_tie(const RankKey *a, const RankKey *b, Build *build)
+{
+	const Cust *x = &build->c[a->i];
+	const Cust *y = &build->c[b->i];
+
+	if (build->ranking_revenue)
+	{
+		int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, x->revenue, y->revenue));
+
+		if (c != 0)
+			return -c;
+	}
+	return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x->customer, y->customer));
+}
+
+static inline int
+cmp_rank_key(const RankKey *a, const RankKey *b, Build *build)
+{
+	if (a->key != b->key)
+		return float8_gt(a->key, b->key) ? -1 : 1;
+	return cmp_tie(a, b, build);
+}
+
+#if PG_VERSION_NUM >= 140000
+#define ST_SORT sort_rank_keys
+#define ST_ELEMENT_TYPE RankKey
+#define ST_COMPARE(a, b, arg) cmp_rank_key(a, b, arg)
+#define ST_COMPARE_ARG_TYPE Build
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+#else
+static int
+cmp_rank_key_arg(const void *a, const void *b, void *arg)
+{
+	return cmp_rank_key((const RankKey *) a, (const RankKey *) b, (Build *) arg);
+}
+#define sort_rank_keys(k, n, b) qsort_arg((k), (n), sizeof(RankKey), cmp_rank_key_arg, (b))
+#endif
+
+/*
+ * The ranks by revenue (its float orders as the numeric does: the
+ * conversion is monotonic; equal floats fall back to the numeric) and by
+ * profit; ties by customer.
+ */
+static void
+rank(Build *b, bool by_profit)
+{
+	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
+
+	for (int64 i = 0; i < b->n; i++)
+	{
+		k[i].key = by_profit ? b->c[i].profit : b->c[i].revenue_f;
+		k[i].i = i;
+	}
+	b->ranking_revenue = !by_profit;
+	sort_rank_keys(k, b->n, b);
+	for (int64 i = 0; i < b->n; i++)
+	{
+		if (by_profit)
+			b->c[k[i].i].profit_rank = i + 1;
+		else
+			b->c[k[i].i].revenue_rank = i + 1;
+	}
+	pfree(k);
+}
+
+/* ---- calling rfm's functions ---- */
+
+typedef struct Fn
+{
+	FmgrInfo	fi;
+	int			nargs;
+} Fn;
+
+static void
+fn_init(Fn *fn, const char *schema, const char *name, int nargs, const Oid *argtypes)
+{
+	List	   *names = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(name)));
+	Oid			oid = LookupFuncName(names, nargs, argtypes, false);
+
+	fmgr_info_cxt(oid, &fn->fi, CurrentMemoryContext);
+	fn->nargs = nargs;
+}
+
+static Datum
+fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 8);
+	Datum		result;
+
+	if (fn->fi.fn_strict)
+		for (int i = 0; i < fn->nargs; i++)
+			if (nulls[i])
+			{
+				*isnull = true;
+				return (Datum) 0;
+			}
+	InitFunctionCallInfoData(*fcinfo, &fn->fi, fn->nargs, DEFAULT_COLLATION_OID, NULL, NULL);
+	for (int i = 0; i < fn->nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls[i];
+	}
+	result = FunctionCallInvoke(fcinfo);
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+/* a call with arguments that are never NULL but the first (a model) */
+#define CALL(fn, isnull, first_null, ...) \
+	fn_call((fn), (Datum[]) {__VA_ARGS__}, (bool[]) {(first_null), false, false, false, false, false, false, false}, (isnull))
+
+/* a float8 setting of the rfm_group_settings row, NULL without the row */
+static bool
+setting(HeapTupleHeader gs, const char *name, double *v)
+{
+	bool		isnull = true;
+	Datum		d;
+
+	if (gs == NULL)
+		return false;
+	d = GetAttributeByName(gs, name, &isnull);
+	if (!isnull)
+		*v = DatumGetFloat8(d);
+	return !isnull;
+}
+
+/*
+ * rfm_model_customers(summary regclass, customer_type anyelement, bins,
+ *     r_breaks, f_breaks, m_breaks, bgnbd, pnbd, gamma_gamma, clv_horizon,
+ *     margin, discount_rate, cost_per_order, cost_per_customer, unit_days,
+ *     settings rfm_group_settings) -> the rows of _customers (leads aside)
+ */
+Datum
+rfm_model_customers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = PG_GETARG_OID(0);
+	int32		bins = PG_GETARG_INT32(2);
+	Datum		breaks[3];
+	bool		fixed = !PG_ARGISNULL(3);
+	bool		model_null[3] = {PG_ARGISNULL(6), PG_ARGISNULL(7), PG_ARGISNULL(8)};
+	Datum		model[3];
+	double		horizon = PG_GETARG_FLOAT8(9),
+				margin = PG_GETARG_FLOAT8(10),
+				discount = PG_GETARG_FLOAT8(11),
+				cpo = PG_GETARG_FLOAT8(12),
+				cpc = PG_GETARG_FLOAT8(13),
+				unit_days = PG_GETARG_FLOAT8(14);
+	HeapTupleHeader gs = PG_ARGISNULL(15) ? NULL : PG_GETARG_HEAPTUPLEHEADER(15);
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	MemoryContext per_query,
+				work,
+				row_cxt,
+				old;
+	Build		b;
+	Oid		   *argtypes;
+	int			nargs;
+	Oid			fnargs[8];
+	const char *schema;
+	Fn			f_score[3],
+				f_segment,
+				f_value_type,
+				f_strategy,
+				f_tier,
+				f_discount,
+				f_stage,
+				f_alive[2],
+				f_expected[2],
+				f_eov,
+				f_clv[2],
+				f_group;
+	double		means[3] = {0, 0, 0};
+	double	   *sorted_metric[3] = {NULL, NULL, NULL};	/* ascending, quantile scoring */
+	double		cut_f = 0,
+				cut_a = 0,
+				cut_basic = 0,
+				cut_high = 0,
+				cut_low = 0,
+				cut_vhigh = 0,
+				period = 0,
+				share;
+	bool		has_f = false,
+				has_a = false,
+				has_basic = false,
+				has_high = false,
+				has_low = false,
+				has_vhigh = false,
+				has_period;
+	bool		by_clv = false;
+	char	   *ae_cut = NULL;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || (rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rfm_model_customers must be called in FROM")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(9) || PG_ARGISNULL(10) || PG_ARGISNULL(11) ||
+		PG_ARGISNULL(12) || PG_ARGISNULL(13) || PG_ARGISNULL(14))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_model_customers: only the breaks, the models and the settings may be NULL")));
+	rfm_check_bins(bins, "rfm_model_customers");
+	if (fixed && (PG_ARGISNULL(4) || PG_ARGISNULL(5)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_model_customers: fixed scoring needs all three breaks")));
+	for (int k = 0; k < 3; k++)
+	{
+		breaks[k] = fixed ? PG_GETARG_DATUM(3 + k) : (Datum) 0;
+		model[k] = model_null[k] ? (Datum) 0 : PG_GETARG_DATUM(6 + k);
+	}
+
+	per_query = rsinfo->econtext->ecxt_per_query_memory;
+	old = MemoryContextSwitchTo(per_query);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != OUT_COLS)
+		elog(ERROR, "rfm_model_customers: return type must be the %d columns of _customers", OUT_COLS);
+	desc = CreateTupleDescCopy(desc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	work = AllocSetContextCreate(per_query, "rfm_model_customers", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	row_cxt = AllocSetContextCreate(work, "rfm_model_customers row", ALLOCSET_DEFAULT_SIZES);
+
+	/* the customer type, its comparison and the summary column's collation */
+	memset(&b, 0, sizeof(b));
+	b.cxt = work;
+	b.cust_type = TupleDescAttr(desc, 0)->atttypid;
+	get_typlenbyval(b.cust_type, &b.cust_len, &b.cust_byval);
+	{
+		TypeCacheEntry *tc = lookup_type_cache(b.cust_type, TYPECACHE_CMP_PROC_FINFO);
+		Oid			coltype;
+		int32		coltypmod;
+		AttrNumber	att = get_attnum(relid, "customer");
+
+		if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("rfm_model_customers: type %s has no btree ordering", format_type_be(b.cust_type))));
+		fmgr_info_copy(&b.cust_cmp, &tc->cmp_proc_finfo, work);
+		b.cust_coll = DEFAULT_COLLATION_OID;
+		if (att != InvalidAttrNumber)
+			get_atttypetypmodcoll(relid, att, &coltype, &coltypmod, &b.cust_coll);
+		if (!OidIsValid(b.cust_coll))
+			b.cust_coll = DEFAULT_COLLATION_OID;
+	}
+
+	/* rfm's functions, from the schema of this one */
+	schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+	fnargs[0] = FLOAT8OID;
+	fnargs[1] = FLOAT8ARRAYOID;
+	fnargs[2] = BOOLOID;
+	for (int k = 0; k < 3; k++)
+		fn_init(&f_score[k], schema, "rfm_score", 3, fnargs);
+	fnargs[0] = fnargs[1] = fnargs[2] = INT4OID;
+	fn_init(&f_segment, schema, "rfm_segment", 3, fnargs);
+	for (int i = 0; i < 6; i++)
+		fnargs[i] = FLOAT8OID;
+	fn_init(&f_value_type, schema, "rfm_value_type", 6, fnargs);
+	fnargs[0] = TEXTOID;
+	fn_init(&f_strategy, schema, "rfm_strategy", 1, fnargs);
+	fn_init(&f_discount, schema, "rfm_tier_discount", 1, fnargs);
+	fnargs[1] = INT4OID;
+	fnargs[2] = NUMERICOID;
+	fn_init(&f_tier, schema, "rfm_tier", 3, fnargs);
+	fnargs[1] = FLOAT8OID;
+	fn_init(&f_stage, schema, "rfm_lifecycle_stage", 2, fnargs);
+	fnargs[1] = TEXTOID;
+	fn_init(&f_group, schema, "rfm_group_strategy", 2, fnargs);
+	for (int k = 0; k < 2; k++)
+	{
+		fnargs[0] = argtypes[6 + k];
+		for (int i = 1; i < 8; i++)
+			fnargs[i] = FLOAT8OID;
+		fn_init(&f_alive[k], schema, "rfm_p_alive", 4, fnargs);
+		fn_init(&f_expected[k], schema, "rfm_expected_purchases", 5, fnargs);
+		fn_init(&f_clv[k], schema, "rfm_clv", 8, fnargs);
+	}
+	fnargs[0] = argtypes[8];
+	fn_init(&f_eov, schema, "rfm_expected_order_value", 3, fnargs);
+
+	/* the settings of the groups */
+	if (gs != NULL)
+	{
+		bool		isnull;
+		Datum		d = GetAttributeByName(gs, "ae_cut", &isnull);
+
+		ae_cut = isnull ? NULL : TextDatumGetCString(d);
+		d = GetAttributeByName(gs, "value_by", &isnull);
+		by_clv = !isnull && strcmp(TextDatumGetCString(d), "clv") == 0;
+	}
+	has_period = setting(gs, "arpu_period_days", &period);
+	has_high = setting(gs, "arpu_high", &cut_high);
+
+	read_summary(&b, relid);
+
+	/* per customer: the floats, profit, ARPU; the means of the value types */
+	{
+		double		sum[3] = {0, 0, 0};
+
+		for (int64 i = 0; i < b.n; i++)
+		{
+			Cust	   *c = &b.c[i];
+
+			c->revenue_f = DatumGetFloat8(DirectFunctionCall1(numeric_float8, c->revenue));
+			if (!c->aov_null)
+				c->aov_f = DatumGetFloat8(DirectFunctionCall1(numeric_float8, c->aov));
+			c->profit = float8_mi(float8_mi(float8_mul(margin, c->revenue_f), float8_mul(cpo, (double) c->orders)),
+								  cpc);
+			c->arpu_null = !has_period ||
+				!rfm_arpu_of(c->revenue_f, float8_mul(c->tenure, unit_days), period, &c->arpu);
+			sum[0] = float8_pl(sum[0], c->recency);
+			sum[1] = float8_pl(sum[1], (double) c->orders);
+			sum[2] = float8_pl(sum[2], c->revenue_f);
+		}
+		for (int k = 0; k < 3 && b.n > 0; k++)
+			means[k] = sum[k] / (double) b.n;
+	}
+
+	/* the scores' cut points: rfm_breaks of each metric (quantile scoring) */
+	if (!fixed && b.n > 0)
+	{
+		for (int k = 0; k < 3; k++)
+		{
+			double	   *v = MemoryContextAllocHuge(work, sizeof(double) * b.n);
+			double	   *cuts = palloc(sizeof(double) * Max(bins - 1, 1));
+			Datum	   *elems = palloc(sizeof(Datum) * Max(bins - 1, 1));
+
+			sorted_metric[k] = v;
+
+			for (int64 i = 0; i < b.n; i++)
+				v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : b.c[i].revenue_f;
+			for (int64 i = 0; i < b.n; i++)
+				rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
+			rfm_sort_doubles(v, b.n);
+			rfm_rank_cuts(v, b.n, bins, cuts);
+			for (int j = 0; j < bins - 1; j++)
+				elems[j] = Float8GetDatum(cuts[j]);
+			breaks[k] = PointerGetDatum(construct_array(elems, bins - 1, FLOAT8OID, sizeof(float8),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		}
+	}
+
+	/* the groups' cut points */
+	if (ae_cut != NULL && strcmp(ae_cut, "fixed") == 0)
+	{
+		has_f = setting(gs, "ae_frequency_cut", &cut_f);
+		has_a = setting(gs, "ae_aov_cut", &cut_a);
+	}
+	else if (ae_cut != NULL && b.n > 0)
+	{
+		int64		nf = b.n,
+					na;
+
+		if (strcmp(ae_cut, "median") == 0)
+		{
+			double	   *vf = sorted_metric[1];
+			double	   *va = sorted_values(&b, offsetof(Cust, aov_f), offsetof(Cust, aov_null), &na);
+
+			if (vf == NULL)
+			{
+				vf = MemoryContextAllocHuge(work, sizeof(double) * b.n);
+				for (int64 i = 0; i < b.n; i++)
+					vf[i] = (double) b.c[i].orders;
+				rfm_sort_doubles(vf, nf);
+			}
+			has_f = percentile(vf, nf, 0.5, &cut_f);
+			has_a = percentile(va, na, 0.5, &cut_a);
+		}
+		else
+		{
+			double		s = 0;
+
+			cut_f = means[1];
+			has_f = true;
+			na = 0;
+			for (int64 i = 0; i < b.n; i++)
+				if (!b.c[i].aov_null)
+				{
+					s = float8_pl(s, b.c[i].aov_f);
+					na++;
+				}
+			has_a = na > 0;
+			if (has_a)
+				cut_a = s / (double) na;
+		}
+	}
+	if (setting(gs, "arpu_basic_share", &share))
+	{
+		int64		k;
+		double	   *v = sorted_values(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), &k);
+
+		has_basic = percentile(v, k, share, &cut_basic);
+	}
+
+	/* per customer: the fitted models' values */
+	for (int64 i = 0; i < b.n; i++)
+	{
+		Cust	   *c = &b.c[i];
+		double		x = (double) c->x;
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(row_cxt);
+		MemoryContextSwitchTo(row_cxt);
+		c->p_alive_null = true;
+		c->expected_null = true;
+		c->clv_null = true;
+		for (int k = 0; k < 2; k++)
+		{
+			Datum		d;
+
+			if (c->p_alive_null)
+			{
+				d = CALL(&f_alive[k], &isnull, model_null[k], model[k], Float8GetDatum(x), Float8GetDatum(c->tx),
+						 Float8GetDatum(c->T));
+				if (!isnull)
+				{
+					c->p_alive = DatumGetFloat8(d);
+					c->p_alive_null = false;
+				}
+			}
+			if (c->expected_null)
+			{
+				d = CALL(&f_expected[k], &isnull, model_null[k], model[k], Float8GetDatum(horizon),
+						 Float8GetDatum(x), Float8GetDatum(c->tx), Float8GetDatum(c->T));
+				if (!isnull)
+				{
+					c->expected = DatumGetFloat8(d);
+					c->expected_null = false;
+				}
+			}
+		}
+		{
+			double		rv = c->rv_null ? 0 : c->repeat_value;
+			double		mean = c->x > 0 ? (float8_gt(rv, 0.01) ? rv : 0.01) : 0;
+			Datum		d = CALL(&f_eov, &isnull, model_null[2], model[2], Float8GetDatum(x),
+								 Float8GetDatum(mean));
+
+			c->eov_null = isnull;
+			c->eov = isnull ? 0 : DatumGetFloat8(d);
+		}
+		for (int k = 0; k < 2 && c->clv_null; k++)
+		{
+			Datum		args[8] = {model[k], Float8GetDatum(x), Float8GetDatum(c->tx), Float8GetDatum(c->T),
+			Float8GetDatum(c->eov), Float8GetDatum(horizon), Float8GetDatum(margin), Float8GetDatum(discount)};
+			bool		nulls[8] = {model_null[k], false, false, false, c->eov_null, false, false, false};
+			Datum		d = fn_call(&f_clv[k], args, nulls, &isnull);
+
+			if (!isnull)
+			{
+				c->clv = DatumGetFloat8(d);
+				c->clv_null = false;
+			}
+		}
+		MemoryContextSwitchTo(work);
+	}
+
+	/* the value tiers' cut points: of revenue, or of CLV */
+	if (setting(gs, "value_low_share", &share))
+	{
+		int64		k;
+		double	   *v;
+
+		if (by_clv)
+			v = sorted_values(&b, offsetof(Cust, clv), offsetof(Cust, clv_null), &k);
+		else if (sorted_metric[2] != NULL)
+		{
+			v = sorted_metric[2];
+			k = b.n;
+		}
+		else
+			v = sorted_values(&b, offsetof(Cust, revenue_f), 0, &k);
+
+		has_low = percentile(v, k, share, &cut_low);
+		if (setting(gs, "value_high_share", &share))
+			has_vhigh = percentile(v, k, 1 - share, &cut_vhigh);
+	}
+
+	rank(&b, false);
+	rank(&b, true);
+
+	/* the rows */
+	for (int64 i = 0; i < b.n; i++)
+	{
+		Cust	   *c = &b.c[i];
+		Datum		v[OUT_COLS];
+		bool		n[OUT_COLS];
+		bool		isnull;
+		const char *g;
+		char		cell[64];
+		Datum		segment;
+		bool		segment_null = true;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(row_cxt);
+		MemoryContextSwitchTo(row_cxt);
+		memset(n, false, sizeof(n));
+
+		for (int k = 0; k < 3; k++)
+		{
+			double		x = k == 0 ? -c->recency : k == 1 ? (double) c->orders : c->revenue_f;
+			Datum		d = CALL(&f_score[k], &isnull, false, Float8GetDatum(x), breaks[k], BoolGetDatum(false));
+
+			if (isnull)
+				elog(ERROR, "rfm_model_customers: no score");
+			c->score[k] = DatumGetInt32(d);
+		}
+		v[0] = c->customer;
+		v[1] = Float8GetDatum(c->recency);
+		v[2] = Int64GetDatum(c->orders);
+		v[3] = c->revenue;
+		v[4] = c->aov;
+		n[4] = c->aov_null;
+		v[5] = Int32GetDatum(c->score[0]);
+		v[6] = Int32GetDatum(c->score[1]);
+		v[7] = Int32GetDatum(c->score[2]);
+		v[8] = Int32GetDatum(c->score[0] + c->score[1] + c->score[2]);
+		if (bins <= 9)
+			snprintf(cell, sizeof(cell), "%d%d%d", c->score[0], c->score[1], c->score[2]);
+		else
+			snprintf(cell, sizeof(cell), "%d.%d.%d", c->score[0], c->score[1], c->score[2]);
+		v[9] = CStringGetTextDatum(cell);
+		if (bins == 5)
+		{
+			segment = CALL(&f_segment, &segment_null, false, Int32GetDatum(c->score[0]), Int32GetDatum(c->score[1]),
+						   Int32GetDatum(c->score[2]));
+		}
+		v[10] = segment_null ? (Datum) 0 : segment;
+		n[10] = segment_null;
+		v[11] = CALL(&f_value_type, &n[11], false, Float8GetDatum(c->recency), Float8GetDatum((double) c->orders),
+					 Float8GetDatum(c->revenue_f), Float8GetDatum(means[0]), Float8GetDatum(means[1]),
+					 Float8GetDatum(means[2]));
+		{
+			Datum		a1[1] = {v[10]};
+			bool		n1[1] = {n[10]};
+
+			v[12] = fn_call(&f_strategy, a1, n1, &n[12]);
+		}
+		{
+			Datum		a3[3] = {v[10], Int32GetDatum(c->score[0] + c->score[1] + c->score[2]), c->revenue};
+			bool		n3[3] = {n[10], false, false};
+
+			v[13] = fn_call(&f_tier, a3, n3, &n[13]);
+		}
+		{
+			Datum		a1[1] = {v[13]};
+			bool		n1[1] = {n[13]};
+
+			v[14] = fn_call(&f_discount, a1, n1, &n[14]);
+		}
+		{
+			Datum		a2[2] = {c->stage, Float8GetDatum(c->p_alive)};
+			bool		n2[2] = {c->stage_null, c->p_alive_null};
+
+			v[15] = fn_call(&f_stage, a2, n2, &n[15]);
+		}
+		v[16] = Float8GetDatum(c->p_alive);
+		n[16] = c->p_alive_null;
+		v[17] = Float8GetDatum(c->expected);
+		n[17] = c->expected_null;
+		v[18] = Float8GetDatum(c->eov);
+		n[18] = c->eov_null;
+		v[19] = Float8GetDatum(c->clv);
+		n[19] = c->clv_null;
+		v[20] = Int64GetDatum(c->revenue_rank);
+		v[21] = c->as_of;
+		n[21] = c->as_of_null;
+		v[22] = Float8GetDatum(c->profit);
+		v[23] = Int64GetDatum(c->profit_rank);
+		g = rfm_ae_group_of(false, (double) c->orders, c->aov_null, c->aov_f, !has_f, cut_f, !has_a, cut_a);
+		v[25] = (Datum) 0;
+		n[24] = n[25] = g == NULL;
+		if (g != NULL)
+		{
+			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
+			bool		n2[2] = {false, false};
+
+			v[24] = a2[0];
+			v[25] = fn_call(&f_group, a2, n2, &n[25]);
+		}
+		v[26] = Float8GetDatum(c->arpu);
+		n[26] = c->arpu_null;
+		g = c->arpu_null ? NULL : rfm_arpu_group_of(c->arpu, !has_basic, cut_basic, !has_high, cut_high);
+		n[27] = n[28] = g == NULL;
+		if (g != NULL)
+		{
+			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
+			bool		n2[2] = {false, false};
+
+			v[27] = a2[0];
+			v[28] = fn_call(&f_group, a2, n2, &n[28]);
+		}
+		if (by_clv)
+			g = c->clv_null ? NULL : rfm_value_tier_of(c->clv, !has_low, cut_low, !has_vhigh, cut_vhigh);
+		else
+			g = rfm_value_tier_of(c->revenue_f, !has_low, cut_low, !has_vhigh, cut_vhigh);
+		n[29] = n[30] = g == NULL;
+		if (g != NULL)
+		{
+			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
+			bool		n2[2] = {false, false};
+
+			v[29] = a2[0];
+			v[30] = fn_call(&f_group, a2, n2, &n[30]);
+		}
+		for (int k = 0; k < OUT_COLS; k++)
+			if (n[k])
+				v[k] = (Datum) 0;
+		MemoryContextSwitchTo(per_query);
+		tuplestore_putvalues(store, desc, v, n);
+		MemoryContextSwitchTo(work);
+	}
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = desc;
+	return (Datum) 0;
+}
