@@ -107,7 +107,7 @@ gg_objective(const double *u, double *grad, void *ctx)
 		double		n = (double) row->n;
 		double		x = row->x;
 		double		m = row->v;
-		double		lm = log(m);
+		double		lm = fd->extra != NULL ? ((const double *) fd->extra)[i] : log(m);
 		double		lgxm = log(g + x * m);
 		double		g1[3];
 
@@ -178,8 +178,13 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 				 errhint("Fit the model over all repeat customers, not one.")));
 	/* over the sorted rows: the start must not depend on the input's order */
 	btyd_fitdata_init(&fd, st);
+	/* log(mean value) of each row, the same at every step of the fit */
+	fd.extra = palloc_extended(sizeof(double) * Max(fd.nrows, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < fd.nrows; i++)
+	{
 		summ += fd.rows[i].n * fd.rows[i].v;
+		((double *) fd.extra)[i] = log(fd.rows[i].v);
+	}
 
 	/* start: p = 1, q = 2 and gamma such that the mean spend p gamma/(q-1) matches */
 	u[0] = 0.0;
