@@ -2,7 +2,8 @@
  * owner.c
  *		Who runs what when rfm works on a model.
  *
- * A model's objects (its materialized views and history table) belong to
+ * A model's objects (its views, the tables under them and its history
+ * table; the materialized views of a model made with 1.1) belong to
  * the role that created it, who may have put code of its own on them (a
  * trigger on the history table, a view in place of a table).  Whoever
  * refreshes or reads a model -- a superuser, pg_cron, a member of the

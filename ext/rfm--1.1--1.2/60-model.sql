@@ -4,8 +4,8 @@
 -- commits and so cannot, names everything it uses in full), writes the
 -- catalog through rfm_catalog_write, and reads and writes the model's
 -- objects as the model's owner (rfm_owner_exec, rfm_owner_query) -- except
--- REFRESH MATERIALIZED VIEW, which PostgreSQL itself runs as the view's
--- owner in a security-restricted operation.
+-- REFRESH MATERIALIZED VIEW of a model made with 1.1, which PostgreSQL
+-- itself runs as the view's owner in a security-restricted operation.
 
 ALTER FUNCTION @extschema@.rfm_model_columns() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION @extschema@.rfm_model_row(text) SET search_path = pg_catalog, pg_temp;
@@ -142,8 +142,9 @@ COMMENT ON FUNCTION @extschema@.rfm_model_visible(regclass) IS
 -- As whom a role reads a model's objects: as the model's owner when the role
 -- may become it (the owner's code, if any, then runs with the owner's
 -- rights); else as itself, when it may SELECT them and they run no code of
--- anybody's -- plain tables and materialized views without row-level
--- security, of built-in column types (a type of the owner's could bring a
+-- anybody's -- plain tables, a model's views over its tables (checked by
+-- rfm_model_owner) and materialized views, without row-level security, of
+-- built-in column types (a type of the owner's could bring a
 -- cast or an output function of the owner's).  Otherwise 42501.
 CREATE FUNCTION @extschema@.rfm_model_reader(m @extschema@.rfm_model, suffixes text[]) RETURNS regrole
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -182,8 +183,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_reader(@extschema@.rfm_model, text[]) IS
     'The role as whom the caller reads the given objects of a model: its owner, when the caller may become it; else the caller, when it may SELECT them and they cannot run anybody''s code (no row-level security, built-in column types); else 42501';
 
--- Create (create => true) or refresh a model's views, in dependency order.
--- A refresh is CONCURRENTLY for a populated view: readers are not blocked.
+-- Refresh the materialized views of a model made with 1.1, in dependency
+-- order, CONCURRENTLY for a populated view: readers are not blocked.  (The
+-- creating branch is 1.1's; models of 1.2 are built by rfm_model_rebuild.)
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_build(model text, create_views boolean)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -698,8 +700,9 @@ BEGIN
     -- are gone, or of this session's earlier, interrupted refreshes, are over
     PERFORM @extschema@.rfm_catalog_write('log_abandon', m.name, jsonb_build_object('id', log_id));
     -- kept after the refresh: the views' queries read it, so that a REFRESH
-    -- MATERIALIZED VIEW, such as the one a restore from pg_dump runs,
-    -- rebuilds the data as of this same time (put back if the refresh fails)
+    -- MATERIALIZED VIEW of a 1.1 model, such as the one a restore from
+    -- pg_dump runs, rebuilds the data as of this same time (put back if the
+    -- refresh fails)
     PERFORM @extschema@.rfm_catalog_write('set', m.name,
         jsonb_build_object('refresh_as_of', coalesce(rfm_refresh_run.as_of, m.as_of, pg_catalog.now())));
 
