@@ -158,6 +158,27 @@ SELECT count(*) FROM rfm_create_model('mc_pkg', 'rfm_orders', 'customer_id', 'or
                                       schema_name => 'mc', as_of => '2007-01-01', clv => false,
                                       leads => 'mc_leads', leads_column => 'id');
 SELECT * FROM pg_temp.differ('mc_pkg');
+
+-- rfm_model_customers reads only a plain table of the calling role (a
+-- refresh calls it as the model's owner): another role's table, or a view,
+-- whose code would run with the caller's rights, is refused with 42501.
+CREATE ROLE regress_mc_other;
+GRANT USAGE ON SCHEMA mc TO regress_mc_other;
+GRANT SELECT ON mc."mc_pkg$sum_a" TO regress_mc_other;
+\set VERBOSITY terse
+SET ROLE regress_mc_other;
+SELECT count(*) FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
+                                         1, 1, 0, 0, 0, 1, NULL);
+RESET ROLE;
+SELECT count(*) FROM rfm_model_customers('mc.mc_pkg_summary', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
+                                         1, 1, 0, 0, 0, 1, NULL);
+\set VERBOSITY default
+SELECT count(*) = 995 AS own_table_read
+FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 0, 0, 0, 1,
+                         (SELECT gs FROM rfm_group_settings gs));
+REVOKE ALL ON mc."mc_pkg$sum_a" FROM regress_mc_other;
+REVOKE USAGE ON SCHEMA mc FROM regress_mc_other;
+DROP ROLE regress_mc_other;
 SELECT count(*) FROM rfm_create_model('mc_fixed4', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
                                       schema_name => 'mc', as_of => '2007-01-01', clv => false, bins => 4,
                                       scoring => 'fixed');

@@ -35,6 +35,8 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "catalog/pg_class.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -430,6 +432,53 @@ fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *isnull)
 	return result;
 }
 
+/*
+ * A customer group's code and strategy as output columns.  The codes come
+ * from rfm_*_of as string constants, so their pointers identify them: each
+ * code's text and strategy are made once per call (the strategies' rule
+ * table does not change within the query).
+ */
+typedef struct GroupOut
+{
+	const char *code;
+	Datum		code_text;
+	Datum		strategy;
+	bool		strategy_null;
+} GroupOut;
+
+#define MAX_GROUP_CODES 16
+
+static void
+group_out(Fn *f_group, GroupOut *cache, int *ncache, MemoryContext cxt, const char *g,
+		  Datum *out, bool *out_null)
+{
+	GroupOut   *e = NULL;
+
+	out_null[0] = out_null[1] = (g == NULL);
+	if (g == NULL)
+		return;
+	for (int i = 0; i < *ncache; i++)
+		if (cache[i].code == g)
+			e = &cache[i];
+	if (e == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		Datum		args[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
+		bool		nulls[2] = {false, false};
+
+		if (*ncache == MAX_GROUP_CODES)
+			elog(ERROR, "rfm_model_customers: more group codes than expected");
+		e = &cache[(*ncache)++];
+		e->code = g;
+		e->code_text = args[0];
+		e->strategy = fn_call(f_group, args, nulls, &e->strategy_null);
+		MemoryContextSwitchTo(old);
+	}
+	out[0] = e->code_text;
+	out[1] = e->strategy;
+	out_null[1] = e->strategy_null;
+}
+
 /* a call with arguments that are never NULL but the first (a model) */
 #define CALL(fn, isnull, first_null, ...) \
 	fn_call((fn), (Datum[]) {__VA_ARGS__}, (bool[]) {(first_null), false, false, false, false, false, false, false}, (isnull))
@@ -514,6 +563,8 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 				has_period;
 	bool		by_clv = false;
 	char	   *ae_cut = NULL;
+	GroupOut	groups[MAX_GROUP_CODES];
+	int			ngroups = 0;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || (rsinfo->allowedModes & SFRM_Materialize) == 0)
 		ereport(ERROR,
@@ -525,6 +576,20 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("rfm_model_customers: only the breaks, the models and the settings may be NULL")));
 	rfm_check_bins(bins, "rfm_model_customers");
+	/* a model's own table, read with its owner's rights: nobody else's code */
+	if (get_rel_relkind(relid) != RELKIND_RELATION ||
+#if PG_VERSION_NUM >= 160000
+		!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+		!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rfm_model_customers reads only a table of the calling role"),
+				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
+						   get_rel_name(relid) ? get_rel_name(relid) : "?",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("A refresh calls it as the model's owner on the model's summary table.")));
 	if (fixed && (PG_ARGISNULL(4) || PG_ARGISNULL(5)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -893,41 +958,16 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 		v[22] = Float8GetDatum(c->profit);
 		v[23] = Int64GetDatum(c->profit_rank);
 		g = rfm_ae_group_of(false, (double) c->orders, c->aov_null, c->aov_f, !has_f, cut_f, !has_a, cut_a);
-		v[25] = (Datum) 0;
-		n[24] = n[25] = g == NULL;
-		if (g != NULL)
-		{
-			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
-			bool		n2[2] = {false, false};
-
-			v[24] = a2[0];
-			v[25] = fn_call(&f_group, a2, n2, &n[25]);
-		}
+		group_out(&f_group, groups, &ngroups, work, g, &v[24], &n[24]);
 		v[26] = Float8GetDatum(c->arpu);
 		n[26] = c->arpu_null;
 		g = c->arpu_null ? NULL : rfm_arpu_group_of(c->arpu, !has_basic, cut_basic, !has_high, cut_high);
-		n[27] = n[28] = g == NULL;
-		if (g != NULL)
-		{
-			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
-			bool		n2[2] = {false, false};
-
-			v[27] = a2[0];
-			v[28] = fn_call(&f_group, a2, n2, &n[28]);
-		}
+		group_out(&f_group, groups, &ngroups, work, g, &v[27], &n[27]);
 		if (by_clv)
 			g = c->clv_null ? NULL : rfm_value_tier_of(c->clv, !has_low, cut_low, !has_vhigh, cut_vhigh);
 		else
 			g = rfm_value_tier_of(c->revenue_f, !has_low, cut_low, !has_vhigh, cut_vhigh);
-		n[29] = n[30] = g == NULL;
-		if (g != NULL)
-		{
-			Datum		a2[2] = {CStringGetTextDatum(g), CStringGetTextDatum("en")};
-			bool		n2[2] = {false, false};
-
-			v[29] = a2[0];
-			v[30] = fn_call(&f_group, a2, n2, &n[30]);
-		}
+		group_out(&f_group, groups, &ngroups, work, g, &v[29], &n[29]);
 		for (int k = 0; k < OUT_COLS; k++)
 			if (n[k])
 				v[k] = (Datum) 0;

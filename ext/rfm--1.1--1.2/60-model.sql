@@ -184,57 +184,39 @@ COMMENT ON FUNCTION @extschema@.rfm_model_reader(@extschema@.rfm_model, text[]) 
     'The role as whom the caller reads the given objects of a model: its owner, when the caller may become it; else the caller, when it may SELECT them and they cannot run anybody''s code (no row-level security, built-in column types); else 42501';
 
 -- Refresh the materialized views of a model made with 1.1, in dependency
--- order, CONCURRENTLY for a populated view: readers are not blocked.  (The
--- creating branch is 1.1's; models of 1.2 are built by rfm_model_rebuild.)
+-- order, CONCURRENTLY for a populated view: readers are not blocked.  Models
+-- of 1.2 are created and refreshed by rfm_model_rebuild; create_views, 1.1's
+-- way of creating, is refused.
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_build(model text, create_views boolean)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
-    v record;
+    suffix text;
     populated boolean;
 BEGIN
-    IF NOT create_views THEN
-        PERFORM @extschema@.rfm_model_owner(m);
+    IF create_views THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'rfm_model_build no longer creates a model''s views',
+            HINT = 'Create models with rfm_create_model.';
     END IF;
-    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m) LOOP
-        IF create_views THEN
-            EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', m.schema_name, m.name || v.view_suffix,
-                           v.definition);
-            EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, m.name || v.view_suffix,
-                           v.unique_column);
-            PERFORM @extschema@.rfm_model_comment(m.schema_name, m.name, v.view_suffix, 'MATERIALIZED VIEW');
-            -- fixed scoring without given breaks: cut where this first build's data cuts
-            IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
-                EXECUTE format('SELECT @extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY -s.recency), '
-                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.orders::float8), '
-                               '@extschema@.rfm_breaks(%1$s) WITHIN GROUP (ORDER BY s.revenue::float8) '
-                               'FROM %2$I.%3$I s WHERE s.orders > 0', m.bins, m.schema_name, m.name || '_summary')
-                    INTO m.r_breaks, m.f_breaks, m.m_breaks;
-                IF m.r_breaks IS NULL THEN
-                    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
-                        MESSAGE = format('model "%s" cannot take fixed cut points from its data: no customer has an order', m.name),
-                        HINT = 'Give r_breaks, f_breaks and m_breaks, or use scoring => ''quantile''.';
-                END IF;
-                PERFORM @extschema@.rfm_catalog_write('set', m.name,
-                    jsonb_build_object('r_breaks', m.r_breaks, 'f_breaks', m.f_breaks, 'm_breaks', m.m_breaks));
-            END IF;
-        ELSE
-            IF m.scoring = 'fixed' AND (m.r_breaks IS NULL OR m.f_breaks IS NULL OR m.m_breaks IS NULL) THEN
-                RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-                    MESSAGE = format('model "%s" scores with fixed cut points, but some of them are NULL', m.name),
-                    HINT = 'Set r_breaks, f_breaks and m_breaks in rfm_model.';
-            END IF;
-            SELECT c.relispopulated INTO populated
-            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = m.schema_name AND c.relname = m.name || v.view_suffix AND c.relkind = 'm';
-            EXECUTE format('REFRESH MATERIALIZED VIEW %s %I.%I',
-                           CASE WHEN populated THEN 'CONCURRENTLY' ELSE '' END,
-                           m.schema_name, m.name || v.view_suffix);
-        END IF;
+    PERFORM @extschema@.rfm_model_owner(m);
+    IF m.scoring = 'fixed' AND (m.r_breaks IS NULL OR m.f_breaks IS NULL OR m.m_breaks IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('model "%s" scores with fixed cut points, but some of them are NULL', m.name),
+            HINT = 'Set r_breaks, f_breaks and m_breaks in rfm_model.';
+    END IF;
+    FOREACH suffix IN ARRAY ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto'] LOOP
+        SELECT c.relispopulated INTO populated
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = m.schema_name AND c.relname = m.name || suffix AND c.relkind = 'm';
+        EXECUTE format('REFRESH MATERIALIZED VIEW %s %I.%I', CASE WHEN populated THEN 'CONCURRENTLY' ELSE '' END,
+                       m.schema_name, m.name || suffix);
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.rfm_model_build(text, boolean) IS
+    'Refreshes the materialized views of a model made with 1.1 (CONCURRENTLY when populated), as its owner; models of 1.2 are built by rfm_model_rebuild';
 
 -- Build a model's data into new tables and point its views at them (create
 -- them, when creating): the refresh of a model of 1.2.  The tables of the
