@@ -13,7 +13,7 @@ EXTRA_CLEAN = rfm--1.1--1.2.sql
 
 
 # setup installs the extension and loads the shared data sets: it runs first.
-REGRESS = setup rules groups summary summary_state summary_tz summary_repeat summarize score segment lifecycle action btyd btyd_recovery btyd_limits btyd_uncertainty btyd_scoring pnbd bgbb holdout model model_v12 model_customers report
+REGRESS = setup rules groups summary summary_state summary_tz summary_repeat summarize score segment lifecycle action btyd btyd_recovery btyd_limits btyd_uncertainty btyd_scoring pnbd bgbb holdout model model_v12 model_customers model_incremental report
 REGRESS_OPTS = --inputdir=.
 
 # Concurrency of model refreshes (isolationtester): specs in

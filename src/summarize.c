@@ -22,6 +22,7 @@
 #include "rfm.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -33,12 +34,14 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "summary.h"
 
 PG_FUNCTION_INFO_V1(rfm_summarize);
+PG_FUNCTION_INFO_V1(rfm_model_states);
 
 typedef struct SummarizeCtx SummarizeCtx;
 
@@ -47,6 +50,7 @@ typedef struct IntEntry
 {
 	int64		key;
 	char		status;
+	bool		after;			/* a row after as_of was left out */
 	RfmState   *st;
 } IntEntry;
 
@@ -81,6 +85,7 @@ typedef struct GenEntry
 	Datum		key;
 	uint32		hash;
 	char		status;
+	bool		after;			/* a row after as_of was left out */
 	RfmState   *st;
 } GenEntry;
 
@@ -143,7 +148,32 @@ struct SummarizeCtx
 	int64		as_of;
 	TzCache    *tzc;
 	RowBatch   *batch;			/* integer keys */
+	bool		track_after;	/* note customers with rows after as_of */
 };
+
+/*
+ * Whether an order time (a timestamptz or date datum per ctx->kind) is after
+ * as_of: the rows rfm_state_add leaves out.
+ */
+static inline bool
+row_after(SummarizeCtx *ctx, Datum time)
+{
+	int64		t;
+
+	if (ctx->kind == RFM_KIND_TIMESTAMPTZ)
+		t = DatumGetTimestampTz(time);
+	else
+	{
+		DateADT		d = DatumGetDateADT(time);
+
+		if (DATE_IS_NOBEGIN(d))
+			return false;
+		if (DATE_IS_NOEND(d) || d >= (DateADT) (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))
+			return true;
+		t = (int64) d * USECS_PER_DAY;
+	}
+	return t > ctx->as_of;
+}
 
 static uint32
 gen_key_hash(SummarizeCtx *ctx, Datum key)
@@ -195,7 +225,10 @@ state_slot(SummarizeCtx *ctx, Datum key, bool isnull)
 			(int64) DatumGetInt16(key);
 		e = rfm_ih_insert(ctx->ih, k, &found);
 		if (!found)
+		{
 			e->st = new_state(ctx);
+			e->after = false;
+		}
 		return &e->st;
 	}
 	else
@@ -213,6 +246,7 @@ state_slot(SummarizeCtx *ctx, Datum key, bool isnull)
 				e->key = datumCopy(key, ctx->key_byval, ctx->key_len);
 			MemoryContextSwitchTo(old);
 			e->st = new_state(ctx);
+			e->after = false;
 		}
 		return &e->st;
 	}
@@ -240,6 +274,8 @@ add_row(SummarizeCtx *ctx, Datum *values, bool *nulls)
 	if (nulls[1] || nulls[2])
 		return;
 
+	if (ctx->track_after && !nulls[0] && !ctx->int_keys && row_after(ctx, values[1]))
+		((GenEntry *) ((char *) slot - offsetof(GenEntry, st)))->after = true;
 	st = *slot;
 	amount = values[2];
 	if (ctx->amount_kind == RFM_AMOUNT_NUMERIC)
@@ -278,7 +314,10 @@ flush_batch(SummarizeCtx *ctx)
 		IntEntry   *e = rfm_ih_insert_hash(tb, b->key[i], b->hash[i], &found);
 
 		if (!found)
+		{
 			e->st = new_state(ctx);
+			e->after = false;
+		}
 		b->st[i] = e->st;
 		__builtin_prefetch(e->st);
 		__builtin_prefetch((char *) e->st + 64);
@@ -301,6 +340,12 @@ flush_batch(SummarizeCtx *ctx)
 		}
 		else
 			st = b->st[i];
+		if (ctx->track_after && row_after(ctx, b->time[i]))
+		{
+			if (e == NULL)
+				e = rfm_ih_lookup_hash(tb, b->key[i], b->hash[i]);
+			e->after = true;
+		}
 		grown = rfm_state_add(st, ctx->tzc, b->time[i], b->amount[i]);
 		if (grown != st)
 		{
@@ -511,6 +556,55 @@ emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdes
 }
 
 /*
+ * A model's stored state of a customer (rfm_model_states): the state with
+ * its days sorted, in as little room as it needs.
+ */
+static void
+emit_state(Tuplestorestate *ts, TupleDesc outdesc, MemoryContext rowcxt,
+		   Datum key, RfmState *st, bool after)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	MemoryContext old = MemoryContextSwitchTo(rowcxt);
+	RfmState   *c;
+
+	CHECK_FOR_INTERRUPTS();
+	if (st->nsorted < st->ndays)
+		st->ndays = st->nsorted = rfm_days_normalize(RFM_DAYS(st), st->ndays);
+	c = state_alloc(rowcxt, st->ndays, st->overflow_cap);
+	memcpy(c, st, offsetof(RfmState, unused));
+	memcpy(&c->scale, &st->scale, sizeof(RfmState) - offsetof(RfmState, scale));
+	SET_VARSIZE(c, RFM_SIZE(st->ndays, st->overflow_cap));
+	c->maxdays = st->ndays;
+	c->overflow_cap = st->overflow_cap;
+	if (st->overflow_len > 0)
+		memcpy(RFM_OVERFLOW(c), RFM_OVERFLOW(st), st->overflow_len);
+	memcpy(RFM_DAYS(c), RFM_DAYS(st), st->ndays * sizeof(int32));
+	values[0] = key;
+	values[1] = PointerGetDatum(c);
+	values[2] = BoolGetDatum(after);
+	tuplestore_putvalues(ts, outdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rowcxt);
+}
+
+static Datum summarize_common(FunctionCallInfo fcinfo, bool states);
+
+/* The schema of an operator. */
+static Oid
+operator_namespace(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	nsp = ((Form_pg_operator) GETSTRUCT(tup))->oprnamespace;
+	ReleaseSysCache(tup);
+	return nsp;
+}
+
+/*
  * rfm_summarize(source, customer_column, time_column, amount_column, as_of,
  * time_zone, customer_type): one row per customer of source, with the
  * rfm_summary and lifecycle stage that rfm_summary/rfm_lifecycle ... GROUP BY
@@ -519,6 +613,26 @@ emit(SummarizeCtx *ctx, Tuplestorestate *ts, TupleDesc outdesc, TupleDesc sumdes
  */
 Datum
 rfm_summarize(PG_FUNCTION_ARGS)
+{
+	return summarize_common(fcinfo, false);
+}
+
+/*
+ * rfm_model_states(source, customer_column, time_column, amount_column,
+ * as_of, time_zone, customer_type, customers): the same grouping, kept for
+ * an incremental model: one row per customer (NULL customers left out) with
+ * its rfm_state at as_of and whether it has rows after as_of (which the
+ * state leaves out).  customers, a table with a column "customer" of the
+ * customer type, or NULL: only the customers it lists.
+ */
+Datum
+rfm_model_states(PG_FUNCTION_ARGS)
+{
+	return summarize_common(fcinfo, true);
+}
+
+static Datum
+summarize_common(FunctionCallInfo fcinfo, bool states)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid;
@@ -649,8 +763,10 @@ rfm_summarize(PG_FUNCTION_ARGS)
 	/* output: (customer, summary, lifecycle, repeat_value) */
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_summarize: return type must be a row type");
-	sumdesc = lookup_rowtype_tupdesc_copy(TupleDescAttr(outdesc, 1)->atttypid, -1);
-	lcache = rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
+	/* (customer, state, after) for a model's states */
+	sumdesc = states ? NULL :
+		lookup_rowtype_tupdesc_copy(TupleDescAttr(outdesc, 1)->atttypid, -1);
+	lcache = states ? NULL : rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
 
 	/* SELECT customer, time, amount FROM source, as the caller */
 	initStringInfo(&q);
@@ -665,7 +781,30 @@ rfm_summarize(PG_FUNCTION_ARGS)
 	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
+	if (states && !PG_ARGISNULL(7))
+	{
+		/* only the listed customers, compared with the type's own equality */
+		Oid			filter = PG_GETARG_OID(7);
+		TypeCacheEntry *tce = lookup_type_cache(key_type, TYPECACHE_EQ_OPR);
 
+		if (get_rel_name(filter) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("rfm_model_states: relation with OID %u does not exist", filter)));
+		if (!OidIsValid(tce->eq_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("rfm_model_states: customer type %s has no equality operator",
+							format_type_be(key_type))));
+		appendStringInfo(&q, " WHERE %s OPERATOR(%s.%s) ANY (SELECT f.customer FROM %s f)",
+						 quote_identifier(NameStr(*PG_GETARG_NAME(1))),
+						 quote_identifier(get_namespace_name(operator_namespace(tce->eq_opr))),
+						 get_opname(tce->eq_opr),
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(filter)),
+													get_rel_name(filter)));
+	}
+
+	ctx.track_after = states;
 	ctx.statecxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_summarize states",
 										 ALLOCSET_DEFAULT_SIZES);
 	if (ctx.int_keys)
@@ -690,7 +829,7 @@ rfm_summarize(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_summarize row", ALLOCSET_SMALL_SIZES);
 
-	if (ctx.null_key_seen)
+	if (ctx.null_key_seen && !states)
 		emit(&ctx, ts, outdesc, sumdesc, lcache, rowcxt, (Datum) 0, true, ctx.null_key_state);
 	if (ctx.int_keys)
 	{
@@ -704,7 +843,10 @@ rfm_summarize(PG_FUNCTION_ARGS)
 				(key_type == INT4OID) ? Int32GetDatum((int32) e->key) :
 				Int16GetDatum((int16) e->key);
 
-			emit(&ctx, ts, outdesc, sumdesc, lcache, rowcxt, k, false, e->st);
+			if (states)
+				emit_state(ts, outdesc, rowcxt, k, e->st, e->after);
+			else
+				emit(&ctx, ts, outdesc, sumdesc, lcache, rowcxt, k, false, e->st);
 		}
 	}
 	else
@@ -714,7 +856,12 @@ rfm_summarize(PG_FUNCTION_ARGS)
 
 		rfm_gh_start_iterate(ctx.gh, &it);
 		while ((e = rfm_gh_iterate(ctx.gh, &it)) != NULL)
-			emit(&ctx, ts, outdesc, sumdesc, lcache, rowcxt, e->key, false, e->st);
+		{
+			if (states)
+				emit_state(ts, outdesc, rowcxt, e->key, e->st, e->after);
+			else
+				emit(&ctx, ts, outdesc, sumdesc, lcache, rowcxt, e->key, false, e->st);
+		}
 	}
 	MemoryContextDelete(rowcxt);
 	MemoryContextDelete(ctx.statecxt);

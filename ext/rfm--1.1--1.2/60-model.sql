@@ -21,7 +21,7 @@ BEGIN
                                'time_type', 'amount_type', 'bins', 'scoring', 'time_unit', 'clv', 'clv_horizon',
                                'margin', 'discount_rate', 'l2', 'time_zone', 'owner', 'created_schema',
                                'created_at', 'purchase_model', 'leads', 'leads_column', 'cost_per_order',
-                               'cost_per_customer', 'views_version'] LOOP
+                               'cost_per_customer', 'views_version', 'incremental'] LOOP
         IF pg_catalog.to_jsonb(OLD) -> col IS DISTINCT FROM pg_catalog.to_jsonb(NEW) -> col THEN
             RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
                 MESSAGE = format('column %s of model "%s" cannot be changed', col, OLD.name),
@@ -228,8 +228,8 @@ COMMENT ON FUNCTION @extschema@.rfm_model_build(text, boolean) IS
 -- tables dropped if nobody holds them (else by the next refresh).  All in the caller's transaction: readers see the old
 -- data until it commits and then the new, never a mixture, and a failure
 -- leaves the old tables as they were.
-CREATE FUNCTION @extschema@.rfm_model_rebuild(m @extschema@.rfm_model, creating boolean,
-                                              OUT customers bigint, OUT as_of timestamptz)
+CREATE FUNCTION @extschema@.rfm_model_rebuild(m @extschema@.rfm_model, creating boolean, full_rebuild boolean DEFAULT false,
+                                              OUT customers bigint, OUT as_of timestamptz, OUT message text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     owner regrole := CASE WHEN creating THEN m.owner::regrole ELSE @extschema@.rfm_model_owner(m) END;
@@ -245,6 +245,17 @@ DECLARE
 BEGIN
     SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
     gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
+    -- What is built from _summary reads it in the order it was written (by
+    -- customer), so that its sums of floats, fits and means come out the
+    -- same for the same customers however their summaries were made (a
+    -- full grouping or an incremental model's states): no scan starting
+    -- midway (synchronize_seqscans), no parallel workers after _summary.
+    -- (Settings of this function's own level end with it.)
+    PERFORM pg_catalog.set_config('synchronize_seqscans', 'off', true);
+    -- an incremental model: its states first, _summary is built from them
+    IF m.incremental THEN
+        message := @extschema@.rfm_model_fold(m, owner, full_rebuild);
+    END IF;
     FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen) LOOP
         t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix, gen);
         -- a table of this generation left behind (a refresh's old tables
@@ -260,6 +271,9 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
             format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
                    m.name, m.schema_name, m.name || v.view_suffix)));
+        IF v.view_suffix = '_summary' THEN
+            PERFORM pg_catalog.set_config('max_parallel_workers_per_gather', '0', true);
+        END IF;
         -- fixed scoring without given breaks: cut where this first build's data cuts
         IF v.view_suffix = '_summary' AND m.scoring = 'fixed' AND m.r_breaks IS NULL THEN
             SELECT q.r, q.f, q.m INTO m.r_breaks, m.f_breaks, m.m_breaks
@@ -329,8 +343,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.rfm_model_rebuild(@extschema@.rfm_model, boolean) IS
-    'Builds a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (tried for 0.1 s at a time until the views are free) and drops the old ones if nobody holds them (else the next refresh does); creating: makes the views; returns the customers and as-of time';
+COMMENT ON FUNCTION @extschema@.rfm_model_rebuild(@extschema@.rfm_model, boolean, boolean) IS
+    'Builds (an incremental model: after bringing its stored states up to date, all of them read again with full_rebuild) a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (tried for 0.1 s at a time until the views are free) and drops the old ones if nobody holds them (else the next refresh does); creating: makes the views; returns the customers, the as-of time and, for an incremental model, what was read again';
 
 -- ==== Creating and dropping models ====
 
@@ -348,7 +362,7 @@ CREATE FUNCTION @extschema@.rfm_create_model(
     margin float8 DEFAULT 1, discount_rate float8 DEFAULT 0, l2 float8 DEFAULT 0.0001,
     keep_history boolean DEFAULT true, purchase_model text DEFAULT 'bgnbd',
     leads regclass DEFAULT NULL, leads_column name DEFAULT NULL,
-    cost_per_order float8 DEFAULT 0, cost_per_customer float8 DEFAULT 0)
+    cost_per_order float8 DEFAULT 0, cost_per_customer float8 DEFAULT 0, incremental boolean DEFAULT false)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -486,6 +500,12 @@ BEGIN
     m.cost_per_order := cost_per_order;
     m.cost_per_customer := cost_per_customer;
     m.views_version := '1.2';
+    m.incremental := coalesce(incremental, false);
+    IF m.incremental AND @extschema@.rfm_model_incremental_problem(m) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('model "%s" cannot be incremental: %s', m.name, @extschema@.rfm_model_incremental_problem(m)),
+            HINT = 'Create it with incremental => false (every refresh reads the whole source), or on a plain table of the orders.';
+    END IF;
     m.as_of := as_of;
     m.bins := bins;
     m.scoring := scoring;
@@ -529,7 +549,7 @@ BEGIN
 
     log_id := @extschema@.rfm_catalog_write('log_start', m.name);
     PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
-    SELECT b.customers, b.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_rebuild(m, true) b;
+    SELECT b.customers, b.as_of INTO n, snap_as_of FROM @extschema@.rfm_model_rebuild(m, true, true) b;
     PERFORM @extschema@.rfm_catalog_write('log_finish', m.name,
         jsonb_build_object('id', log_id, 'as_of', snap_as_of, 'customers', n, 'outcome', 'ok',
                            'message', 'created'));
@@ -541,8 +561,8 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_create_model(text, regclass, name, name, name, name, timestamptz, integer, text,
                                                  float8[], float8[], float8[], text, boolean, float8, float8, float8,
-                                                 float8, boolean, text, regclass, name, float8, float8) IS
-    'Creates a model of an orders table or view: views <name>_summary, _fit, _customers, _segments, _pareto (over tables <name>$sum_a ... that each refresh replaces) and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them. purchase_model: bgnbd, mbgnbd or pareto_nbd; leads: a table of customers whose customers without an order are leads; cost_per_order, cost_per_customer: the costs of profit';
+                                                 float8, boolean, text, regclass, name, float8, float8, boolean) IS
+    'Creates a model of an orders table or view: views <name>_summary, _fit, _customers, _segments, _pareto (over tables <name>$sum_a ... that each refresh replaces) and the table <name>_history in schema_name (default: the current schema), owned by the caller, built now; returns them. purchase_model: bgnbd, mbgnbd or pareto_nbd; leads: a table of customers whose customers without an order are leads; cost_per_order, cost_per_customer: the costs of profit; incremental: keep per-customer states and the changed customers (triggers on the source, a plain table), so that a refresh reads only those from the source';
 
 -- Take a model's refresh lock (a row lock on its rfm_model row, held to the
 -- end of the transaction), or say who holds it: 55P03.
@@ -615,6 +635,9 @@ BEGIN
         END LOOP;
     END LOOP;
     EXECUTE format('DROP TABLE IF EXISTS %I.%I', m.schema_name, m.name || '_history');
+    IF m.incremental THEN
+        PERFORM @extschema@.rfm_model_capture_drop(m);
+    END IF;
     PERFORM @extschema@.rfm_catalog_write('delete', m.name);
     IF m.created_schema AND NOT EXISTS (
            SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_namespace n ON d.refobjid = n.oid
@@ -653,12 +676,14 @@ COMMENT ON FUNCTION @extschema@.rfm_refresh_begin(text, timestamptz) IS
 -- logged and returned (rfm_refresh commits the log, then raises it); inside
 -- one it is raised, and everything rolls back with the caller's transaction.
 CREATE FUNCTION @extschema@.rfm_refresh_run(model text, as_of timestamptz, log_id bigint, in_block boolean,
+                                            full_rebuild boolean,
                                             OUT e_state text, OUT e_message text, OUT e_detail text, OUT e_hint text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
     n bigint;
     refreshed_as_of timestamptz;
+    done text;
 BEGIN
     -- The lock is taken by this transaction itself, not by a subtransaction
     -- (an exception block): the row's xmax then names the transaction that
@@ -691,7 +716,8 @@ BEGIN
     BEGIN
         PERFORM pg_catalog.set_config('TimeZone', m.time_zone, true);
         IF @extschema@.rfm_model_storage(m, '_summary') IS NOT NULL THEN
-            SELECT b.customers, b.as_of INTO n, refreshed_as_of FROM @extschema@.rfm_model_rebuild(m, false) b;
+            SELECT b.customers, b.as_of, b.message INTO n, refreshed_as_of, done
+            FROM @extschema@.rfm_model_rebuild(m, false, coalesce(full_rebuild, false)) b;
         ELSE
             -- a model made before 1.2's tables: its materialized views
             PERFORM @extschema@.rfm_model_build(m.name, false);
@@ -711,7 +737,7 @@ BEGIN
                            'customers', n,
                            'outcome', CASE WHEN e_state IS NULL THEN 'ok' WHEN e_state = '57014' THEN 'cancelled'
                                            ELSE 'failed' END,
-                           'sqlstate', e_state, 'message', e_message));
+                           'sqlstate', e_state, 'message', coalesce(e_message, done)));
     IF e_state IS NOT NULL THEN
         e_detail := concat_ws(E'\n', NULLIF(e_detail, ''), 'The model''s views keep the data of the previous refresh.');
         e_message := format('refresh of model "%s" failed: %s', m.name, e_message);
@@ -719,12 +745,13 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.rfm_refresh_run(text, timestamptz, bigint, boolean) IS
+COMMENT ON FUNCTION @extschema@.rfm_refresh_run(text, timestamptz, bigint, boolean, boolean) IS
     'Second step of rfm_refresh, in one transaction: takes the model''s lock, refreshes its views, keeps the history snapshot and logs the outcome; returns the error of a failed refresh (outside a transaction block) or raises it (inside one)';
 
 -- A procedure that commits cannot pin search_path: rfm_refresh names every
 -- function in full and uses no operator.
-CREATE OR REPLACE PROCEDURE @extschema@.rfm_refresh(name text, as_of timestamptz DEFAULT NULL)
+DROP PROCEDURE @extschema@.rfm_refresh(text, timestamptz);
+CREATE PROCEDURE @extschema@.rfm_refresh(name text, as_of timestamptz DEFAULT NULL, full_rebuild boolean DEFAULT false)
 LANGUAGE plpgsql AS $$
 DECLARE
     in_block pg_catalog.bool := @extschema@.rfm_transaction_block();
@@ -742,7 +769,7 @@ BEGIN
         COMMIT;
     END IF;
     SELECT q.e_state, q.e_message, q.e_detail, q.e_hint INTO e_state, e_message, e_detail, e_hint
-    FROM @extschema@.rfm_refresh_run(name, as_of, log_id, in_block) q;
+    FROM @extschema@.rfm_refresh_run(name, as_of, log_id, in_block, full_rebuild) q;
     IF NOT in_block THEN
         COMMIT;
     END IF;
@@ -755,6 +782,8 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message, DETAIL = coalesce(e_detail, ''), HINT = e_hint;
 END
 $$;
+COMMENT ON PROCEDURE @extschema@.rfm_refresh(text, timestamptz, boolean) IS
+    'Refreshes a model as of as_of (default: the model''s as_of, else now) in a transaction of its own (outside a transaction block: the log entry commits first); one refresh of a model at a time (55P03); failures keep the previous data, are logged and raised. full_rebuild: an incremental model reads every customer from the source again';
 
 -- ==== Scheduling (pg_cron) ====
 

@@ -314,7 +314,16 @@ BEGIN
     -- the index: none here
     view_suffix := '_summary';
     unique_column := NULL;
-    IF summarize THEN
+    IF m.incremental THEN
+        -- the stored states (rfm_model_fold brought them to this refresh),
+        -- re-dated to as_of
+        summary_rows := format($q$(SELECT st.customer, @extschema@.rfm_summary_final(x.s) AS summary,
+             @extschema@.rfm_lifecycle_final(x.s) AS lifecycle,
+             @extschema@.rfm_repeat_value_final(x.s) AS repeat_value
+      FROM %1$I.%2$I st
+           CROSS JOIN LATERAL (SELECT @extschema@.rfm_state_at(st.state, %3$s, %4$L) AS s OFFSET 0) x) q$q$,
+            m.schema_name, m.name || '$state', as_of_expr, m.time_zone);
+    ELSIF summarize THEN
         summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
     %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
             m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, m.time_zone, cust_type);
@@ -338,7 +347,8 @@ SELECT q.customer::%3$s AS customer,
        (q.summary).repeat_recency / %2$s AS repeat_recency, (q.summary).age / %2$s AS age,
        q.lifecycle AS lifecycle_rule_stage, %6$s AS as_of, q.repeat_value
 FROM %1$s
-WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL$q$, summary_rows, unit_days, cust_type,
+WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL
+ORDER BY 1$q$, summary_rows, unit_days, cust_type,
         @extschema@.rfm_model_day_time(m, '(q.summary).first_order'),
         @extschema@.rfm_model_day_time(m, '(q.summary).last_order'),
         @extschema@.rfm_model_day_time(m, '(q.summary).as_of'));

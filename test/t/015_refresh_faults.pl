@@ -148,6 +148,44 @@ is($node->safe_psql('postgres', $model_q), $newer, '... and the next refresh wor
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'm$%'}), '9',
 	'the five tables of one generation and their four indexes are all that is stored');
 
+# ---- an incremental model: killed between folding its states and the swap ----
+$node->safe_psql('postgres', q{
+	SELECT count(*) FROM rfm_create_model('mi', 'orders', 'customer_id', 'order_date', 'revenue',
+	                                      as_of => '2007-01-01 00:00+00', clv => false, incremental => true);
+	SELECT count(*) FROM rfm_create_model('mf', 'orders', 'customer_id', 'order_date', 'revenue',
+	                                      as_of => '2007-01-01 00:00+00', clv => false);
+	INSERT INTO orders (customer_id, order_date, revenue) VALUES ('zz newest', '2006-12-28', 99),
+	                                                             ('Abby O''Connor', '2006-12-27', -5)});
+my $inc_q = q{SELECT count(*) || ' ' || sum(monetary) FROM mi_customers WHERE frequency > 0};
+my $inc_old = $node->safe_psql('postgres', $inc_q);
+my $changes_q = q{SELECT string_agg(customer, ',' ORDER BY customer) FROM "mi$changes"};
+is($node->safe_psql('postgres', $changes_q), 'Abby O\'Connor,zz newest', 'incremental: the triggers recorded the two customers');
+my $state_q = q{SELECT state_as_of || ' ' || (SELECT count(*) FROM "mi$state") FROM rfm_model WHERE name = 'mi'};
+my $state_old = $node->safe_psql('postgres', $state_q);
+$holder->query_safe('BEGIN; LOCK TABLE mi_history IN SHARE MODE');
+my $k = $node->background_psql('postgres', on_error_stop => 0);
+my $kpid = $k->query_safe('SELECT pg_backend_pid()');
+$k->query_until(qr/started/, "\\echo started\nCALL rfm_refresh('mi');\n");
+$node->poll_query_until('postgres', qq{
+	SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $kpid AND NOT granted
+	                                        AND relation = 'mi_history'::regclass)})
+  or die 'the incremental refresh did not reach the history table';
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($kpid)");
+$node->poll_query_until('postgres', "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $kpid)");
+finish($k);
+$holder->query_safe('ROLLBACK');
+is($node->safe_psql('postgres', $inc_q), $inc_old, 'incremental, killed: the model reads as before');
+is($node->safe_psql('postgres', $changes_q), 'Abby O\'Connor,zz newest', 'incremental, killed: the changed customers are still recorded');
+is($node->safe_psql('postgres', $state_q), $state_old, 'incremental, killed: the states and their as_of are as before');
+$node->safe_psql('postgres', q{CALL rfm_refresh('mi'); CALL rfm_refresh('mf')});
+like($node->safe_psql('postgres', q{SELECT message FROM rfm_refresh_log WHERE model = 'mi' ORDER BY id DESC LIMIT 1}),
+	qr/^incremental: 2 customers read again/, 'incremental, killed: the next refresh reads the two customers again');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM ((SELECT * FROM mi_customers EXCEPT ALL SELECT * FROM mf_customers)
+	                      UNION ALL (SELECT * FROM mf_customers EXCEPT ALL SELECT * FROM mi_customers)) x}),
+	'0', 'incremental, killed: and gives every row of a full refresh');
+isnt($node->safe_psql('postgres', $inc_q), $inc_old, 'incremental, killed: which has the new orders');
+
 $holder->quit;
 $node->stop;
 done_testing();

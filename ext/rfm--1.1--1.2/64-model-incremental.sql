@@ -1,0 +1,316 @@
+
+-- ==== Models: incremental refresh ====
+-- A model created with incremental => true keeps each customer's rfm_state
+-- in <name>$state and, through triggers on its source, the customers whose
+-- orders changed in <name>$changes.  A refresh then reads from the source
+-- only those customers (and the ones with orders after the last as_of), and
+-- builds _summary from the stored states re-dated to the new as_of
+-- (rfm_state_at): the same rows a full grouping would give.  Everything
+-- after _summary (fits, scores, segments, Pareto, history) is built from it
+-- as in a full refresh.  A full rebuild of the states happens, and the log
+-- says why, when: asked for (rfm_refresh(..., full_rebuild => true)), the source was
+-- truncated, as_of moved back, the triggers are missing or disabled, or the
+-- model has no states yet.
+
+ALTER TABLE @extschema@.rfm_model
+    ADD COLUMN incremental boolean NOT NULL DEFAULT false,
+    ADD COLUMN state_as_of timestamptz;
+COMMENT ON COLUMN @extschema@.rfm_model.incremental IS
+    'Whether the model keeps per-customer states and the customers changed since its last refresh (triggers on its source), so that a refresh reads from the source only those';
+COMMENT ON COLUMN @extschema@.rfm_model.state_as_of IS
+    'The as-of time of the last refresh that updated the stored states of an incremental model; NULL: none yet';
+
+CREATE FUNCTION @extschema@.rfm_model_states(
+        source regclass, customer_column name, time_column name, amount_column name,
+        as_of timestamptz, time_zone text, customer_type anyelement, customers regclass DEFAULT NULL)
+    RETURNS TABLE (customer anyelement, state @extschema@.rfm_state, after_as_of boolean)
+    AS 'MODULE_PATHNAME', 'rfm_model_states' LANGUAGE C STABLE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.rfm_model_states(regclass, name, name, name, timestamptz, text, anyelement, regclass) IS
+    'One row per customer of source (read as the caller, like rfm_summarize; NULL customers left out): its rfm_state at as_of and whether it has rows after as_of, which the state leaves out; customers: a table with a column customer, to read only those customers. The stored states of an incremental model';
+
+CREATE FUNCTION @extschema@.rfm_state_at(state @extschema@.rfm_state, as_of timestamptz, time_zone text)
+    RETURNS @extschema@.rfm_state
+    AS 'MODULE_PATHNAME', 'rfm_state_at' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_state_at(@extschema@.rfm_state, timestamptz, text) IS
+    'A state moved to a later as_of (for a date state, the day of as_of in time_zone): valid only for a state that left out no row after its own as_of; an earlier as_of is an error';
+
+-- The equality operator of a customer type, as OPERATOR(schema.=).
+CREATE FUNCTION @extschema@.rfm_model_eq_operator(typ regtype) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+FROM pg_catalog.pg_type t
+     JOIN pg_catalog.pg_operator o ON o.oprname = '=' AND o.oprleft = coalesce(NULLIF(t.typbasetype, 0), t.oid)
+                                  AND o.oprright = o.oprleft
+     JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+WHERE t.oid = typ
+ORDER BY n.nspname = 'pg_catalog' DESC
+LIMIT 1
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_eq_operator(regtype) IS
+    'The equality operator of a (customer) type, schema-qualified for SQL that rfm builds: OPERATOR(schema.=)';
+
+-- Why a source cannot feed an incremental model, or NULL: a plain table
+-- without inheritance children (a statement's triggers see the rows written
+-- through it), read in one pass by rfm_model_states (date or timestamptz
+-- times; numeric, float or integer amounts; a hashable customer type).
+CREATE FUNCTION @extschema@.rfm_model_incremental_problem(m @extschema@.rfm_model) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    src regclass := m.source::regclass;
+    kind "char" := (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = src);
+    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = src AND a.attname = m.customer_column AND NOT a.attisdropped);
+    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = src AND a.attname = m.amount_column AND NOT a.attisdropped);
+BEGIN
+    IF kind <> 'r' THEN
+        RETURN format('%s is not a plain table (a view, materialized view, foreign or partitioned table cannot report its changed rows to the model)', src);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = src) THEN
+        RETURN format('%s has inheritance children, whose rows are written without its triggers', src);
+    END IF;
+    IF m.time_type NOT IN ('date', 'timestamptz') THEN
+        RETURN format('its time column has type %s; incremental models take date or timestamptz', m.time_type);
+    END IF;
+    IF amount_typid NOT IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
+                            'int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+        RETURN format('its amount column has type %s; incremental models take numeric, float or integer amounts',
+                      amount_typid::regtype);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
+                   WHERE am.amname = 'hash' AND oc.opcdefault
+                     AND (oc.opcintype = cust_typid
+                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                                     WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
+                                       AND k.castmethod = 'b')))
+       OR @extschema@.rfm_model_eq_operator(cust_typid) IS NULL THEN
+        RETURN format('its customer column has type %s, which has no hash operator class', cust_typid::regtype);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_incremental_problem(@extschema@.rfm_model) IS
+    'Why a model''s source cannot feed an incremental model (not a plain table, inheritance children, column types), or NULL';
+
+-- The names of an incremental model's triggers on its source.
+CREATE FUNCTION @extschema@.rfm_model_trigger_names(model text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT ARRAY[model || '$ins', model || '$upd', model || '$del', model || '$trunc']
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_trigger_names(text) IS
+    'The names of an incremental model''s triggers on its source: <name>$ins, $upd, $del, $trunc';
+
+-- The triggers of an incremental model that are missing or disabled on its
+-- source (empty: all four fire).
+CREATE FUNCTION @extschema@.rfm_model_triggers_off(m @extschema@.rfm_model) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT coalesce(array_agg(x.tgname ORDER BY x.tgname), '{}')
+FROM pg_catalog.unnest(@extschema@.rfm_model_trigger_names(m.name)) AS x(tgname)
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                  WHERE t.tgrelid = m.source::regclass AND t.tgname = x.tgname AND t.tgenabled IN ('O', 'A')
+                    AND t.tgfoid = pg_catalog.to_regprocedure(format('%I.%I()', m.schema_name, m.name || '$capture')))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_triggers_off(@extschema@.rfm_model) IS
+    'The triggers of an incremental model that are missing on its source, disabled, or call another function (empty: all four fire)';
+
+-- Create what an incremental model keeps (as its owner): the tables of
+-- states, of changed customers and of this refresh's work, the capture
+-- function (SECURITY DEFINER of the owner: whoever writes the source adds
+-- customer keys to the owner's $changes and does nothing else) and the
+-- triggers on the source that are missing.
+CREATE FUNCTION @extschema@.rfm_model_capture_setup(m @extschema@.rfm_model, owner regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                         AND NOT a.attisdropped);
+    changes text := format('%I.%I', m.schema_name, m.name || '$changes');
+    fn text := format('%I.%I', m.schema_name, m.name || '$capture');
+    cust text := format('%I', m.customer_column);
+    -- missing by name (a trigger disabled by the source's owner stays so)
+    missing text[] := (SELECT coalesce(array_agg(x.tgname), '{}')
+                       FROM pg_catalog.unnest(@extschema@.rfm_model_trigger_names(m.name)) AS x(tgname)
+                       WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                                         WHERE t.tgrelid = m.source::regclass AND t.tgname = x.tgname));
+BEGIN
+    IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state')) IS NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TABLE %I.%I (customer %s NOT NULL, state @extschema@.rfm_state NOT NULL, after_as_of boolean NOT NULL)',
+            m.schema_name, m.name || '$state', cust_type));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$state',
+            format('rfm model %s: each customer''s rfm_state as of the refresh that last read it, and whether it left out rows after that as_of (kept by rfm_refresh)', m.name)));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TABLE %s (customer %s, truncated boolean NOT NULL DEFAULT false)', changes, cust_type));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'COMMENT ON TABLE %s IS %L', changes,
+            format('rfm model %s: customers whose orders were written since the last refresh, and TRUNCATEs of the source (filled by the triggers %s on it)',
+                   m.name, array_to_string(@extschema@.rfm_model_trigger_names(m.name), ', '))));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TABLE %I.%I (customer %s)', m.schema_name, m.name || '$work', cust_type));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$work',
+            format('rfm model %s: the customers one refresh reads again from the source', m.name)));
+    END IF;
+    IF pg_catalog.to_regprocedure(fn || '()') IS NULL THEN
+        -- no operator and no function of the customer type runs here: keys
+        -- are copied as they are (duplicates too), so nobody's code runs as
+        -- the owner
+        PERFORM @extschema@.rfm_owner_exec(owner, format($f$
+CREATE FUNCTION %1$s() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO %2$s (customer) SELECT n.%3$s FROM rfm_new n WHERE n.%3$s IS NOT NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO %2$s (customer)
+        SELECT o.%3$s FROM rfm_old o WHERE o.%3$s IS NOT NULL
+        UNION ALL
+        SELECT n.%3$s FROM rfm_new n WHERE n.%3$s IS NOT NULL;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO %2$s (customer) SELECT o.%3$s FROM rfm_old o WHERE o.%3$s IS NOT NULL;
+    ELSE
+        INSERT INTO %2$s (customer, truncated) VALUES (NULL, true);
+    END IF;
+    RETURN NULL;
+END
+$body$
+$f$, fn, changes, cust));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fn));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'COMMENT ON FUNCTION %s() IS %L', fn,
+            format('rfm model %s: the triggers on %s record the customers of written rows in %s', m.name, m.source, changes)));
+    END IF;
+    IF array_length(missing, 1) IS NULL THEN
+        RETURN;
+    END IF;
+    IF NOT pg_catalog.has_table_privilege(owner, m.source::regclass, 'TRIGGER') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('model "%s" cannot create its triggers on %s', m.name, m.source),
+            DETAIL = format('An incremental model learns of changed orders through triggers on its source; role "%s" has no TRIGGER privilege on it.', m.owner),
+            HINT = format('The owner of %s can GRANT TRIGGER ON it TO %I, or create the model with incremental => false.',
+                          m.source, m.owner);
+    END IF;
+    IF m.name || '$ins' = ANY (missing) THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS rfm_new FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            m.name || '$ins', m.source, fn));
+    END IF;
+    IF m.name || '$upd' = ANY (missing) THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS rfm_old NEW TABLE AS rfm_new FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            m.name || '$upd', m.source, fn));
+    END IF;
+    IF m.name || '$del' = ANY (missing) THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS rfm_old FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            m.name || '$del', m.source, fn));
+    END IF;
+    IF m.name || '$trunc' = ANY (missing) THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            m.name || '$trunc', m.source, fn));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_capture_setup(@extschema@.rfm_model, regrole) IS
+    'Creates, as the model''s owner, what an incremental model keeps: <name>$state, <name>$changes, <name>$work, the capture function <name>$capture and the missing triggers on the source';
+
+-- Bring an incremental model's stored states to the refresh's as_of, as its
+-- owner, before _summary is built from them; returns what was done, for the
+-- log.  Incremental: the changed customers recorded by the triggers, and the
+-- customers that had orders after the last as_of, are read again from the
+-- source; the others' states stay (rfm_state_at re-dates them).  Full: all
+-- states read again.
+CREATE FUNCTION @extschema@.rfm_model_fold(m @extschema@.rfm_model, owner regrole, full_rebuild boolean) RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    as_of timestamptz := (SELECT COALESCE(vi.as_of, pg_catalog.now())
+                          FROM @extschema@.rfm_model_view_input vi WHERE vi.name = m.name);
+    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                         AND NOT a.attisdropped);
+    cust_type text := pg_catalog.format_type(cust_typid, NULL);
+    st text := format('%I.%I', m.schema_name, m.name || '$state');
+    changes text := format('%I.%I', m.schema_name, m.name || '$changes');
+    work text := format('%I.%I', m.schema_name, m.name || '$work');
+    off text[];
+    problem text := @extschema@.rfm_model_incremental_problem(m);
+    reason text;
+    n bigint;
+    states_sql text;
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('model "%s" cannot be refreshed incrementally any more: %s', m.name, problem),
+            HINT = 'Create the model again, with incremental => false.';
+    END IF;
+    -- No TRUNCATE or rewrite of the source between here and the end of the
+    -- refresh: the statements below see every change committed before them.
+    PERFORM @extschema@.rfm_owner_exec(owner, format('LOCK TABLE %s IN ACCESS SHARE MODE', m.source));
+    off := @extschema@.rfm_model_triggers_off(m);
+    reason := CASE WHEN full_rebuild THEN 'asked for'
+                   WHEN m.state_as_of IS NULL
+                        OR pg_catalog.to_regclass(st) IS NULL THEN 'no stored states'
+                   WHEN as_of < m.state_as_of
+                   THEN format('as_of (%s) is before the stored states'' (%s)', as_of, m.state_as_of)
+                   WHEN array_length(off, 1) IS NOT NULL
+                   THEN format('triggers %s on the source were missing or disabled', array_to_string(off, ', '))
+                   END;
+    IF reason IS NULL AND EXISTS (SELECT 1 FROM @extschema@.rfm_owner_query(owner,
+                                      format('SELECT 1 FROM %s c WHERE c.truncated LIMIT 1', changes)) AS q(one integer)) THEN
+        reason := 'the source was truncated';
+    END IF;
+    -- missing triggers (and tables) come back: changes from now on are seen
+    PERFORM @extschema@.rfm_model_capture_setup(m, owner);
+    states_sql := format('SELECT s.customer, s.state, s.after_as_of FROM @extschema@.rfm_model_states('
+                         '%L::pg_catalog.regclass, %L::pg_catalog.name, %L::pg_catalog.name, %L::pg_catalog.name, '
+                         '%L::pg_catalog.timestamptz, %L::pg_catalog.text, NULL::%s, %%s) s',
+                         m.source, m.customer_column, m.time_column, m.amount_column, as_of, m.time_zone, cust_type);
+    IF reason IS NOT NULL THEN
+        -- every change visible now is in what the next statements read
+        PERFORM @extschema@.rfm_owner_exec(owner, format('DELETE FROM %s', changes));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
+        n := @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st, format(states_sql, 'NULL')));
+        PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of));
+        RETURN format('full: %s; %s customers read', reason, n);
+    END IF;
+    -- The customers to read again: those the triggers recorded (taken out
+    -- of $changes in the same statement, so that a change committed later
+    -- stays for the next refresh) and those with orders after the last as_of.
+    PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', work));
+    n := @extschema@.rfm_owner_exec(owner, format(
+        'WITH d AS (DELETE FROM %1$s c WHERE NOT c.truncated RETURNING c.customer) '
+        'INSERT INTO %2$s (customer) SELECT d.customer FROM d UNION SELECT s.customer FROM %3$s s WHERE s.after_as_of',
+        changes, work, st));
+    IF n > 0 THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format('ANALYZE %s', work));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'DELETE FROM %1$s s WHERE s.customer %3$s ANY (SELECT w.customer FROM %2$s w)',
+            st, work, @extschema@.rfm_model_eq_operator(cust_typid)));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st,
+                                                         format(states_sql, format('%L::pg_catalog.regclass', work))));
+    END IF;
+    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of));
+    RETURN format('incremental: %s customers read again', n);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_fold(@extschema@.rfm_model, regrole, boolean) IS
+    'Brings an incremental model''s stored states to the refresh''s as_of as its owner: reads again from the source the customers its triggers recorded and those with orders after the last as_of, or all of them (full: asked for, truncated source, as_of moved back, triggers missing or disabled, no states); returns what it did, for the log';
+
+-- Drop what an incremental model keeps.  The triggers go with their function
+-- (CASCADE): a model's owner with the TRIGGER privilege on the source may
+-- create them but, not owning the table, not drop them by name.
+CREATE FUNCTION @extschema@.rfm_model_capture_drop(m @extschema@.rfm_model) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.to_regprocedure(format('%I.%I()', m.schema_name, m.name || '$capture')) IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %I.%I() CASCADE', m.schema_name, m.name || '$capture');
+    END IF;
+    EXECUTE format('DROP TABLE IF EXISTS %1$I.%2$I, %1$I.%3$I, %1$I.%4$I', m.schema_name,
+                   m.name || '$state', m.name || '$changes', m.name || '$work');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_capture_drop(@extschema@.rfm_model) IS
+    'Drops an incremental model''s capture function with its triggers on the source, and its tables of states, changes and work';
