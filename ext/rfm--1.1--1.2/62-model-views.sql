@@ -316,12 +316,14 @@ BEGIN
     unique_column := NULL;
     IF m.incremental THEN
         -- the stored states (rfm_model_fold brought them to this refresh),
-        -- re-dated to as_of
+        -- re-dated to as_of; OFFSET 0 keeps each final function to one call
+        -- per row (else every (q.summary).field would call it again)
         summary_rows := format($q$(SELECT st.customer, @extschema@.rfm_summary_final(x.s) AS summary,
              @extschema@.rfm_lifecycle_final(x.s) AS lifecycle,
              @extschema@.rfm_repeat_value_final(x.s) AS repeat_value
       FROM %1$I.%2$I st
-           CROSS JOIN LATERAL (SELECT @extschema@.rfm_state_at(st.state, %3$s, %4$L) AS s OFFSET 0) x) q$q$,
+           CROSS JOIN LATERAL (SELECT @extschema@.rfm_state_at(st.state, %3$s, %4$L) AS s OFFSET 0) x
+      OFFSET 0) q$q$,
             m.schema_name, m.name || '$state', as_of_expr, m.time_zone);
     ELSIF summarize THEN
         summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
