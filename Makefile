@@ -20,7 +20,7 @@ REGRESS_OPTS = --inputdir=.
 # test/isolation/specs, expected output in test/isolation/expected, results in
 # output_iso/.  installcheck runs them after the pg_regress suite (and only if
 # it passed), before the TAP tests, in a fresh database (isolation_regression).
-ISOLATION = refresh_reads refresh_twice refresh_writes
+ISOLATION = refresh_reads refresh_twice refresh_writes refresh_incremental
 ISOLATION_OPTS = --inputdir=test/isolation
 
 TAP_TESTS = 1
