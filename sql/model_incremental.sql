@@ -166,6 +166,12 @@ SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT
 SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
 SELECT customer, orders, revenue FROM inc_i_summary WHERE customer = 9001;
 
+-- The table of states dropped by hand: the next refresh makes it again, in full
+DROP TABLE "inc_i$state";
+CALL rfm_refresh('inc_i');
+SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
+
 -- The owner needs the TRIGGER privilege on the source
 CREATE ROLE inc_analyst;
 GRANT SELECT ON inc_orders TO inc_analyst;

@@ -134,6 +134,7 @@ DECLARE
                        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                                          WHERE t.tgrelid = m.source::regclass AND t.tgname = x.tgname));
 BEGIN
+    -- each table that is missing (a model's first refresh, or one dropped by hand)
     IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state')) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'CREATE TABLE %I.%I (customer %s NOT NULL, state @extschema@.rfm_state NOT NULL, after_as_of boolean NOT NULL)',
@@ -141,12 +142,16 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$state',
             format('rfm model %s: each customer''s rfm_state as of the refresh that last read it, and whether it left out rows after that as_of (kept by rfm_refresh)', m.name)));
+    END IF;
+    IF pg_catalog.to_regclass(changes) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'CREATE TABLE %s (customer %s, truncated boolean NOT NULL DEFAULT false)', changes, cust_type));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON TABLE %s IS %L', changes,
             format('rfm model %s: customers whose orders were written since the last refresh, and TRUNCATEs of the source (filled by the triggers %s on it)',
                    m.name, array_to_string(@extschema@.rfm_model_trigger_names(m.name), ', '))));
+    END IF;
+    IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$work')) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'CREATE TABLE %I.%I (customer %s)', m.schema_name, m.name || '$work', cust_type));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
