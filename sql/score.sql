@@ -145,6 +145,21 @@ SELECT count(*) AS customers,
        count(*) FILTER (WHERE rfm_score(frequency, fb) = 1 + (SELECT count(*) FROM unnest(fb) c WHERE c <= frequency)) AS f_ok
 FROM rcust, rbreaks;
 
+-- Many values (sorted by their bits, not compared): 20,000 of them with
+-- duplicates, negatives, -0 and +0, and huge ones; the cut points still
+-- give every value the window's score.
+CREATE TEMP TABLE many AS
+SELECT CASE WHEN i % 97 = 0 THEN '-0'::float8 WHEN i % 89 = 0 THEN 0::float8
+            WHEN i % 1001 = 0 THEN -1e308 WHEN i % 1003 = 0 THEN 1e308
+            ELSE ((hashint4(i) % 5000) / 7.0)::float8 END AS x
+FROM generate_series(1, 20000) i;
+SELECT b AS bins, count(*) AS rows, count(*) FILTER (WHERE rfm_score(x, k.xb) = s) AS ok
+FROM (SELECT b, x, rfm_score(b) OVER (PARTITION BY b ORDER BY x) AS s
+      FROM many, (VALUES (2), (5), (10)) v(b)) q
+JOIN (SELECT b, rfm_breaks(b) WITHIN GROUP (ORDER BY x) AS xb FROM many, (VALUES (2), (5), (10)) v(b) GROUP BY b) k
+USING (b)
+GROUP BY b ORDER BY b;
+
 -- Bad input.
 SELECT rfm_score(0) OVER () FROM (VALUES (1)) v(x);
 SELECT rfm_score(1001) OVER () FROM (VALUES (1)) v(x);

@@ -372,14 +372,32 @@ static void
 rank(Build *b, bool by_profit)
 {
 	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
+	double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
+	int64		s;
 
 	for (int64 i = 0; i < b->n; i++)
-	{
-		k[i].key = by_profit ? b->c[i].profit : b->c[i].revenue_f;
-		k[i].i = i;
-	}
+		kv[i] = by_profit ? b->c[i].profit : b->c[i].revenue_f;
 	b->ranking_revenue = !by_profit;
-	sort_rank_keys(k, b->n, b);
+	/* by the key, largest first (radix); then each run of equal keys by the ties' order */
+	rfm_radix_order(kv, b->n, true, order);
+	for (int64 r = 0; r < b->n; r++)
+	{
+		k[r].key = kv[order[r]];
+		k[r].i = order[r];
+	}
+	for (s = 0; s < b->n;)
+	{
+		int64		e = s + 1;
+
+		while (e < b->n && k[e].key == k[s].key)
+			e++;
+		if (e - s > 1)
+			sort_rank_keys(k + s, e - s, b);
+		s = e;
+	}
+	pfree(kv);
+	pfree(order);
 	for (int64 i = 0; i < b->n; i++)
 	{
 		if (by_profit)

@@ -61,6 +61,10 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
 /* src/score.c: sort doubles ascending; the cut points of rfm_breaks(bins)
  * (the rank rule) over n > 0 values sorted ascending, into cuts[bins - 1] */
 extern void rfm_sort_doubles(double *v, size_t n);
+
+/* src/radix.c: radix sorts of doubles (ascending; -0.0 before +0.0, NaN last) */
+extern void rfm_radix_sort_doubles(double *v, size_t n);
+extern void rfm_radix_order(const double *v, size_t n, bool descending, int64 *order);
 extern void rfm_rank_cuts(const double *sorted, int64 n, int32 bins, double *cuts);
 
 /* src/group.c: the customer groups of one customer (NULL: no group) */

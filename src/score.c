@@ -451,7 +451,11 @@ rank_breaks(const double *v, int64 n, int32 bins, Datum *out)
 void
 rfm_sort_doubles(double *v, size_t n)
 {
-	sort_doubles(v, n);
+	/* many values (a model's customers): by their bits */
+	if (n >= 256)
+		rfm_radix_sort_doubles(v, n);
+	else
+		sort_doubles(v, n);
 }
 
 void
@@ -511,7 +515,7 @@ breaks_final(FunctionCallInfo fcinfo, bool r_method)
 		PG_RETURN_NULL();
 
 	/* sorting in place is harmless: the state is not used again unsorted */
-	sort_doubles(st->v, st->n);
+	rfm_sort_doubles(st->v, st->n);
 	out = palloc(sizeof(Datum) * Max(bins - 1, 1));
 	if (r_method)
 		r_breaks(st->v, st->n, bins, out);

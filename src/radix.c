@@ -1,0 +1,140 @@
+/*
+ * radix.c
+ *		Sorting many doubles by their bits: an LSD radix sort on an
+ *		order-preserving 64-bit image of each value, one byte per pass, for
+ *		the population sorts of a model's refresh (a million customers'
+ *		recency, frequency and revenue, and the ranks).  A comparison sort
+ *		makes about 20 comparisons per value there; this makes at most 8
+ *		passes, and skips the bytes that every value shares.
+ *
+ * The image orders as the values compare (-0.0 just before +0.0, NaN after
+ * everything, as PostgreSQL orders float8), and the sort is stable.
+ */
+#include "rfm.h"
+
+#include "miscadmin.h"
+
+/* the order-preserving image of a double */
+static inline uint64
+image(double d)
+{
+	uint64		u;
+
+	if (isnan(d))
+		return PG_UINT64_MAX;
+	memcpy(&u, &d, sizeof(u));
+	return (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
+}
+
+static inline double
+value_of(uint64 u)
+{
+	double		d;
+
+	u = (u >> 63) ? (u & ~(UINT64CONST(1) << 63)) : ~u;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+/*
+ * Sort n (image, payload) pairs ascending by image, stably; scratch holds
+ * room for n more of each.  The result is left in key[] and pay[].
+ */
+static void
+radix_pairs(uint64 *key, int64 *pay, uint64 *key_scratch, int64 *pay_scratch, size_t n)
+{
+	size_t	   *count = palloc0(sizeof(size_t) * 8 * 256);
+	uint64	   *k = key,
+			   *k2 = key_scratch;
+	int64	   *p = pay,
+			   *p2 = pay_scratch;
+
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			count[b * 256 + ((k[i] >> (8 * b)) & 0xff)]++;
+	for (int b = 0; b < 8; b++)
+	{
+		size_t	   *c = count + b * 256;
+		size_t		sum = 0;
+
+		/* every value has the same byte here: nothing to move */
+		if (c[(k[0] >> (8 * b)) & 0xff] == n)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		for (int d = 0; d < 256; d++)
+		{
+			size_t		t = c[d];
+
+			c[d] = sum;
+			sum += t;
+		}
+		for (size_t i = 0; i < n; i++)
+		{
+			size_t		j = c[(k[i] >> (8 * b)) & 0xff]++;
+
+			k2[j] = k[i];
+			p2[j] = p[i];
+		}
+		{
+			uint64	   *tk = k;
+			int64	   *tp = p;
+
+			k = k2, k2 = tk;
+			p = p2, p2 = tp;
+		}
+	}
+	if (k != key)
+	{
+		memcpy(key, k, sizeof(uint64) * n);
+		memcpy(pay, p, sizeof(int64) * n);
+	}
+	pfree(count);
+}
+
+/*
+ * The order of n values into order[n] (order[r] is the index of the value
+ * of rank r), ascending or descending; equal values (the same bits) keep
+ * their index order.
+ */
+void
+rfm_radix_order(const double *v, size_t n, bool descending, int64 *order)
+{
+	uint64	   *key;
+	int64	   *scratch;
+
+	if (n == 0)
+		return;
+	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
+	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	for (size_t i = 0; i < n; i++)
+	{
+		key[i] = descending ? ~image(v[i]) : image(v[i]);
+		order[i] = (int64) i;
+	}
+	radix_pairs(key, order, key + n, scratch, n);
+	pfree(key);
+	pfree(scratch);
+}
+
+/* Sort n doubles ascending, in place. */
+void
+rfm_radix_sort_doubles(double *v, size_t n)
+{
+	uint64	   *key;
+	int64	   *pay;
+
+	if (n < 2)
+		return;
+	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
+	pay = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n * 2);
+	for (size_t i = 0; i < n; i++)
+	{
+		key[i] = image(v[i]);
+		pay[i] = 0;
+	}
+	radix_pairs(key, pay, key + n, pay + n, n);
+	for (size_t i = 0; i < n; i++)
+		v[i] = value_of(key[i]);
+	pfree(key);
+	pfree(pay);
+}
