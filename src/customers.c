@@ -329,12 +329,33 @@ cmp_tie(const RankKey *a, const RankKey *b, Build *build)
 
 	if (build->ranking_revenue)
 	{
-		int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, x->revenue, y->revenue));
+		struct varlena *rx = (struct varlena *) DatumGetPointer(x->revenue);
+		struct varlena *ry = (struct varlena *) DatumGetPointer(y->revenue);
 
-		if (c != 0)
-			return -c;
+		/* equal floats are nearly always the same numeric: same bytes, no call */
+		if (VARSIZE_ANY(rx) != VARSIZE_ANY(ry) || memcmp(rx, ry, VARSIZE_ANY(rx)) != 0)
+		{
+			int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, x->revenue, y->revenue));
+
+			if (c != 0)
+				return -c;
+		}
 	}
-	return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x->customer, y->customer));
+	/* integer customers (the usual ids) without a function call */
+	switch (build->cust_type)
+	{
+		case INT8OID:
+			return (DatumGetInt64(x->customer) > DatumGetInt64(y->customer)) -
+				(DatumGetInt64(x->customer) < DatumGetInt64(y->customer));
+		case INT4OID:
+			return (DatumGetInt32(x->customer) > DatumGetInt32(y->customer)) -
+				(DatumGetInt32(x->customer) < DatumGetInt32(y->customer));
+		case INT2OID:
+			return (DatumGetInt16(x->customer) > DatumGetInt16(y->customer)) -
+				(DatumGetInt16(x->customer) < DatumGetInt16(y->customer));
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x->customer, y->customer));
+	}
 }
 
 static inline int
