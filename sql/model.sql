@@ -393,10 +393,10 @@ SELECT count(*) AS customers, sum(monetary) AS revenue,
 FROM analyst.north_customers;
 CALL rfm_refresh('north');
 SELECT count(*) AS customers FROM analyst.north_customers;
--- the summary is rfm_summarize's one pass, which reads the orders as the
+-- the summary is rfm_model_summarize's one pass (rfm_summarize's grouping), which reads the orders as the
 -- model's owner in a refresh: the analyst's policy, 20 customers
 SELECT (SELECT q.definition FROM rfm_model m, rfm_model_view_sql(m, 'a') q
-        WHERE m.name = 'north' AND q.view_suffix = '_summary') LIKE '%rfm_summarize(%' AS one_pass,
+        WHERE m.name = 'north' AND q.view_suffix = '_summary') LIKE '%rfm_model_summarize(%' AS one_pass,
        (SELECT count(*) FROM analyst.north_summary) AS customers;
 -- and it cannot touch the owner's model
 CALL rfm_refresh('shop');

@@ -147,7 +147,7 @@ JOIN (SELECT customer, count(DISTINCT (t AT TIME ZONE 'Asia/Shanghai')::date) AS
   USING (customer);
 
 -- ==== The summary in one pass ====
--- Over date and timestamptz sources the summary view is rfm_summarize (one
+-- Over date and timestamptz sources the summary view is rfm_model_summarize (one
 -- state per customer for summary, lifecycle and repeat value); over
 -- timestamp it stays the aggregates.  Its rows are those of the aggregates
 -- GROUP BY customer, written out here: integer and text customers, returns,
@@ -177,7 +177,7 @@ SET TimeZone = 'America/New_York';
 SELECT count(*) FROM rfm_create_model('op_s', 'op_ts', 'customer', 't', 'amount', as_of => '2024-05-01 00:00+00',
                                       clv => false);
 SET TimeZone = 'UTC';
-SELECT m.name || '_summary' AS v, q.definition LIKE '%rfm_summarize(%' AS one_pass
+SELECT m.name || '_summary' AS v, q.definition LIKE '%rfm_model_summarize(%' AS one_pass
 FROM rfm_model m, rfm_model_view_sql(m, 'a') q
 WHERE m.name IN ('op_i', 'op_t', 'op_s') AND q.view_suffix = '_summary' ORDER BY m.name <> 'op_i', m.name <> 'op_t';
 -- every row and column equal to the aggregates'

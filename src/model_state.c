@@ -21,29 +21,16 @@
 PG_FUNCTION_INFO_V1(rfm_state_at);
 
 /*
- * rfm_state_at(state, as_of timestamptz, time_zone text): the state as of a
- * time not before its own as_of (a date state: the day of as_of in
- * time_zone; a timestamptz state must be of days in time_zone).
+ * A copy of st (in the current memory context) as of as_of, a timestamptz
+ * in microseconds (a date state: its day in tzc's zone), which must not be
+ * before the state's own as_of.
  */
-Datum
-rfm_state_at(PG_FUNCTION_ARGS)
+RfmState *
+rfm_state_redate(const RfmState *st, int64 as_of, TzCache *tzc)
 {
-	RfmState   *st;
 	RfmState   *n;
-	TzCache    *tzc;
-	int64		as_of;
-	int32		day;
+	int32		day = rfm_local_day(tzc, as_of);
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("rfm_state_at: as_of must not be null")));
-	st = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	tzc = rfm_tzcache_get(fcinfo, 2);
-	as_of = rfm_as_of_value(RFM_KIND_TIMESTAMPTZ, PG_GETARG_DATUM(1));
-	day = rfm_local_day(tzc, as_of);
 	if (st->kind == RFM_KIND_DATE)
 		as_of = rfm_as_of_value(RFM_KIND_DATE, DateADTGetDatum((DateADT) day));
 	else if (st->zone != rfm_tzcache_zone(tzc))
@@ -60,5 +47,27 @@ rfm_state_at(PG_FUNCTION_ARGS)
 	memcpy(n, st, VARSIZE(st));
 	n->as_of = as_of;
 	n->as_of_day = day;
-	PG_RETURN_POINTER(n);
+	return n;
+}
+
+/*
+ * rfm_state_at(state, as_of timestamptz, time_zone text): the state as of a
+ * time not before its own as_of (a date state: the day of as_of in
+ * time_zone; a timestamptz state must be of days in time_zone).
+ */
+Datum
+rfm_state_at(PG_FUNCTION_ARGS)
+{
+	RfmState   *st;
+	TzCache    *tzc;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_state_at: as_of must not be null")));
+	st = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	tzc = rfm_tzcache_get(fcinfo, 2);
+	PG_RETURN_POINTER(rfm_state_redate(st, rfm_as_of_value(RFM_KIND_TIMESTAMPTZ, PG_GETARG_DATUM(1)), tzc));
 }

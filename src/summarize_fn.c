@@ -12,11 +12,14 @@
 #include "rfm.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
@@ -30,6 +33,8 @@
 
 PG_FUNCTION_INFO_V1(rfm_summarize);
 PG_FUNCTION_INFO_V1(rfm_model_states);
+PG_FUNCTION_INFO_V1(rfm_model_summarize);
+PG_FUNCTION_INFO_V1(rfm_model_state_summary);
 
 /* The type of column colname of relid, or an error. */
 static Oid
@@ -133,7 +138,52 @@ emit_state(void *arg, Datum key, bool key_null, RfmState *st, bool after)
 	MemoryContextReset(out->rowcxt);
 }
 
-static Datum summarize_common(FunctionCallInfo fcinfo, bool states);
+/* what summarize_common returns */
+typedef enum SummarizeMode
+{
+	MODE_SUMMARY,				/* rfm_summarize: (customer, summary, lifecycle, repeat_value) */
+	MODE_STATES,				/* rfm_model_states: (customer, state, after_as_of) */
+	MODE_FLAT					/* rfm_model_summarize: a model's summary rows, flat */
+} SummarizeMode;
+
+/*
+ * A model's summary row, flat: the customer, the 13 attributes of
+ * rfm_summary, the lifecycle stage and the repeat value; none for the NULL
+ * customer or a customer without an order on or before as_of (a model
+ * leaves them out: their summary has NULL attributes, so `summary IS NOT
+ * NULL` is false for it).  A composite summary would cost a model a copy
+ * of it for each of the attributes it reads.
+ */
+static void
+emit_flat(void *arg, Datum key, bool key_null, RfmState *st, bool after)
+{
+	SummarizeOut *out = (SummarizeOut *) arg;
+	Datum		values[RFM_SUMMARY_NATTS + 3];
+	bool		nulls[RFM_SUMMARY_NATTS + 3];
+	double		rv;
+	MemoryContext old;
+	const char *stage;
+
+	CHECK_FOR_INTERRUPTS();
+	if (key_null || st->orders == 0)
+		return;
+	old = MemoryContextSwitchTo(out->rowcxt);
+	if (st->nsorted < st->ndays)
+		st->ndays = st->nsorted = rfm_days_normalize(RFM_DAYS(st), st->ndays);
+	values[0] = key;
+	nulls[0] = false;
+	rfm_summary_values(st, values + 1, nulls + 1, RFM_SUMMARY_NATTS);
+	stage = rfm_lifecycle_code(st, out->lcache, GetMemoryChunkContext(out->lcache));
+	nulls[RFM_SUMMARY_NATTS + 1] = (stage == NULL);
+	values[RFM_SUMMARY_NATTS + 1] = stage ? CStringGetTextDatum(stage) : (Datum) 0;
+	nulls[RFM_SUMMARY_NATTS + 2] = !rfm_state_repeat_value(st, &rv);
+	values[RFM_SUMMARY_NATTS + 2] = nulls[RFM_SUMMARY_NATTS + 2] ? (Datum) 0 : Float8GetDatum(rv);
+	tuplestore_putvalues(out->ts, out->outdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(out->rowcxt);
+}
+
+static Datum summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode);
 
 /* The schema of an operator. */
 static Oid
@@ -159,7 +209,7 @@ operator_namespace(Oid opno)
 Datum
 rfm_summarize(PG_FUNCTION_ARGS)
 {
-	return summarize_common(fcinfo, false);
+	return summarize_common(fcinfo, MODE_SUMMARY);
 }
 
 /*
@@ -173,12 +223,24 @@ rfm_summarize(PG_FUNCTION_ARGS)
 Datum
 rfm_model_states(PG_FUNCTION_ARGS)
 {
-	return summarize_common(fcinfo, true);
+	return summarize_common(fcinfo, MODE_STATES);
+}
+
+/*
+ * rfm_model_summarize(source, customer_column, time_column, amount_column,
+ * as_of, time_zone, customer_type): rfm_summarize's grouping, as a model's
+ * summary rows (emit_flat).
+ */
+Datum
+rfm_model_summarize(PG_FUNCTION_ARGS)
+{
+	return summarize_common(fcinfo, MODE_FLAT);
 }
 
 static Datum
-summarize_common(FunctionCallInfo fcinfo, bool states)
+summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 {
+	bool		states = (mode == MODE_STATES);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid;
 	Oid			key_type,
@@ -309,7 +371,7 @@ summarize_common(FunctionCallInfo fcinfo, bool states)
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_summarize: return type must be a row type");
 	/* (customer, state, after) for a model's states */
-	sumdesc = states ? NULL :
+	sumdesc = (mode != MODE_SUMMARY) ? NULL :
 		lookup_rowtype_tupdesc_copy(TupleDescAttr(outdesc, 1)->atttypid, -1);
 	lcache = states ? NULL : rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
 
@@ -364,7 +426,7 @@ summarize_common(FunctionCallInfo fcinfo, bool states)
 	out.sumdesc = sumdesc;
 	out.lcache = lcache;
 	out.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_summarize row", ALLOCSET_SMALL_SIZES);
-	summarize_foreach(&ctx, states ? emit_state : emit, &out);
+	summarize_foreach(&ctx, mode == MODE_STATES ? emit_state : mode == MODE_FLAT ? emit_flat : emit, &out);
 	MemoryContextDelete(out.rowcxt);
 	summarize_end(&ctx);
 
@@ -374,3 +436,122 @@ summarize_common(FunctionCallInfo fcinfo, bool states)
 	return (Datum) 0;
 }
 
+
+/*
+ * rfm_model_state_summary(states, as_of, time_zone, customer_type): a
+ * model's summary rows (emit_flat) from an incremental model's table of
+ * states (columns customer and state), each re-dated to as_of
+ * (rfm_state_redate).  It reads only a plain table of the calling role: a
+ * refresh calls it as the model's owner on the model's $state.
+ */
+Datum
+rfm_model_state_summary(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid;
+	TupleDesc	outdesc;
+	MemoryContext old;
+	SummarizeOut out;
+	TzCache    *tzc;
+	int64		as_of;
+	StringInfoData q;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Oid			state_type;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rfm_model_state_summary: set-valued function called in context that cannot accept a set")));
+	for (int i = 0; i < 3; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("rfm_model_state_summary: argument %d must not be null", i + 1)));
+	relid = PG_GETARG_OID(0);
+	if (get_rel_relkind(relid) != RELKIND_RELATION ||
+#if PG_VERSION_NUM >= 160000
+		!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+		!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rfm_model_state_summary reads only a table of the calling role"),
+				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
+						   get_rel_name(relid) ? get_rel_name(relid) : "?",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("A refresh calls it as the model's owner on the model's table of states.")));
+	tzc = rfm_tzcache_get(fcinfo, 2);
+	as_of = rfm_as_of_value(RFM_KIND_TIMESTAMPTZ, PG_GETARG_DATUM(1));
+	/* rfm_state, of this function's schema */
+	state_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_state"),
+								 ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
+
+	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "rfm_model_state_summary: return type must be a row type");
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	out.outdesc = CreateTupleDescCopy(outdesc);
+	out.ts = tuplestore_begin_heap(rsinfo->allowedModes & SFRM_Materialize_Random, false, work_mem);
+	MemoryContextSwitchTo(old);
+	out.sumdesc = NULL;
+	out.lcache = rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
+	out.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_model_state_summary row",
+									   ALLOCSET_SMALL_SIZES);
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT s.customer, s.state FROM %s s",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "rfm_model_state_summary: SPI_connect failed");
+	plan = SPI_prepare(q.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "rfm_model_state_summary: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		TupleDesc	d;
+
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		d = SPI_tuptable->tupdesc;
+		if (d->natts != 2 || TupleDescAttr(d, 0)->atttypid != TupleDescAttr(out.outdesc, 0)->atttypid ||
+			TupleDescAttr(d, 1)->atttypid != state_type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("rfm_model_state_summary: %s is not a table of states of customers of type %s",
+							get_rel_name(relid), format_type_be(TupleDescAttr(out.outdesc, 0)->atttypid)),
+					 errdetail("Its columns customer and state are of types %s and %s.",
+							   format_type_be(TupleDescAttr(d, 0)->atttypid),
+							   format_type_be(TupleDescAttr(d, 1)->atttypid))));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		knull,
+						snull;
+			Datum		key = SPI_getbinval(SPI_tuptable->vals[i], d, 1, &knull);
+			Datum		sd = SPI_getbinval(SPI_tuptable->vals[i], d, 2, &snull);
+			RfmState   *st;
+
+			if (knull || snull)
+				continue;
+			old = MemoryContextSwitchTo(out.rowcxt);
+			st = rfm_state_redate((RfmState *) PG_DETOAST_DATUM(sd), as_of, tzc);
+			MemoryContextSwitchTo(old);
+			emit_flat(&out, key, false, st, false);
+			/* also when emit_flat made no row */
+			MemoryContextReset(out.rowcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	MemoryContextDelete(out.rowcxt);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = out.ts;
+	rsinfo->setDesc = out.outdesc;
+	return (Datum) 0;
+}

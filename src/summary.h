@@ -144,6 +144,9 @@ extern TzCache *rfm_tzcache_get(FunctionCallInfo fcinfo, int zone_arg);
 extern uint32 rfm_tzcache_zone(const TzCache *c);
 extern int32 rfm_local_day(TzCache *c, TimestampTz ts);
 
+/* src/model_state.c */
+extern RfmState *rfm_state_redate(const RfmState *st, int64 as_of, TzCache *tzc);
+
 /* src/summary.c */
 extern int64 rfm_as_of_value(int kind, Datum d);
 extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);

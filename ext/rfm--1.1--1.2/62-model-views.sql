@@ -218,6 +218,22 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
     'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a';
 
+-- A model's summary rows: rfm_summarize's grouping with the attributes of
+-- rfm_summary as columns of their own (no composite to take apart), and
+-- only customers with an order on or before as_of (those whose summary IS
+-- NOT NULL: a customer with returns only has NULL attributes).
+CREATE FUNCTION @extschema@.rfm_model_summarize(
+        source regclass, customer_column name, time_column name, amount_column name,
+        as_of timestamptz, time_zone text, customer_type anyelement)
+    RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary numeric, avg_order_value numeric,
+                   first_order timestamptz, last_order timestamptz, tenure float8, purchase_days integer,
+                   repeat_frequency integer, repeat_recency float8, age float8, returns bigint, as_of timestamptz,
+                   lifecycle text, repeat_value float8)
+    AS 'MODULE_PATHNAME', 'rfm_model_summarize' LANGUAGE C STABLE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.rfm_model_summarize(regclass, name, name, name, timestamptz, text, anyelement) IS
+    'A model''s summary rows: what rfm_summarize gives, with the attributes of rfm_summary as columns, for the customers (not NULL) with an order on or before as_of';
+
 -- The rows of a model's _customers (the leads aside) from its summary table,
 -- in one pass in C (src/customers.c).
 CREATE FUNCTION @extschema@.rfm_model_customers(
@@ -316,44 +332,44 @@ BEGIN
     unique_column := NULL;
     IF m.incremental THEN
         -- the stored states (rfm_model_fold brought them to this refresh),
-        -- re-dated to as_of; OFFSET 0 keeps each final function to one call
-        -- per row (else every (q.summary).field would call it again)
-        summary_rows := format($q$(SELECT st.customer, @extschema@.rfm_summary_final(x.s) AS summary,
-             @extschema@.rfm_lifecycle_final(x.s) AS lifecycle,
-             @extschema@.rfm_repeat_value_final(x.s) AS repeat_value
-      FROM %1$I.%2$I st
-           CROSS JOIN LATERAL (SELECT @extschema@.rfm_state_at(st.state, %3$s, %4$L) AS s OFFSET 0) x
-      OFFSET 0) q$q$,
-            m.schema_name, m.name || '$state', as_of_expr, m.time_zone);
+        -- re-dated to as_of
+        summary_rows := format($q$@extschema@.rfm_model_state_summary(%1$L::pg_catalog.regclass, %2$s,
+    %3$L::pg_catalog.text, NULL::%4$s) q$q$,
+            format('%I.%I', m.schema_name, m.name || '$state'), as_of_expr, m.time_zone, cust_type);
     ELSIF summarize THEN
-        summary_rows := format($q$@extschema@.rfm_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
+        summary_rows := format($q$@extschema@.rfm_model_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
     %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
             m.source, m.customer_column, m.time_column, m.amount_column, as_of_expr, m.time_zone, cust_type);
     ELSE
-        summary_rows := format($q$(SELECT src.%1$I AS customer,
-             @extschema@.rfm_summary(%3$s) AS summary,
-             @extschema@.rfm_lifecycle(%3$s) AS lifecycle,
-             @extschema@.rfm_repeat_value(%3$s) AS repeat_value
-      FROM %2$s src
-      WHERE src.%1$I IS NOT NULL
-      GROUP BY src.%1$I) q$q$,
+        summary_rows := format($q$(SELECT g.customer, (g.summary).recency, (g.summary).frequency, (g.summary).monetary,
+             (g.summary).avg_order_value, (g.summary).first_order, (g.summary).last_order, (g.summary).tenure,
+             (g.summary).purchase_days, (g.summary).repeat_frequency, (g.summary).repeat_recency, (g.summary).age,
+             (g.summary).returns, (g.summary).as_of, g.lifecycle, g.repeat_value
+      FROM (SELECT src.%1$I AS customer,
+                   @extschema@.rfm_summary(%3$s) AS summary,
+                   @extschema@.rfm_lifecycle(%3$s) AS lifecycle,
+                   @extschema@.rfm_repeat_value(%3$s) AS repeat_value
+            FROM %2$s src
+            WHERE src.%1$I IS NOT NULL
+            GROUP BY src.%1$I) g
+      WHERE g.summary IS NOT NULL) q$q$,
             m.customer_column, m.source, aggregate_args);
     END IF;
     definition := format($q$
 SELECT q.customer::%3$s AS customer,
-       (q.summary).frequency AS orders, (q.summary).returns AS returns, (q.summary).monetary AS revenue,
-       (q.summary).avg_order_value AS avg_order_value,
+       q.frequency AS orders, q.returns AS returns, q.monetary AS revenue,
+       q.avg_order_value AS avg_order_value,
        %4$s AS first_order, %5$s AS last_order,
-       (q.summary).recency / %2$s AS recency, (q.summary).tenure / %2$s AS tenure,
-       (q.summary).purchase_days AS purchase_days, (q.summary).repeat_frequency AS repeat_frequency,
-       (q.summary).repeat_recency / %2$s AS repeat_recency, (q.summary).age / %2$s AS age,
+       q.recency / %2$s AS recency, q.tenure / %2$s AS tenure,
+       q.purchase_days AS purchase_days, q.repeat_frequency AS repeat_frequency,
+       q.repeat_recency / %2$s AS repeat_recency, q.age / %2$s AS age,
        q.lifecycle AS lifecycle_rule_stage, %6$s AS as_of, q.repeat_value
 FROM %1$s
-WHERE q.customer IS NOT NULL AND q.summary IS NOT NULL
+WHERE q.customer IS NOT NULL
 ORDER BY 1$q$, summary_rows, unit_days, cust_type,
-        @extschema@.rfm_model_day_time(m, '(q.summary).first_order'),
-        @extschema@.rfm_model_day_time(m, '(q.summary).last_order'),
-        @extschema@.rfm_model_day_time(m, '(q.summary).as_of'));
+        @extschema@.rfm_model_day_time(m, 'q.first_order'),
+        @extschema@.rfm_model_day_time(m, 'q.last_order'),
+        @extschema@.rfm_model_day_time(m, 'q.as_of'));
     RETURN NEXT;
 
     view_suffix := '_fit';

@@ -29,6 +29,17 @@ CREATE FUNCTION @extschema@.rfm_model_states(
 COMMENT ON FUNCTION @extschema@.rfm_model_states(regclass, name, name, name, timestamptz, text, anyelement, regclass) IS
     'One row per customer of source (read as the caller, like rfm_summarize; NULL customers left out): its rfm_state at as_of and whether it has rows after as_of, which the state leaves out; customers: a table with a column customer, to read only those customers. The stored states of an incremental model';
 
+CREATE FUNCTION @extschema@.rfm_model_state_summary(states regclass, as_of timestamptz, time_zone text,
+                                                    customer_type anyelement)
+    RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary numeric, avg_order_value numeric,
+                   first_order timestamptz, last_order timestamptz, tenure float8, purchase_days integer,
+                   repeat_frequency integer, repeat_recency float8, age float8, returns bigint, as_of timestamptz,
+                   lifecycle text, repeat_value float8)
+    AS 'MODULE_PATHNAME', 'rfm_model_state_summary' LANGUAGE C STABLE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.rfm_model_state_summary(regclass, timestamptz, text, anyelement) IS
+    'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of (rfm_state_at), in one call; reads only a plain table of the calling role (a refresh calls it as the model''s owner)';
+
 CREATE FUNCTION @extschema@.rfm_state_at(state @extschema@.rfm_state, as_of timestamptz, time_zone text)
     RETURNS @extschema@.rfm_state
     AS 'MODULE_PATHNAME', 'rfm_state_at' LANGUAGE C STABLE PARALLEL SAFE;
