@@ -9,14 +9,18 @@ SET TimeZone = 'Europe/Berlin';
 CREATE TABLE inc_orders (id bigserial PRIMARY KEY, customer_id integer, order_time timestamptz, amount numeric(10,2));
 CREATE INDEX ON inc_orders (customer_id);
 CREATE TABLE inc_orders_d (id bigserial PRIMARY KEY, customer text, order_day date, amount float8);
-SELECT setseed(0.42);
+-- "random" numbers in [0, 1) that depend on their key only, not on how
+-- often a plan evaluates them
+CREATE FUNCTION inc_rand(k bigint) RETURNS float8 LANGUAGE sql IMMUTABLE
+    AS $$ SELECT (hashint8(k) & 2147483647)::float8 / 2147483648 $$;
 INSERT INTO inc_orders (customer_id, order_time, amount)
-SELECT (random() * 300)::int, timestamptz '2023-01-01 00:00+01' + random() * interval '700 days',
-       round((random() * 200 - 10)::numeric, 2)
-FROM generate_series(1, 3000);
+SELECT (inc_rand(i * 3) * 300)::int, timestamptz '2023-01-01 00:00+01' + inc_rand(i * 3 + 1) * interval '700 days',
+       round((inc_rand(i * 3 + 2) * 200 - 10)::numeric, 2)
+FROM generate_series(1, 3000) i;
 INSERT INTO inc_orders_d (customer, order_day, amount)
-SELECT 'c' || (random() * 200)::int, date '2023-01-01' + (random() * 700)::int, round((random() * 150 - 8)::numeric, 2)::float8
-FROM generate_series(1, 2000);
+SELECT 'c' || (inc_rand(-i * 3) * 200)::int, date '2023-01-01' + (inc_rand(-i * 3 - 1) * 700)::int,
+       round((inc_rand(-i * 3 - 2) * 150 - 8)::numeric, 2)::float8
+FROM generate_series(1, 2000) i;
 
 SELECT count(*) FROM rfm_create_model('inc_i', 'inc_orders', 'customer_id', 'order_time', 'amount',
                                       as_of => '2024-12-01 00:00+01', time_unit => 'week', clv_horizon => 52,
@@ -61,7 +65,8 @@ SELECT * FROM inc_diff('incd_i', 'incd_f') WHERE differing > 0;
 CREATE TABLE inc_steps (step integer, model text, message text, differing bigint);
 CREATE PROCEDURE inc_step(step integer) LANGUAGE plpgsql AS $$
 DECLARE
-    op integer := (random() * 9)::int;
+    op integer := (inc_rand(step * 1000000) * 9)::int;
+    k bigint := step * 1000000;
     t timestamptz;
 BEGIN
     SELECT m.as_of INTO t FROM rfm_model m WHERE m.name = 'inc_i';
@@ -82,23 +87,27 @@ BEGIN
         UPDATE inc_orders_d SET amount = amount * 2 WHERE customer = 'c6';
     ELSIF op <= 2 THEN
         INSERT INTO inc_orders (customer_id, order_time, amount)
-        SELECT (random() * 330)::int, t - random() * interval '500 days' + interval '3 days',
-               round((random() * 200 - 10)::numeric, 2)
-        FROM generate_series(1, (random() * 40)::int);
+        SELECT (inc_rand(k + i * 3) * 330)::int, t - inc_rand(k + i * 3 + 1) * interval '500 days' + interval '3 days',
+               round((inc_rand(k + i * 3 + 2) * 200 - 10)::numeric, 2)
+        FROM generate_series(1, (inc_rand(k + 1) * 40)::int) i;
         INSERT INTO inc_orders_d (customer, order_day, amount)
-        SELECT 'c' || (random() * 220)::int, (t - random() * interval '500 days' + interval '3 days')::date,
-               round((random() * 150 - 8)::numeric, 2)::float8
-        FROM generate_series(1, (random() * 30)::int);
+        SELECT 'c' || (inc_rand(k + 500000 + i * 3) * 220)::int,
+               (t - inc_rand(k + 500000 + i * 3 + 1) * interval '500 days' + interval '3 days')::date,
+               round((inc_rand(k + 500000 + i * 3 + 2) * 150 - 8)::numeric, 2)::float8
+        FROM generate_series(1, (inc_rand(k + 2) * 30)::int) i;
     ELSIF op = 3 THEN
-        UPDATE inc_orders SET amount = -amount WHERE id IN (SELECT id FROM inc_orders ORDER BY random() LIMIT 5);
-        UPDATE inc_orders_d SET amount = amount + 1.25 WHERE id IN (SELECT id FROM inc_orders_d ORDER BY random() LIMIT 5);
+        UPDATE inc_orders SET amount = -amount
+        WHERE id IN (SELECT id FROM inc_orders ORDER BY inc_rand(k + id), id LIMIT 5);
+        UPDATE inc_orders_d SET amount = amount + 1.25
+        WHERE id IN (SELECT id FROM inc_orders_d ORDER BY inc_rand(k + id), id LIMIT 5);
     ELSIF op = 4 THEN
         UPDATE inc_orders SET order_time = order_time - interval '40 days', customer_id = customer_id + 1
-        WHERE id IN (SELECT id FROM inc_orders ORDER BY random() LIMIT 4);
-        UPDATE inc_orders_d SET customer = NULL WHERE id IN (SELECT id FROM inc_orders_d ORDER BY random() LIMIT 2);
+        WHERE id IN (SELECT id FROM inc_orders ORDER BY inc_rand(k + id), id LIMIT 4);
+        UPDATE inc_orders_d SET customer = NULL
+        WHERE id IN (SELECT id FROM inc_orders_d ORDER BY inc_rand(k + id), id LIMIT 2);
     ELSIF op = 5 THEN
-        DELETE FROM inc_orders WHERE id IN (SELECT id FROM inc_orders ORDER BY random() LIMIT 20);
-        DELETE FROM inc_orders_d WHERE customer = 'c' || (random() * 200)::int;
+        DELETE FROM inc_orders WHERE id IN (SELECT id FROM inc_orders ORDER BY inc_rand(k + id), id LIMIT 20);
+        DELETE FROM inc_orders_d WHERE customer = 'c' || (inc_rand(k + 3) * 200)::int;
     ELSIF op = 6 THEN
         UPDATE rfm_model SET as_of = t + (step % 5) * interval '1 day' + interval '7 hours'
         WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f');
@@ -199,3 +208,4 @@ DROP VIEW inc_orders_v;
 DROP TABLE inc_orders, inc_orders_d, inc_orders_ts, inc_steps;
 DROP FUNCTION inc_diff(text, text);
 DROP PROCEDURE inc_step(integer);
+DROP FUNCTION inc_rand(bigint);
