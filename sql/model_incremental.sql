@@ -167,6 +167,12 @@ SET ROLE inc_writer;
 INSERT INTO inc_orders (customer_id, order_time, amount) VALUES (9001, '2024-11-01 10:00+01', 12.5);
 SELECT count(*) FROM "inc_i$changes";
 INSERT INTO "inc_i$changes" (customer) VALUES (1);
+-- nor read the model's states through rfm's functions, which read only a
+-- table of the caller (rfm_model_state_summary) or as the caller
+-- (rfm_model_states, a table it may not read)
+SELECT count(*) FROM rfm_model_state_summary('"inc_i$state"', '2024-12-01 00:00+01', 'Europe/Berlin', NULL::integer);
+SELECT count(*) FROM rfm_model_states('inc_orders_d', 'customer', 'order_day', 'amount', '2024-12-01 00:00+01',
+                                      'Europe/Berlin', NULL::text);
 RESET ROLE;
 SELECT customer, truncated FROM "inc_i$changes";
 CALL rfm_refresh('inc_i');

@@ -35,8 +35,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
-#include "catalog/pg_class.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -616,19 +614,8 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 				 errmsg("rfm_model_customers: only the breaks, the models and the settings may be NULL")));
 	rfm_check_bins(bins, "rfm_model_customers");
 	/* a model's own table, read with its owner's rights: nobody else's code */
-	if (get_rel_relkind(relid) != RELKIND_RELATION ||
-#if PG_VERSION_NUM >= 160000
-		!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-		!pg_class_ownercheck(relid, GetUserId()))
-#endif
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("rfm_model_customers reads only a table of the calling role"),
-				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
-						   get_rel_name(relid) ? get_rel_name(relid) : "?",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("A refresh calls it as the model's owner on the model's summary table.")));
+	rfm_require_own_table(relid, "rfm_model_customers",
+						  "A refresh calls it as the model's owner on the model's summary table.");
 	if (fixed && (PG_ARGISNULL(4) || PG_ARGISNULL(5)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

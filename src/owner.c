@@ -23,6 +23,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -486,4 +487,28 @@ rfm_catalog_write(PG_FUNCTION_ARGS)
 	SPI_finish();
 	run_as_end(&r);
 	PG_RETURN_INT64(result);
+}
+
+/*
+ * Check that relid is a plain table of the calling role, or raise 42501
+ * naming fname: a function that reads one of a model's tables through SPI
+ * with the caller's rights so runs nobody else's code (no view, no
+ * row-level security policy of another role).  hint says who calls it.
+ */
+void
+rfm_require_own_table(Oid relid, const char *fname, const char *hint)
+{
+	if (get_rel_relkind(relid) != RELKIND_RELATION ||
+#if PG_VERSION_NUM >= 160000
+		!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+		!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s reads only a table of the calling role", fname),
+				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
+						   get_rel_name(relid) ? get_rel_name(relid) : "?",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("%s", hint)));
 }

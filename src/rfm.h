@@ -62,6 +62,9 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
  * (the rank rule) over n > 0 values sorted ascending, into cuts[bins - 1] */
 extern void rfm_sort_doubles(double *v, size_t n);
 
+/* src/owner.c: a plain table of the calling role, or 42501 */
+extern void rfm_require_own_table(Oid relid, const char *fname, const char *hint);
+
 /* src/radix.c: radix sorts of doubles (ascending; -0.0 before +0.0, NaN last) */
 extern void rfm_radix_sort_doubles(double *v, size_t n);
 extern void rfm_radix_order(const double *v, size_t n, bool descending, int64 *order);

@@ -12,14 +12,12 @@
 #include "rfm.h"
 
 #include "access/htup_details.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
@@ -454,6 +452,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 	SummarizeOut out;
 	TzCache    *tzc;
 	int64		as_of;
+	int32		as_of_day;
 	StringInfoData q;
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -470,21 +469,11 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("rfm_model_state_summary: argument %d must not be null", i + 1)));
 	relid = PG_GETARG_OID(0);
-	if (get_rel_relkind(relid) != RELKIND_RELATION ||
-#if PG_VERSION_NUM >= 160000
-		!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-		!pg_class_ownercheck(relid, GetUserId()))
-#endif
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("rfm_model_state_summary reads only a table of the calling role"),
-				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
-						   get_rel_name(relid) ? get_rel_name(relid) : "?",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("A refresh calls it as the model's owner on the model's table of states.")));
+	rfm_require_own_table(relid, "rfm_model_state_summary",
+						  "A refresh calls it as the model's owner on the model's table of states.");
 	tzc = rfm_tzcache_get(fcinfo, 2);
 	as_of = rfm_as_of_value(RFM_KIND_TIMESTAMPTZ, PG_GETARG_DATUM(1));
+	as_of_day = rfm_local_day(tzc, as_of);
 	/* rfm_state, of this function's schema */
 	state_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_state"),
 								 ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
@@ -538,7 +527,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 			if (knull || snull)
 				continue;
 			old = MemoryContextSwitchTo(out.rowcxt);
-			st = rfm_state_redate((RfmState *) PG_DETOAST_DATUM(sd), as_of, tzc);
+			st = rfm_state_redate((RfmState *) PG_DETOAST_DATUM(sd), as_of, as_of_day, rfm_tzcache_zone(tzc));
 			MemoryContextSwitchTo(old);
 			emit_flat(&out, key, false, st, false);
 			/* also when emit_flat made no row */

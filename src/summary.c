@@ -609,3 +609,36 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 				 errmsg("rfm_summary: too many distinct purchase days in one group")));
 	PG_RETURN_POINTER(a);
 }
+
+/*
+ * A copy of st (in the current memory context) as of a later time: as_of, a
+ * timestamptz in microseconds, whose local day in the state's time zone is
+ * day (zone: that zone's rfm_zone_id; a date state takes the day as its
+ * as_of).  Valid for a state that left out no row after its own as_of (an
+ * incremental model knows which): the rows, sums and days stay, so the
+ * summary, stage and repeat value read from the copy are those a new
+ * grouping of the same rows at the later time gives.
+ */
+RfmState *
+rfm_state_redate(const RfmState *st, int64 as_of, int32 day, uint32 zone)
+{
+	RfmState   *n;
+
+	if (st->kind == RFM_KIND_DATE)
+		as_of = rfm_as_of_value(RFM_KIND_DATE, DateADTGetDatum((DateADT) day));
+	else if (st->zone != zone)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_summary: a stored state counts days in another time zone than the model")));
+	if (as_of < st->as_of)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_summary: as_of is before a stored state's own as_of"),
+				 errdetail("A state leaves out the rows after its as_of; it cannot be moved back."),
+				 errhint("Refresh the model with full_rebuild => true.")));
+	n = (RfmState *) palloc(VARSIZE(st));
+	memcpy(n, st, VARSIZE(st));
+	n->as_of = as_of;
+	n->as_of_day = day;
+	return n;
+}

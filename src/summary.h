@@ -144,13 +144,11 @@ extern TzCache *rfm_tzcache_get(FunctionCallInfo fcinfo, int zone_arg);
 extern uint32 rfm_tzcache_zone(const TzCache *c);
 extern int32 rfm_local_day(TzCache *c, TimestampTz ts);
 
-/* src/model_state.c */
-extern RfmState *rfm_state_redate(const RfmState *st, int64 as_of, TzCache *tzc);
-
 /* src/summary.c */
 extern int64 rfm_as_of_value(int kind, Datum d);
 extern RfmState *rfm_state_new(int kind, int amount_kind, int64 as_of, TzCache *tzc, int32 maxdays);
 extern RfmState *rfm_state_add(RfmState *st, TzCache *tzc, Datum time, Datum amount);
+extern RfmState *rfm_state_redate(const RfmState *st, int64 as_of, int32 day, uint32 zone);
 extern int	rfm_cmp_int32(const void *a, const void *b);
 extern int32 rfm_days_normalize(int32 *days, int32 n);
 extern const int32 *rfm_sorted_days(const RfmState *st, int32 *n);

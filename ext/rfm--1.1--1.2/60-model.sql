@@ -376,6 +376,7 @@ DECLARE
     snap_as_of timestamptz;
     log_id bigint;
     suffix text;
+    problem text;
 BEGIN
     IF name IS NULL OR source IS NULL OR customer_column IS NULL OR time_column IS NULL
        OR amount_column IS NULL THEN
@@ -501,9 +502,10 @@ BEGIN
     m.cost_per_customer := cost_per_customer;
     m.views_version := '1.2';
     m.incremental := coalesce(incremental, false);
-    IF m.incremental AND @extschema@.rfm_model_incremental_problem(m) IS NOT NULL THEN
+    problem := CASE WHEN m.incremental THEN @extschema@.rfm_model_incremental_problem(m) END;
+    IF problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('model "%s" cannot be incremental: %s', m.name, @extschema@.rfm_model_incremental_problem(m)),
+            MESSAGE = format('model "%s" cannot be incremental: %s', m.name, problem),
             HINT = 'Create it with incremental => false (every refresh reads the whole source), or on a plain table of the orders.';
     END IF;
     m.as_of := as_of;

@@ -257,6 +257,59 @@ COMMENT ON FUNCTION @extschema@.rfm_model_customers(regclass, anyelement, intege
                                                     float8, float8, float8, @extschema@.rfm_group_settings) IS
     'The customers of a model''s summary table (orders > 0) with scores (quantile, or the given breaks), value type, segment, strategy, tier, lifecycle stage, the fitted models'' P(alive), expected purchases and order value and CLV, ranks, profit, and groups: the rows of <name>_customers but the leads, in one pass (called by a refresh, as the model''s owner)';
 
+-- The equality operator of a customer type's default hash operator class
+-- (the type's own, or one it has a binary cast to, as for varchar and
+-- text), as OPERATOR(schema.name) for SQL that rfm builds; NULL: none, and
+-- the grouping in C cannot take the type.
+CREATE FUNCTION @extschema@.rfm_model_eq_operator(typ regtype) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+FROM pg_catalog.pg_opclass oc
+     JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+     JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amopstrategy = 1
+                                AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype
+     JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+     JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+WHERE oc.opcdefault
+  AND (oc.opcintype = typ
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                  WHERE k.castsource = typ AND k.casttarget = oc.opcintype AND k.castmethod = 'b'))
+ORDER BY oc.opcintype = typ DESC
+LIMIT 1
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_eq_operator(regtype) IS
+    'The equality operator of a type''s default hash operator class (its own, or through a binary cast), as OPERATOR(schema.name) for SQL that rfm builds; NULL when the type has none';
+
+-- Why the grouping in C (rfm_model_summarize, rfm_model_states) cannot read
+-- a model's source as it is, or NULL: it takes date and timestamptz times,
+-- numeric, float and integer amounts, and customers of a type with a hash
+-- operator class (rfm_model_eq_operator).
+CREATE FUNCTION @extschema@.rfm_model_summarize_problem(m @extschema@.rfm_model) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    src regclass := m.source::regclass;
+    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = src AND a.attname = m.customer_column AND NOT a.attisdropped);
+    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = src AND a.attname = m.amount_column AND NOT a.attisdropped);
+BEGIN
+    IF m.time_type NOT IN ('date', 'timestamptz') THEN
+        RETURN format('its time column has type %s; the grouping in C takes date or timestamptz', m.time_type);
+    END IF;
+    IF amount_typid NOT IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
+                            'int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+        RETURN format('its amount column has type %s; the grouping in C takes numeric, float or integer amounts',
+                      amount_typid::regtype);
+    END IF;
+    IF @extschema@.rfm_model_eq_operator(cust_typid) IS NULL THEN
+        RETURN format('its customer column has type %s, which has no hash operator class', cust_typid::regtype);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_model) IS
+    'Why the grouping in C cannot read a model''s source as it is (time, amount or customer type), or NULL: then the model''s summary is rfm_model_summarize''s, else the aggregates''';
+
 -- The SQL of the five views of a model, in build order.  With storage
 -- ('a' or 'b'), the queries read the tables of that generation (a refresh
 -- builds them in turn); without it, the views themselves (the definitions
@@ -279,12 +332,6 @@ DECLARE
     cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
                          AND NOT a.attisdropped);
-    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                       WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
-                         AND NOT a.attisdropped);
-    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                         WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
-                           AND NOT a.attisdropped);
     summarize boolean;
     summary_rows text;
     leads text;
@@ -316,15 +363,7 @@ BEGIN
     -- amounts) the aggregates, which share their state too.  Both read the
     -- source as the view's owner: REFRESH switches to it, so its privileges
     -- and row-level security apply.
-    summarize := m.time_type IN ('date', 'timestamptz')
-        AND amount_typid IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
-                             'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-        AND EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
-                    WHERE am.amname = 'hash' AND oc.opcdefault
-                      AND (oc.opcintype = cust_typid
-                           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
-                                      WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
-                                        AND k.castmethod = 'b')));
+    summarize := @extschema@.rfm_model_summarize_problem(m) IS NULL;
 
     -- read whole by the model, and by customer through _customers, which has
     -- the index: none here

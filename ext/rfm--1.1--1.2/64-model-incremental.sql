@@ -5,7 +5,7 @@
 -- orders changed in <name>$changes.  A refresh then reads from the source
 -- only those customers (and the ones with orders after the last as_of), and
 -- builds _summary from the stored states re-dated to the new as_of
--- (rfm_state_at): the same rows a full grouping would give.  Everything
+-- (rfm_model_state_summary): the same rows a full grouping would give.  Everything
 -- after _summary (fits, scores, segments, Pareto, history) is built from it
 -- as in a full refresh.  A full rebuild of the states happens, and the log
 -- says why, when: asked for (rfm_refresh(..., full_rebuild => true)), the source was
@@ -38,42 +38,17 @@ CREATE FUNCTION @extschema@.rfm_model_state_summary(states regclass, as_of times
     AS 'MODULE_PATHNAME', 'rfm_model_state_summary' LANGUAGE C STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.rfm_model_state_summary(regclass, timestamptz, text, anyelement) IS
-    'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of (rfm_state_at), in one call; reads only a plain table of the calling role (a refresh calls it as the model''s owner)';
-
-CREATE FUNCTION @extschema@.rfm_state_at(state @extschema@.rfm_state, as_of timestamptz, time_zone text)
-    RETURNS @extschema@.rfm_state
-    AS 'MODULE_PATHNAME', 'rfm_state_at' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.rfm_state_at(@extschema@.rfm_state, timestamptz, text) IS
-    'A state moved to a later as_of (for a date state, the day of as_of in time_zone): valid only for a state that left out no row after its own as_of; an earlier as_of is an error';
-
--- The equality operator of a customer type, as OPERATOR(schema.=).
-CREATE FUNCTION @extschema@.rfm_model_eq_operator(typ regtype) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname)
-FROM pg_catalog.pg_type t
-     JOIN pg_catalog.pg_operator o ON o.oprname = '=' AND o.oprleft = coalesce(NULLIF(t.typbasetype, 0), t.oid)
-                                  AND o.oprright = o.oprleft
-     JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-WHERE t.oid = typ
-ORDER BY n.nspname = 'pg_catalog' DESC
-LIMIT 1
-$$;
-COMMENT ON FUNCTION @extschema@.rfm_model_eq_operator(regtype) IS
-    'The equality operator of a (customer) type, schema-qualified for SQL that rfm builds: OPERATOR(schema.=)';
+    'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of, in one call; reads only a plain table of the calling role (a refresh calls it as the model''s owner)';
 
 -- Why a source cannot feed an incremental model, or NULL: a plain table
 -- without inheritance children (a statement's triggers see the rows written
--- through it), read in one pass by rfm_model_states (date or timestamptz
--- times; numeric, float or integer amounts; a hashable customer type).
+-- through it) that rfm_model_states can read in one pass
+-- (rfm_model_summarize_problem).
 CREATE FUNCTION @extschema@.rfm_model_incremental_problem(m @extschema@.rfm_model) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     src regclass := m.source::regclass;
     kind "char" := (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = src);
-    cust_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                       WHERE a.attrelid = src AND a.attname = m.customer_column AND NOT a.attisdropped);
-    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                         WHERE a.attrelid = src AND a.attname = m.amount_column AND NOT a.attisdropped);
 BEGIN
     IF kind <> 'r' THEN
         RETURN format('%s is not a plain table (a view, materialized view, foreign or partitioned table cannot report its changed rows to the model)', src);
@@ -81,24 +56,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = src) THEN
         RETURN format('%s has inheritance children, whose rows are written without its triggers', src);
     END IF;
-    IF m.time_type NOT IN ('date', 'timestamptz') THEN
-        RETURN format('its time column has type %s; incremental models take date or timestamptz', m.time_type);
-    END IF;
-    IF amount_typid NOT IN ('numeric'::regtype, 'float8'::regtype, 'float4'::regtype,
-                            'int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
-        RETURN format('its amount column has type %s; incremental models take numeric, float or integer amounts',
-                      amount_typid::regtype);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod
-                   WHERE am.amname = 'hash' AND oc.opcdefault
-                     AND (oc.opcintype = cust_typid
-                          OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
-                                     WHERE k.castsource = cust_typid AND k.casttarget = oc.opcintype
-                                       AND k.castmethod = 'b')))
-       OR @extschema@.rfm_model_eq_operator(cust_typid) IS NULL THEN
-        RETURN format('its customer column has type %s, which has no hash operator class', cust_typid::regtype);
-    END IF;
-    RETURN NULL;
+    RETURN @extschema@.rfm_model_summarize_problem(m);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_incremental_problem(@extschema@.rfm_model) IS
@@ -144,6 +102,7 @@ DECLARE
                        FROM pg_catalog.unnest(@extschema@.rfm_model_trigger_names(m.name)) AS x(tgname)
                        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                                          WHERE t.tgrelid = m.source::regclass AND t.tgname = x.tgname));
+    trig record;
 BEGIN
     -- each table that is missing (a model's first refresh, or one dropped by hand)
     IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state')) IS NULL THEN
@@ -208,26 +167,16 @@ $f$, fn, changes, cust));
             HINT = format('The owner of %s can GRANT TRIGGER ON it TO %I, or create the model with incremental => false.',
                           m.source, m.owner);
     END IF;
-    IF m.name || '$ins' = ANY (missing) THEN
+    FOR trig IN SELECT * FROM (VALUES
+                   ('$ins', 'INSERT', 'REFERENCING NEW TABLE AS rfm_new'),
+                   ('$upd', 'UPDATE', 'REFERENCING OLD TABLE AS rfm_old NEW TABLE AS rfm_new'),
+                   ('$del', 'DELETE', 'REFERENCING OLD TABLE AS rfm_old'),
+                   ('$trunc', 'TRUNCATE', '')) AS t(suffix, event, referencing)
+                WHERE m.name || t.suffix = ANY (missing) LOOP
         PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS rfm_new FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-            m.name || '$ins', m.source, fn));
-    END IF;
-    IF m.name || '$upd' = ANY (missing) THEN
-        PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS rfm_old NEW TABLE AS rfm_new FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-            m.name || '$upd', m.source, fn));
-    END IF;
-    IF m.name || '$del' = ANY (missing) THEN
-        PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS rfm_old FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-            m.name || '$del', m.source, fn));
-    END IF;
-    IF m.name || '$trunc' = ANY (missing) THEN
-        PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-            m.name || '$trunc', m.source, fn));
-    END IF;
+            'CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+            m.name || trig.suffix, trig.event, m.source, trig.referencing, fn));
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_capture_setup(@extschema@.rfm_model, regrole) IS
@@ -237,7 +186,7 @@ COMMENT ON FUNCTION @extschema@.rfm_model_capture_setup(@extschema@.rfm_model, r
 -- owner, before _summary is built from them; returns what was done, for the
 -- log.  Incremental: the changed customers recorded by the triggers, and the
 -- customers that had orders after the last as_of, are read again from the
--- source; the others' states stay (rfm_state_at re-dates them).  Full: all
+-- source; the others' states stay (rfm_model_state_summary re-dates them).  Full: all
 -- states read again.
 CREATE FUNCTION @extschema@.rfm_model_fold(m @extschema@.rfm_model, owner regrole, full_rebuild boolean) RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
