@@ -203,6 +203,22 @@ SELECT rfm_drop_model('inc_a');
 RESET ROLE;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'inc_orders'::regclass AND NOT tgisinternal ORDER BY tgname;
 
+-- A varchar customer (hashed and compared through text's operator class)
+CREATE TABLE inc_orders_vc (c varchar(10), t date, a numeric);
+INSERT INTO inc_orders_vc SELECT 'v' || (i % 30), date '2024-01-01' + (i % 300), i % 50 FROM generate_series(1, 600) i;
+SELECT count(*) FROM rfm_create_model('incv_i', 'inc_orders_vc', 'c', 't', 'a', as_of => '2024-12-01 00:00+01',
+                                      incremental => true, clv => false);
+SELECT count(*) FROM rfm_create_model('incv_f', 'inc_orders_vc', 'c', 't', 'a', as_of => '2024-12-01 00:00+01',
+                                      clv => false);
+INSERT INTO inc_orders_vc VALUES ('v1', '2024-11-30', 5), ('new', '2024-11-01', 9);
+DELETE FROM inc_orders_vc WHERE c = 'v2';
+CALL rfm_refresh('incv_i');
+CALL rfm_refresh('incv_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incv_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incv_i', 'incv_f') WHERE differing > 0;
+SELECT rfm_drop_model('incv_i'), rfm_drop_model('incv_f');
+DROP TABLE inc_orders_vc;
+
 SELECT rfm_drop_model(name) FROM rfm_model WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f') ORDER BY name;
 SELECT count(*) FROM pg_class WHERE relname LIKE 'inc%$%';
 SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('inc_orders'::regclass, 'inc_orders_d'::regclass) AND NOT tgisinternal;
