@@ -187,6 +187,26 @@ CALL rfm_refresh('inc_i');
 SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT 1;
 SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
 
+-- The table of states given to another role, which puts a trigger on it: a
+-- refresh, writing it as the model's owner, would run that role's code with
+-- the owner's rights, so it stops first.  The same for the capture function.
+CREATE FUNCTION inc_steal() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'ran as %', current_user; RETURN NULL; END $$;
+ALTER TABLE "inc_i$state" OWNER TO inc_writer;
+SET ROLE inc_writer;
+CREATE TRIGGER steal AFTER INSERT OR DELETE ON "inc_i$state" FOR EACH STATEMENT EXECUTE FUNCTION inc_steal();
+RESET ROLE;
+CALL rfm_refresh('inc_i');
+DROP TRIGGER steal ON "inc_i$state";
+ALTER TABLE "inc_i$state" OWNER TO CURRENT_USER;
+ALTER FUNCTION "inc_i$capture"() OWNER TO inc_writer;
+CALL rfm_refresh('inc_i');
+ALTER FUNCTION "inc_i$capture"() OWNER TO CURRENT_USER;
+DROP FUNCTION inc_steal();
+CALL rfm_refresh('inc_i');
+SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
+
 -- The owner needs the TRIGGER privilege on the source
 CREATE ROLE inc_analyst;
 GRANT SELECT ON inc_orders TO inc_analyst;

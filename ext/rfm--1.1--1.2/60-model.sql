@@ -43,7 +43,8 @@ $$;
 -- (a storage generation: rfm_model_storage_name) through the guard
 -- rfm_model_visible and nothing else, and a history table -- or, for a
 -- model made before 1.2, five materialized views and the table -- all the
--- owner's.  Anything else (a view that calls other functions, an object
+-- owner's, as are an incremental model's tables of states, changes and work
+-- and its capture function.  Anything else (a view that calls other functions, an object
 -- given to another role) stops the work, so that nobody's code runs in its
 -- place.
 CREATE FUNCTION @extschema@.rfm_model_owner(m @extschema@.rfm_model) RETURNS regrole
@@ -95,17 +96,33 @@ BEGIN
         WHERE d.tables <> 1 OR d.others > 0
         LIMIT 1;
     END IF;
+    -- an incremental model's tables and capture function: the owner's, or
+    -- missing (a refresh makes them again)
+    IF NOT FOUND AND m.incremental THEN
+        SELECT x.suffix, c.relkind, c.relowner INTO bad
+        FROM pg_catalog.unnest(ARRAY['$state', '$changes', '$work']) AS x(suffix)
+             JOIN pg_catalog.pg_class c ON c.relnamespace = nsp AND c.relname = m.name || x.suffix
+        WHERE c.relowner <> owner_oid OR c.relkind <> 'r'
+        UNION ALL
+        SELECT '$capture', 'f', p.proowner
+        FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = nsp AND p.proname = m.name || '$capture' AND p.pronargs = 0
+          AND p.proowner <> owner_oid
+        LIMIT 1;
+    END IF;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('%I.%I of model "%s" is not the %s that rfm_create_model made',
                              m.schema_name, m.name || bad.suffix, m.name,
-                             CASE WHEN bad.suffix = '_history' THEN 'table'
+                             CASE WHEN bad.suffix IN ('_history', '$state', '$changes', '$work') THEN 'table'
+                                  WHEN bad.suffix = '$capture' THEN 'function'
                                   WHEN views_kind = 'm' THEN 'materialized view' ELSE 'view' END),
             DETAIL = CASE WHEN bad.relkind IS NULL THEN 'It does not exist.'
                           WHEN bad.relowner <> owner_oid
                           THEN format('It belongs to role "%s", the model to role "%s".',
                                       pg_catalog.pg_get_userbyid(bad.relowner), m.owner)
-                          WHEN bad.suffix <> '_history' AND views_kind = 'v' AND bad.relkind = 'v'
+                          WHEN bad.suffix IN ('_summary', '_fit', '_customers', '_segments', '_pareto')
+                               AND views_kind = 'v' AND bad.relkind = 'v'
                           THEN format('It must read one table of its own, %I.%I or %I.%I, of the model''s owner, and nothing else.',
                                       m.schema_name, @extschema@.rfm_model_storage_name(m.name, bad.suffix, 'a'),
                                       m.schema_name, @extschema@.rfm_model_storage_name(m.name, bad.suffix, 'b'))
@@ -116,7 +133,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
-    'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s';
+    'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s, as are an incremental model''s tables ($state, $changes, $work) and capture function';
 
 -- The table a model's view reads now (NULL for a materialized view).
 CREATE FUNCTION @extschema@.rfm_model_storage(m @extschema@.rfm_model, view_suffix text) RETURNS regclass
