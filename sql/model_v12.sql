@@ -98,6 +98,34 @@ JOIN (SELECT customer_id, 0.4 * sum(revenue) - 5 * count(*) - 20 AS profit
 WHERE abs(c.profit - h.profit::float8) > 1e-9;
 SELECT round(sum(profit)::numeric, 2) AS profit, round(sum(profit_share)::numeric, 6) AS shares FROM grp_segments;
 
+-- The groups' strategies are the rules' at the last refresh: the table keeps
+-- the group codes, the view and the history give the texts of that refresh.
+CREATE TEMP TABLE grp_saved AS SELECT code, strategy_en FROM rfm_customer_group WHERE code IN ('B', 'arpu_high', 'low_value');
+UPDATE rfm_customer_group SET strategy_en = 'Call ' || code WHERE code IN ('B', 'arpu_high', 'low_value');
+SELECT count(*) FILTER (WHERE ae_strategy LIKE 'Call %' OR arpu_strategy LIKE 'Call %' OR value_strategy LIKE 'Call %')
+    AS new_texts_before_refresh
+FROM grp_customers;
+UPDATE rfm_model SET keep_history = true WHERE name = 'grp';
+-- (a history table with a strategy column of its own gets it filled too)
+ALTER TABLE grp_history ADD COLUMN ae_strategy text;
+CALL rfm_refresh('grp');
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE ae_strategy = 'Call B') AS call_b, count(*) FILTER (WHERE ae_group = 'B') AS b,
+       count(*) FILTER (WHERE ae_strategy IS DISTINCT FROM rfm_group_strategy(ae_group)
+                           OR arpu_strategy IS DISTINCT FROM rfm_group_strategy(arpu_group)
+                           OR value_strategy IS DISTINCT FROM rfm_group_strategy(value_tier)) AS differ
+FROM grp_customers;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE (h.ae_group, h.segment, h.ae_strategy)
+                              IS DISTINCT FROM (c.ae_group, c.segment, c.ae_strategy)) AS differ,
+       count(*) FILTER (WHERE h.ae_strategy = 'Call B') AS call_b
+FROM grp_history h JOIN grp_customers c USING (customer);
+UPDATE rfm_customer_group g SET strategy_en = s.strategy_en FROM grp_saved s WHERE g.code = s.code;
+CALL rfm_refresh('grp');
+SELECT count(*) FILTER (WHERE ae_strategy LIKE 'Call %' OR arpu_strategy LIKE 'Call %' OR value_strategy LIKE 'Call %')
+    AS edited_texts_after_restore
+FROM grp_customers;
+
 -- ==== Leads: customers without an order, the acquisition stage ====
 CREATE TABLE crm (customer_id text, signed_up date);
 INSERT INTO crm SELECT DISTINCT customer_id, date '2001-01-01' FROM rfm_orders WHERE customer_id < 'C';

@@ -240,7 +240,8 @@ COMMENT ON FUNCTION @extschema@.rfm_model_build(text, boolean) IS
 -- other storage generation are built and indexed as the model's owner while
 -- readers go on reading the current ones; _history gets its snapshot from
 -- the new _customers table; then, in a moment at the end, the views are
--- replaced to read the new tables (tried for 0.1 s at a time, so that a
+-- replaced to read the new tables (_customers putting the groups' strategies
+-- of this moment in place of their codes; tried for 0.1 s at a time, so that a
 -- long reader does not make others queue behind the refresh), and the old
 -- tables dropped if nobody holds them (else by the next refresh).  All in the caller's transaction: readers see the old
 -- data until it commits and then the new, never a mixture, and a failure
@@ -259,6 +260,7 @@ DECLARE
     t text;
     attempt integer := 0;
     saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+    strategies text := @extschema@.rfm_model_group_strategies();
 BEGIN
     SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
     gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
@@ -317,7 +319,7 @@ BEGIN
 
     SELECT k.customers, k.as_of INTO customers, as_of
     FROM @extschema@.rfm_model_keep_snapshot(m, owner,
-             @extschema@.rfm_model_storage_name(m.name, '_customers', gen)::name) k;
+             @extschema@.rfm_model_storage_name(m.name, '_customers', gen)::name, strategies) k;
 
     -- The swap: the views are replaced together in a subtransaction that
     -- gives up after 0.1 s and is tried again, so that a long reader makes
@@ -330,8 +332,10 @@ BEGIN
             FOREACH suffix IN ARRAY suffixes LOOP
                 t := @extschema@.rfm_model_storage_name(m.name, suffix, gen);
                 PERFORM @extschema@.rfm_owner_exec(owner,
-                    format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT * FROM %1$I.%3$I WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
-                           m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t)));
+                    format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT %5$s FROM %1$I.%3$I c WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
+                           m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t),
+                           CASE suffix WHEN '_customers' THEN @extschema@.rfm_model_customers_columns(strategies)
+                                       ELSE 'c.*' END));
             END LOOP;
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             EXIT;

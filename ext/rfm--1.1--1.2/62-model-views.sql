@@ -496,14 +496,15 @@ WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer =
     -- the population's cut points, means and ranks, then the rules and the
     -- fitted models per customer), the leads after them.  The fitted models
     -- and the settings of the groups are scalar subqueries, evaluated once.
+    -- The groups' strategies are not stored: the view gives them from the
+    -- group codes (rfm_model_customers_columns).
     view_suffix := '_customers';
     unique_column := 'customer';
     definition := format($q$
 SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
        x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
        x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
-       x.as_of, x.profit, x.profit_rank, x.ae_group, x.ae_strategy, x.arpu, x.arpu_group, x.arpu_strategy,
-       x.value_tier, x.value_strategy
+       x.as_of, x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
 FROM @extschema@.rfm_model_customers(%1$L::pg_catalog.regclass, NULL::%2$s, %3$s, %4$s,
          (SELECT fit.bgnbd FROM %5$s fit), (SELECT fit.pnbd FROM %5$s fit), (SELECT fit.gamma_gamma FROM %5$s fit),
          %6$s::pg_catalog.float8, %7$s::pg_catalog.float8, %8$s::pg_catalog.float8, %9$s::pg_catalog.float8,
@@ -515,7 +516,7 @@ SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int
        'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
        (SELECT max(sa.as_of) FROM %1$s sa),
        NULL::float8, NULL::bigint,
-       'A'::text, @extschema@.rfm_group_strategy('A'), NULL::float8, NULL::text, NULL::text, NULL::text, NULL::text
+       'A'::text, NULL::float8, NULL::text, NULL::text
 FROM (%12$s) l$q$,
         s, cust_type, m.bins, scores, f, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
         m.cost_per_customer, unit_days, leads);
@@ -594,36 +595,71 @@ COMMENT ON FUNCTION @extschema@.rfm_model_history_columns() IS
 -- Counts a model's customers in customers_rel of its schema (its
 -- _customers view, or the table a refresh has just built) and, with
 -- keep_history, keeps them in _history as a snapshot.
+-- The groups' strategies, as CASE branches over a group code: taken once
+-- per refresh from rfm_group_strategy, for the view _customers and the
+-- history snapshot (a model's _customers table keeps the codes only).
+CREATE FUNCTION @extschema@.rfm_model_group_strategies() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.string_agg(pg_catalog.format('WHEN %L THEN %L', g.code, @extschema@.rfm_group_strategy(g.code)),
+                                 ' ' ORDER BY g.code)
+    FROM @extschema@.rfm_customer_group g
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_group_strategies() IS
+    'The strategy of every customer group code (rfm_group_strategy) as the branches of an SQL CASE, for a model''s _customers view and history';
+
+-- The columns of a model's _customers view over its table c: the table's
+-- columns, with the groups' strategies put back in their places.
+CREATE FUNCTION @extschema@.rfm_model_customers_columns(strategies text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.format(
+    'c.customer, c.recency, c.frequency, c.monetary, c.avg_order_value, c.r_score, c.f_score, c.m_score, '
+    'c.rfm_score, c.rfm_cell, c.segment, c.value_type, c.strategy, c.tier, c.tier_discount, '
+    'c.lifecycle_stage, c.p_alive, c.expected_purchases, c.expected_order_value, c.clv, c.revenue_rank, '
+    'c.as_of, c.profit, c.profit_rank, c.ae_group, (CASE c.ae_group %1$s END)::pg_catalog.text AS ae_strategy, '
+    'c.arpu, c.arpu_group, (CASE c.arpu_group %1$s END)::pg_catalog.text AS arpu_strategy, '
+    'c.value_tier, (CASE c.value_tier %1$s END)::pg_catalog.text AS value_strategy',
+    coalesce(strategies, 'WHEN NULL THEN NULL'))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_customers_columns(text) IS
+    'The select list of a model''s _customers view over its table, aliased c: its columns and the groups'' strategies from the CASE branches given (rfm_model_group_strategies)';
+
+-- strategies: customers_rel is a table of _customers without the groups'
+-- strategies (rfm_model_rebuild), which these CASE branches give.
 CREATE FUNCTION @extschema@.rfm_model_keep_snapshot(m @extschema@.rfm_model, owner regrole, customers_rel name,
+                                                    strategies text DEFAULT NULL,
                                                     OUT customers bigint, OUT as_of timestamptz)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cols text;
+    src text := format('%I.%I c', m.schema_name, customers_rel);
 BEGIN
     SELECT q.n, q.a INTO customers, as_of
-    FROM @extschema@.rfm_owner_query(owner,
-             format('SELECT count(*), max(c.as_of) FROM %I.%I c', m.schema_name, customers_rel))
+    FROM @extschema@.rfm_owner_query(owner, format('SELECT count(*), max(c.as_of) FROM %s', src))
          AS q(n bigint, a timestamptz);
     IF m.keep_history AND as_of IS NOT NULL THEN
         -- the columns both have (a model of 1.1 has fewer)
         SELECT string_agg(format('%I', h.attname), ', ' ORDER BY h.attnum) INTO cols
         FROM pg_catalog.pg_attribute h
-             JOIN pg_catalog.pg_attribute c
-               ON c.attrelid = format('%I.%I', m.schema_name, customers_rel)::regclass
-              AND c.attname = h.attname AND c.attnum > 0 AND NOT c.attisdropped
         WHERE h.attrelid = format('%I.%I', m.schema_name, m.name || '_history')::regclass
-          AND h.attnum > 0 AND NOT h.attisdropped;
+          AND h.attnum > 0 AND NOT h.attisdropped
+          AND (EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
+                       WHERE c.attrelid = format('%I.%I', m.schema_name, customers_rel)::regclass
+                         AND c.attname = h.attname AND c.attnum > 0 AND NOT c.attisdropped)
+               OR (strategies IS NOT NULL AND h.attname IN ('ae_strategy', 'arpu_strategy', 'value_strategy')));
+        IF strategies IS NOT NULL THEN
+            src := format('(SELECT %s FROM %s) c', @extschema@.rfm_model_customers_columns(strategies), src);
+        END IF;
         PERFORM @extschema@.rfm_owner_exec(owner,
             format('DELETE FROM %I.%I h WHERE h.as_of = %s',
                    m.schema_name, m.name || '_history', @extschema@.rfm_timestamptz_sql(as_of)));
         PERFORM @extschema@.rfm_owner_exec(owner,
-            format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I c',
-                   m.schema_name, m.name || '_history', cols, cols, m.schema_name, customers_rel));
+            format('INSERT INTO %I.%I (%s) SELECT %s FROM %s',
+                   m.schema_name, m.name || '_history', cols, cols, src));
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.rfm_model_keep_snapshot(@extschema@.rfm_model, regrole, name) IS
-    'Counts a model''s customers in the given relation of its schema and, with keep_history, copies them into <name>_history as the snapshot of their as_of time, as the model''s owner';
+COMMENT ON FUNCTION @extschema@.rfm_model_keep_snapshot(@extschema@.rfm_model, regrole, name, text) IS
+    'Counts a model''s customers in the given relation of its schema and, with keep_history, copies them into <name>_history as the snapshot of their as_of time, as the model''s owner; with strategies (rfm_model_group_strategies), the relation is a _customers table, whose groups'' strategies they give';
 
 CREATE OR REPLACE FUNCTION @extschema@.rfm_model_snapshot(model text, OUT customers bigint, OUT as_of timestamptz)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
