@@ -59,9 +59,11 @@ SELECT * FROM inc_diff('incd_i', 'incd_f') WHERE differing > 0;
 
 -- 40 random steps: new orders (some late, some after as_of, some of new
 -- customers), returns, changed amounts, times and customers, deleted
--- orders, as_of moving on; and a TRUNCATE (step 24), as_of moving back (30),
--- a disabled trigger (33), a full rebuild asked for (37).  After each, both
--- pairs of models are refreshed and compared.
+-- orders, as_of moving on; and other lifecycle thresholds (steps 12 and 13),
+-- a TRUNCATE (24), as_of moving back (30), a disabled trigger (33), a full
+-- rebuild asked for (37).  After each, both pairs of models are refreshed
+-- and compared.  An incremental refresh at the same as_of keeps the summary
+-- rows of the customers it does not read again ("kept").
 CREATE TABLE inc_steps (step integer, model text, message text, differing bigint);
 CREATE PROCEDURE inc_step(step integer) LANGUAGE plpgsql AS $$
 DECLARE
@@ -78,6 +80,13 @@ BEGIN
     ELSIF step = 30 THEN
         -- as_of moves back: the states, which leave out later rows, cannot serve
         UPDATE rfm_model SET as_of = t - interval '20 days' WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f');
+    ELSIF step = 12 THEN
+        -- other lifecycle thresholds: every summary row's stage may change,
+        -- so none is kept
+        INSERT INTO rfm_lifecycle_settings (new_days, churn_days) VALUES (30, 200);
+        INSERT INTO inc_orders (customer_id, order_time, amount) VALUES (8, t - interval '1 day', 20);
+    ELSIF step = 13 THEN
+        DELETE FROM rfm_lifecycle_settings;
     ELSIF step = 33 THEN
         -- a trigger disabled by the source's owner: changes may be lost
         ALTER TABLE inc_orders_d DISABLE TRIGGER "incd_i$upd";
@@ -143,8 +152,11 @@ $$;
 -- the asked-for, truncated and moved-back cases
 SELECT model, count(*) AS steps, sum(differing) AS differing_rows,
        count(*) FILTER (WHERE message LIKE 'incremental:%') AS incremental,
-       count(*) FILTER (WHERE message LIKE 'full:%') AS full
+       count(*) FILTER (WHERE message LIKE 'full:%') AS full,
+       count(*) FILTER (WHERE message LIKE '%others kept') AS kept
 FROM inc_steps GROUP BY model ORDER BY model;
+-- kept: not after as_of moved, nor after the lifecycle thresholds changed
+SELECT step, model, message FROM inc_steps WHERE step IN (12, 13, 14) ORDER BY step, model;
 SELECT step, model, message FROM inc_steps WHERE message NOT LIKE 'incremental:%' OR differing > 0 ORDER BY step, model;
 SELECT (SELECT count(*) FROM inc_i_customers) = (SELECT count(*) FROM inc_f_customers) AS same_customers,
        (SELECT count(*) FROM inc_i_customers) > 100 AS many;

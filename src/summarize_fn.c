@@ -211,6 +211,32 @@ rfm_summarize(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Restrict the query in q to the customers listed in table filter (its
+ * column customer), compared with the customer type's own equality
+ * operator: "WHERE column = ANY (SELECT f.customer FROM filter f)".
+ */
+static void
+append_customer_filter(StringInfo q, const char *fn, const char *column, Oid key_type, Oid filter)
+{
+	TypeCacheEntry *tce = lookup_type_cache(key_type, TYPECACHE_EQ_OPR);
+
+	if (get_rel_name(filter) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s: relation with OID %u does not exist", fn, filter)));
+	if (!OidIsValid(tce->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s: customer type %s has no equality operator", fn, format_type_be(key_type))));
+	appendStringInfo(q, " WHERE %s OPERATOR(%s.%s) ANY (SELECT f.customer FROM %s f)",
+					 column,
+					 quote_identifier(get_namespace_name(operator_namespace(tce->eq_opr))),
+					 get_opname(tce->eq_opr),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(filter)),
+												get_rel_name(filter)));
+}
+
+/*
  * rfm_model_states(source, customer_column, time_column, amount_column,
  * as_of, time_zone, customer_type, customers): the same grouping, kept for
  * an incremental model: one row per customer (NULL customers left out) with
@@ -387,27 +413,8 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
 	if (states && !PG_ARGISNULL(7))
-	{
-		/* only the listed customers, compared with the type's own equality */
-		Oid			filter = PG_GETARG_OID(7);
-		TypeCacheEntry *tce = lookup_type_cache(key_type, TYPECACHE_EQ_OPR);
-
-		if (get_rel_name(filter) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("rfm_model_states: relation with OID %u does not exist", filter)));
-		if (!OidIsValid(tce->eq_opr))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("rfm_model_states: customer type %s has no equality operator",
-							format_type_be(key_type))));
-		appendStringInfo(&q, " WHERE %s OPERATOR(%s.%s) ANY (SELECT f.customer FROM %s f)",
-						 quote_identifier(NameStr(*PG_GETARG_NAME(1))),
-						 quote_identifier(get_namespace_name(operator_namespace(tce->eq_opr))),
-						 get_opname(tce->eq_opr),
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(filter)),
-													get_rel_name(filter)));
-	}
+		append_customer_filter(&q, "rfm_model_states", quote_identifier(NameStr(*PG_GETARG_NAME(1))),
+							   key_type, PG_GETARG_OID(7));
 
 	ctx.track_after = states;
 	summarize_begin(&ctx);
@@ -439,8 +446,10 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
  * rfm_model_state_summary(states, as_of, time_zone, customer_type): a
  * model's summary rows (emit_flat) from an incremental model's table of
  * states (columns customer and state), each re-dated to as_of
- * (rfm_state_redate).  It reads only a plain table of the calling role: a
- * refresh calls it as the model's owner on the model's $state.
+ * (rfm_state_redate); with customers (a table with a column customer, or
+ * NULL), only the customers it lists.  It reads only a plain table of states
+ * of the calling role: a refresh calls it as the model's owner on the
+ * model's $state.
  */
 Datum
 rfm_model_state_summary(PG_FUNCTION_ARGS)
@@ -493,6 +502,9 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 	appendStringInfo(&q, "SELECT s.customer, s.state FROM %s s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)));
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		append_customer_filter(&q, "rfm_model_state_summary", "s.customer",
+							   TupleDescAttr(out.outdesc, 0)->atttypid, PG_GETARG_OID(4));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "rfm_model_state_summary: SPI_connect failed");
 	plan = SPI_prepare(q.data, 0, NULL);

@@ -261,6 +261,7 @@ DECLARE
     attempt integer := 0;
     saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
     strategies text := @extschema@.rfm_model_group_strategies();
+    keep_summary boolean := false;
 BEGIN
     SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
     gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
@@ -273,9 +274,10 @@ BEGIN
     PERFORM pg_catalog.set_config('synchronize_seqscans', 'off', true);
     -- an incremental model: its states first, _summary is built from them
     IF m.incremental THEN
-        message := @extschema@.rfm_model_fold(m, owner, full_rebuild);
+        SELECT f.message, f.keep_summary INTO message, keep_summary
+        FROM @extschema@.rfm_model_fold(m, owner, full_rebuild) f;
     END IF;
-    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen) LOOP
+    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END) LOOP
         t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix, gen);
         -- a table of this generation left behind (a refresh's old tables
         -- that a reader of its own held) goes now

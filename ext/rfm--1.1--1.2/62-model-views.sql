@@ -313,9 +313,12 @@ COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_mode
 -- The SQL of the five views of a model, in build order.  With storage
 -- ('a' or 'b'), the queries read the tables of that generation (a refresh
 -- builds them in turn); without it, the views themselves (the definitions
--- of a model's materialized views before 1.2's tables).
+-- of a model's materialized views before 1.2's tables).  keep_summary, for
+-- an incremental model: its current _summary table, whose rows of the
+-- customers not in $work are kept (rfm_model_fold says when they can be).
 DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
-CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL)
+CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL,
+                                               keep_summary regclass DEFAULT NULL)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -373,8 +376,10 @@ BEGIN
         -- the stored states (rfm_model_fold brought them to this refresh),
         -- re-dated to as_of
         summary_rows := format($q$@extschema@.rfm_model_state_summary(%1$L::pg_catalog.regclass, %2$s,
-    %3$L::pg_catalog.text, NULL::%4$s) q$q$,
-            format('%I.%I', m.schema_name, m.name || '$state'), as_of_expr, m.time_zone, cust_type);
+    %3$L::pg_catalog.text, NULL::%4$s, %5$s) q$q$,
+            format('%I.%I', m.schema_name, m.name || '$state'), as_of_expr, m.time_zone, cust_type,
+            CASE WHEN keep_summary IS NULL THEN 'NULL'
+                 ELSE format('%L::pg_catalog.regclass', format('%I.%I', m.schema_name, m.name || '$work')) END);
     ELSIF summarize THEN
         summary_rows := format($q$@extschema@.rfm_model_summarize(%1$L::pg_catalog.regclass, %2$L::pg_catalog.name,
     %3$L::pg_catalog.name, %4$L::pg_catalog.name, %5$s, %6$L::pg_catalog.text, NULL::%7$s) q$q$,
@@ -404,11 +409,23 @@ SELECT q.customer::%3$s AS customer,
        q.repeat_recency / %2$s AS repeat_recency, q.age / %2$s AS age,
        q.lifecycle AS lifecycle_rule_stage, %6$s AS as_of, q.repeat_value
 FROM %1$s
-WHERE q.customer IS NOT NULL
-ORDER BY 1$q$, summary_rows, unit_days, cust_type,
+WHERE q.customer IS NOT NULL$q$, summary_rows, unit_days, cust_type,
         @extschema@.rfm_model_day_time(m, 'q.first_order'),
         @extschema@.rfm_model_day_time(m, 'q.last_order'),
         @extschema@.rfm_model_day_time(m, 'q.as_of'));
+    IF keep_summary IS NOT NULL AND m.incremental THEN
+        -- the kept rows, and the new rows of the customers read again
+        definition := format($q$
+SELECT k.* FROM %1$s k
+WHERE NOT EXISTS (SELECT 1 FROM %2$s w WHERE w.customer %3$s k.customer)
+UNION ALL%4$s$q$,
+            keep_summary, format('%I.%I', m.schema_name, m.name || '$work'),
+            @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                                               WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
+                                                 AND NOT a.attisdropped)),
+            definition);
+    END IF;
+    definition := definition || E'\nORDER BY 1';
     RETURN NEXT;
 
     view_suffix := '_fit';
@@ -578,8 +595,8 @@ WHERE tot.n > 0$q$, c, f);
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary)';
+COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass) IS
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary); keep_summary: an incremental model''s current _summary table, whose rows of the customers not read again are kept';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.

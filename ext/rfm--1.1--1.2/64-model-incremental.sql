@@ -14,11 +14,25 @@
 
 ALTER TABLE @extschema@.rfm_model
     ADD COLUMN incremental boolean NOT NULL DEFAULT false,
-    ADD COLUMN state_as_of timestamptz;
+    ADD COLUMN state_as_of timestamptz,
+    ADD COLUMN summary_basis text;
 COMMENT ON COLUMN @extschema@.rfm_model.incremental IS
     'Whether the model keeps per-customer states and the customers changed since its last refresh (triggers on its source), so that a refresh reads from the source only those';
 COMMENT ON COLUMN @extschema@.rfm_model.state_as_of IS
     'The as-of time of the last refresh that updated the stored states of an incremental model; NULL: none yet';
+COMMENT ON COLUMN @extschema@.rfm_model.summary_basis IS
+    'What the _summary rows of an incremental model''s last refresh were made with (rfm_model_summary_basis: as_of, rfm''s version, the lifecycle settings); a refresh with the same basis keeps the rows of the customers it does not read again';
+
+-- What a model's summary rows depend on besides the customer's state: the
+-- as-of time, rfm's version, and the thresholds of the lifecycle stage.
+CREATE FUNCTION @extschema@.rfm_model_summary_basis(as_of timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format('as_of %s; rfm %s; lifecycle %s', @extschema@.rfm_timestamptz_sql(as_of),
+                             (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'rfm'),
+                             coalesce((SELECT s::text FROM @extschema@.rfm_lifecycle_settings s), 'defaults'))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_summary_basis(timestamptz) IS
+    'What a model''s summary rows at as_of depend on besides each customer''s state (as_of, rfm''s version, the row of rfm_lifecycle_settings), as text: equal texts, equal rows';
 
 CREATE FUNCTION @extschema@.rfm_model_states(
         source regclass, customer_column name, time_column name, amount_column name,
@@ -30,15 +44,15 @@ COMMENT ON FUNCTION @extschema@.rfm_model_states(regclass, name, name, name, tim
     'One row per customer of source (read as the caller, like rfm_summarize; NULL customers left out): its rfm_state at as_of and whether it has rows after as_of, which the state leaves out; customers: a table with a column customer, to read only those customers. The stored states of an incremental model';
 
 CREATE FUNCTION @extschema@.rfm_model_state_summary(states regclass, as_of timestamptz, time_zone text,
-                                                    customer_type anyelement)
+                                                    customer_type anyelement, customers regclass DEFAULT NULL)
     RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary numeric, avg_order_value numeric,
                    first_order timestamptz, last_order timestamptz, tenure float8, purchase_days integer,
                    repeat_frequency integer, repeat_recency float8, age float8, returns bigint, as_of timestamptz,
                    lifecycle text, repeat_value float8)
     AS 'MODULE_PATHNAME', 'rfm_model_state_summary' LANGUAGE C STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION @extschema@.rfm_model_state_summary(regclass, timestamptz, text, anyelement) IS
-    'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of, in one call; reads only a plain table of the calling role (a refresh calls it as the model''s owner)';
+COMMENT ON FUNCTION @extschema@.rfm_model_state_summary(regclass, timestamptz, text, anyelement, regclass) IS
+    'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of, in one call; customers: a table with a column customer, to make only those customers'' rows; reads only a plain table of states of the calling role (a refresh calls it as the model''s owner)';
 
 -- Why a source cannot feed an incremental model, or NULL: a plain table
 -- without inheritance children (a statement's triggers see the rows written
@@ -188,7 +202,8 @@ COMMENT ON FUNCTION @extschema@.rfm_model_capture_setup(@extschema@.rfm_model, r
 -- customers that had orders after the last as_of, are read again from the
 -- source; the others' states stay (rfm_model_state_summary re-dates them).  Full: all
 -- states read again.
-CREATE FUNCTION @extschema@.rfm_model_fold(m @extschema@.rfm_model, owner regrole, full_rebuild boolean) RETURNS text
+CREATE FUNCTION @extschema@.rfm_model_fold(m @extschema@.rfm_model, owner regrole, full_rebuild boolean,
+                                           OUT message text, OUT keep_summary boolean)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     as_of timestamptz := (SELECT COALESCE(vi.as_of, pg_catalog.now())
@@ -205,7 +220,9 @@ DECLARE
     reason text;
     n bigint;
     states_sql text;
+    basis text;
 BEGIN
+    keep_summary := false;
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('model "%s" cannot be refreshed incrementally any more: %s', m.name, problem),
@@ -238,8 +255,10 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format('DELETE FROM %s', changes));
         PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
         n := @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st, format(states_sql, 'NULL')));
-        PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of));
-        RETURN format('full: %s; %s customers read', reason, n);
+        PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object(
+            'state_as_of', as_of, 'summary_basis', @extschema@.rfm_model_summary_basis(as_of)));
+        message := format('full: %s; %s customers read', reason, n);
+        RETURN;
     END IF;
     -- The customers to read again: those the triggers recorded (taken out
     -- of $changes in the same statement, so that a change committed later
@@ -257,12 +276,17 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st,
                                                          format(states_sql, format('%L::pg_catalog.regclass', work))));
     END IF;
-    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of));
-    RETURN format('incremental: %s customers read again', n);
+    -- The summary rows of the others are what they were if nothing else
+    -- they depend on changed (rfm_model_summary_basis).
+    basis := @extschema@.rfm_model_summary_basis(as_of);
+    keep_summary := coalesce(basis = m.summary_basis, false);
+    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of, 'summary_basis', basis));
+    message := format('incremental: %s customers read again', n)
+               || CASE WHEN keep_summary THEN ', the summaries of the others kept' ELSE '' END;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_fold(@extschema@.rfm_model, regrole, boolean) IS
-    'Brings an incremental model''s stored states to the refresh''s as_of as its owner: reads again from the source the customers its triggers recorded and those with orders after the last as_of, or all of them (full: asked for, truncated source, as_of moved back, triggers missing or disabled, no states); returns what it did, for the log';
+    'Brings an incremental model''s stored states to the refresh''s as_of as its owner: reads again from the source the customers its triggers recorded (left in its $work) and those with orders after the last as_of, or all of them (full: asked for, truncated source, as_of moved back, triggers missing or disabled, no states); returns what it did, for the log, and whether the current _summary rows of the customers not read again can be kept (same as_of, rfm version and lifecycle settings)';
 
 -- Drop what an incremental model keeps.  The triggers go with their function
 -- (CASCADE): a model's owner with the TRIGGER privilege on the source may
