@@ -42,6 +42,15 @@
 #include "summarize.h"
 
 
+/* the first three cache lines of a state, where its fields and first days are */
+static inline void
+prefetch_state(RfmState *st)
+{
+	__builtin_prefetch(st);
+	__builtin_prefetch((char *) st + 64);
+	__builtin_prefetch((char *) st + 128);
+}
+
 /* integer customer keys */
 typedef struct IntEntry
 {
@@ -295,9 +304,7 @@ flush_batch(SummarizeCtx *ctx)
 			e->after = false;
 		}
 		b->st[i] = e->st;
-		__builtin_prefetch(e->st);
-		__builtin_prefetch((char *) e->st + 64);
-		__builtin_prefetch((char *) e->st + 128);
+		prefetch_state(e->st);
 	}
 	old = MemoryContextSwitchTo(ctx->statecxt);
 	for (int i = 0; i < b->n; i++)
@@ -495,6 +502,17 @@ summarize_begin(SummarizeCtx *ctx)
 		ctx->gh = rfm_gh_create(ctx->statecxt, 1024, ctx);
 }
 
+/* how many entries ahead summarize_foreach prefetches the states */
+#define FOREACH_AHEAD 8
+
+static inline void
+int_entry_call(SummarizeCtx *ctx, IntEntry *e, SummarizeGroupFn fn, void *arg)
+{
+	fn(arg, (ctx->key_type == INT8OID) ? Int64GetDatum(e->key) :
+	   (ctx->key_type == INT4OID) ? Int32GetDatum((int32) e->key) :
+	   Int16GetDatum((int16) e->key), false, e->st, e->after);
+}
+
 /*
  * Call fn for every group: the NULL customer's first (when there is one),
  * then every customer's, in the hash table's order.
@@ -508,25 +526,46 @@ summarize_foreach(SummarizeCtx *ctx, SummarizeGroupFn fn, void *arg)
 	{
 		rfm_ih_iterator it;
 		IntEntry   *e;
+		IntEntry   *ring[FOREACH_AHEAD];
+		uint64		n = 0;
 
+		/*
+		 * The states are scattered in memory: each is prefetched when its
+		 * entry is reached, and handed to fn FOREACH_AHEAD entries later, in
+		 * the same order.
+		 */
 		rfm_ih_start_iterate(ctx->ih, &it);
 		while ((e = rfm_ih_iterate(ctx->ih, &it)) != NULL)
 		{
-			Datum		k = (ctx->key_type == INT8OID) ? Int64GetDatum(e->key) :
-				(ctx->key_type == INT4OID) ? Int32GetDatum((int32) e->key) :
-				Int16GetDatum((int16) e->key);
-
-			fn(arg, k, false, e->st, e->after);
+			prefetch_state(e->st);
+			if (n >= FOREACH_AHEAD)
+				int_entry_call(ctx, ring[n % FOREACH_AHEAD], fn, arg);
+			ring[n % FOREACH_AHEAD] = e;
+			n++;
 		}
+		for (uint64 i = n > FOREACH_AHEAD ? n - FOREACH_AHEAD : 0; i < n; i++)
+			int_entry_call(ctx, ring[i % FOREACH_AHEAD], fn, arg);
 	}
 	else
 	{
 		rfm_gh_iterator it;
 		GenEntry   *e;
+		GenEntry   *ring[FOREACH_AHEAD];
+		uint64		n = 0;
 
 		rfm_gh_start_iterate(ctx->gh, &it);
 		while ((e = rfm_gh_iterate(ctx->gh, &it)) != NULL)
-			fn(arg, e->key, false, e->st, e->after);
+		{
+			prefetch_state(e->st);
+			if (n >= FOREACH_AHEAD)
+				fn(arg, ring[n % FOREACH_AHEAD]->key, false, ring[n % FOREACH_AHEAD]->st,
+				   ring[n % FOREACH_AHEAD]->after);
+			ring[n % FOREACH_AHEAD] = e;
+			n++;
+		}
+		for (uint64 i = n > FOREACH_AHEAD ? n - FOREACH_AHEAD : 0; i < n; i++)
+			fn(arg, ring[i % FOREACH_AHEAD]->key, false, ring[i % FOREACH_AHEAD]->st,
+			   ring[i % FOREACH_AHEAD]->after);
 	}
 }
 
