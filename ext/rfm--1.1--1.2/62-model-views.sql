@@ -609,9 +609,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_history_columns() IS
     'The columns of a model''s <name>_history table after as_of and customer (rfm_create_model)';
 
--- Counts a model's customers in customers_rel of its schema (its
--- _customers view, or the table a refresh has just built) and, with
--- keep_history, keeps them in _history as a snapshot.
 -- The groups' strategies, as CASE branches over a group code: taken once
 -- per refresh from rfm_group_strategy, for the view _customers and the
 -- history snapshot (a model's _customers table keeps the codes only).
@@ -640,8 +637,11 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_customers_columns(text) IS
     'The select list of a model''s _customers view over its table, aliased c: its columns and the groups'' strategies from the CASE branches given (rfm_model_group_strategies)';
 
--- strategies: customers_rel is a table of _customers without the groups'
--- strategies (rfm_model_rebuild), which these CASE branches give.
+-- Counts a model's customers in customers_rel of its schema (its
+-- _customers view, or the table a refresh has just built) and, with
+-- keep_history, keeps them in _history as a snapshot.  With strategies,
+-- customers_rel is such a table, without the groups' strategies, which
+-- these CASE branches give (rfm_model_rebuild).
 CREATE FUNCTION @extschema@.rfm_model_keep_snapshot(m @extschema@.rfm_model, owner regrole, customers_rel name,
                                                     strategies text DEFAULT NULL,
                                                     OUT customers bigint, OUT as_of timestamptz)
