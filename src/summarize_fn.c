@@ -443,7 +443,7 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 
 
 /*
- * rfm_model_state_summary(states, as_of, time_zone, customer_type): a
+ * rfm_model_state_summary(states, as_of, time_zone, customer_type, customers): a
  * model's summary rows (emit_flat) from an incremental model's table of
  * states (columns customer and state), each re-dated to as_of
  * (rfm_state_redate); with customers (a table with a column customer, or
