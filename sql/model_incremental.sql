@@ -185,6 +185,14 @@ INSERT INTO "inc_i$changes" (customer) VALUES (1);
 SELECT count(*) FROM rfm_model_state_summary('"inc_i$state"', '2024-12-01 00:00+01', 'Europe/Berlin', NULL::integer);
 SELECT count(*) FROM rfm_model_states('inc_orders_d', 'customer', 'order_day', 'amount', '2024-12-01 00:00+01',
                                       'Europe/Berlin', NULL::text);
+-- nor learn which customers a refresh reads again: its own states filtered
+-- by the model's $work are read as itself
+CREATE TEMP TABLE w_states (customer integer, state rfm_state);
+\set VERBOSITY terse
+SELECT count(*) FROM rfm_model_state_summary('w_states', '2024-12-01 00:00+01', 'Europe/Berlin', NULL::integer,
+                                             '"inc_i$work"');
+\set VERBOSITY default
+DROP TABLE w_states;
 RESET ROLE;
 SELECT customer, truncated FROM "inc_i$changes";
 CALL rfm_refresh('inc_i');

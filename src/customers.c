@@ -603,10 +603,7 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	GroupOut	groups[MAX_GROUP_CODES];
 	int			ngroups = 0;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || (rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("rfm_model_customers must be called in FROM")));
+	rfm_srf_check(fcinfo, "rfm_model_customers");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(9) || PG_ARGISNULL(10) || PG_ARGISNULL(11) ||
 		PG_ARGISNULL(12) || PG_ARGISNULL(13) || PG_ARGISNULL(14))
 		ereport(ERROR,
@@ -626,12 +623,11 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 		model[k] = model_null[k] ? (Datum) 0 : PG_GETARG_DATUM(6 + k);
 	}
 
-	per_query = rsinfo->econtext->ecxt_per_query_memory;
-	old = MemoryContextSwitchTo(per_query);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != OUT_COLS)
 		elog(ERROR, "rfm_model_customers: return type must be the %d columns of _customers", OUT_COLS);
-	desc = CreateTupleDescCopy(desc);
-	store = tuplestore_begin_heap(true, false, work_mem);
+	store = rfm_srf_store(fcinfo, &desc);
+	per_query = rsinfo->econtext->ecxt_per_query_memory;
+	old = MemoryContextSwitchTo(per_query);
 	work = AllocSetContextCreate(per_query, "rfm_model_customers", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
 	row_cxt = AllocSetContextCreate(work, "rfm_model_customers row", ALLOCSET_DEFAULT_SIZES);

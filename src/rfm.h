@@ -17,7 +17,7 @@
  * src/clv.c		rfm_clv, rfm_simple_clv
  * src/btyd.c, btyd_state.c, btyd.h	machinery shared by these models
  * src/btyd_math.c	their numerics (2F1, digamma, BFGS)
- * src/rfm.c		module magic and _PG_init (GUCs)
+ * src/rfm.c		module magic and _PG_init (GUCs), rfm_srf_check/store
  */
 #ifndef RFM_H
 #define RFM_H
@@ -64,6 +64,12 @@ extern void rfm_sort_doubles(double *v, size_t n);
 
 /* src/owner.c: a plain table of the calling role, or 42501 */
 extern void rfm_require_own_table(Oid relid, const char *fname, const char *hint);
+
+/* src/rfm.c: set-returning functions that fill a tuplestore */
+struct Tuplestorestate;
+struct TupleDescData;
+extern void rfm_srf_check(FunctionCallInfo fcinfo, const char *fname);
+extern struct Tuplestorestate *rfm_srf_store(FunctionCallInfo fcinfo, struct TupleDescData **desc);
 
 /* src/radix.c: radix sorts of doubles (ascending; -0.0 before +0.0, NaN last) */
 extern void rfm_radix_sort_doubles(double *v, size_t n);

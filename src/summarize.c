@@ -502,15 +502,49 @@ summarize_begin(SummarizeCtx *ctx)
 		ctx->gh = rfm_gh_create(ctx->statecxt, 1024, ctx);
 }
 
-/* how many entries ahead summarize_foreach prefetches the states */
+/*
+ * summarize_foreach hands the groups on through a ring: each state is
+ * prefetched when its entry is reached (the states are scattered in
+ * memory) and handed to fn FOREACH_AHEAD entries later, in the same order.
+ */
 #define FOREACH_AHEAD 8
 
-static inline void
-int_entry_call(SummarizeCtx *ctx, IntEntry *e, SummarizeGroupFn fn, void *arg)
+typedef struct ForeachRing
 {
-	fn(arg, (ctx->key_type == INT8OID) ? Int64GetDatum(e->key) :
-	   (ctx->key_type == INT4OID) ? Int32GetDatum((int32) e->key) :
-	   Int16GetDatum((int16) e->key), false, e->st, e->after);
+	struct
+	{
+		Datum		key;
+		RfmState   *st;
+		bool		after;
+	}			p[FOREACH_AHEAD];
+	uint64		n;
+	SummarizeGroupFn fn;
+	void	   *arg;
+} ForeachRing;
+
+static inline void
+ring_push(ForeachRing *r, Datum key, RfmState *st, bool after)
+{
+	int			i = r->n % FOREACH_AHEAD;
+
+	prefetch_state(st);
+	if (r->n >= FOREACH_AHEAD)
+		r->fn(r->arg, r->p[i].key, false, r->p[i].st, r->p[i].after);
+	r->p[i].key = key;
+	r->p[i].st = st;
+	r->p[i].after = after;
+	r->n++;
+}
+
+static void
+ring_drain(ForeachRing *r)
+{
+	for (uint64 k = r->n > FOREACH_AHEAD ? r->n - FOREACH_AHEAD : 0; k < r->n; k++)
+	{
+		int			i = k % FOREACH_AHEAD;
+
+		r->fn(r->arg, r->p[i].key, false, r->p[i].st, r->p[i].after);
+	}
 }
 
 /*
@@ -520,53 +554,31 @@ int_entry_call(SummarizeCtx *ctx, IntEntry *e, SummarizeGroupFn fn, void *arg)
 void
 summarize_foreach(SummarizeCtx *ctx, SummarizeGroupFn fn, void *arg)
 {
+	ForeachRing r = {.n = 0,.fn = fn,.arg = arg};
+
 	if (ctx->null_key_seen)
 		fn(arg, (Datum) 0, true, ctx->null_key_state, false);
 	if (ctx->int_keys)
 	{
 		rfm_ih_iterator it;
 		IntEntry   *e;
-		IntEntry   *ring[FOREACH_AHEAD];
-		uint64		n = 0;
 
-		/*
-		 * The states are scattered in memory: each is prefetched when its
-		 * entry is reached, and handed to fn FOREACH_AHEAD entries later, in
-		 * the same order.
-		 */
 		rfm_ih_start_iterate(ctx->ih, &it);
 		while ((e = rfm_ih_iterate(ctx->ih, &it)) != NULL)
-		{
-			prefetch_state(e->st);
-			if (n >= FOREACH_AHEAD)
-				int_entry_call(ctx, ring[n % FOREACH_AHEAD], fn, arg);
-			ring[n % FOREACH_AHEAD] = e;
-			n++;
-		}
-		for (uint64 i = n > FOREACH_AHEAD ? n - FOREACH_AHEAD : 0; i < n; i++)
-			int_entry_call(ctx, ring[i % FOREACH_AHEAD], fn, arg);
+			ring_push(&r, (ctx->key_type == INT8OID) ? Int64GetDatum(e->key) :
+					  (ctx->key_type == INT4OID) ? Int32GetDatum((int32) e->key) :
+					  Int16GetDatum((int16) e->key), e->st, e->after);
 	}
 	else
 	{
 		rfm_gh_iterator it;
 		GenEntry   *e;
-		GenEntry   *ring[FOREACH_AHEAD];
-		uint64		n = 0;
 
 		rfm_gh_start_iterate(ctx->gh, &it);
 		while ((e = rfm_gh_iterate(ctx->gh, &it)) != NULL)
-		{
-			prefetch_state(e->st);
-			if (n >= FOREACH_AHEAD)
-				fn(arg, ring[n % FOREACH_AHEAD]->key, false, ring[n % FOREACH_AHEAD]->st,
-				   ring[n % FOREACH_AHEAD]->after);
-			ring[n % FOREACH_AHEAD] = e;
-			n++;
-		}
-		for (uint64 i = n > FOREACH_AHEAD ? n - FOREACH_AHEAD : 0; i < n; i++)
-			fn(arg, ring[i % FOREACH_AHEAD]->key, false, ring[i % FOREACH_AHEAD]->st,
-			   ring[i % FOREACH_AHEAD]->after);
+			ring_push(&r, e->key, e->st, e->after);
 	}
+	ring_drain(&r);
 }
 
 /* Free the states and the hash table. */

@@ -273,8 +273,6 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	TupleDesc	outdesc;
 	TupleDesc	sumdesc;
 	Tuplestorestate *ts;
-	MemoryContext per_query,
-				old;
 	SummarizeCtx ctx;
 	SummarizeOut out;
 	StringInfoData q;
@@ -282,11 +280,7 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	void	   *lcache;
 	text	   *zone;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("rfm_summarize: set-valued function called in context that cannot accept a set")));
+	rfm_srf_check(fcinfo, "rfm_summarize");
 	for (int i = 0; i < 6; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
@@ -421,11 +415,7 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	summarize_read(&ctx, q.data);
 
 	/* results */
-	per_query = rsinfo->econtext->ecxt_per_query_memory;
-	old = MemoryContextSwitchTo(per_query);
-	outdesc = CreateTupleDescCopy(outdesc);
-	ts = tuplestore_begin_heap(rsinfo->allowedModes & SFRM_Materialize_Random, false, work_mem);
-	MemoryContextSwitchTo(old);
+	ts = rfm_srf_store(fcinfo, &outdesc);
 	out.ts = ts;
 	out.outdesc = outdesc;
 	out.sumdesc = sumdesc;
@@ -467,11 +457,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 	Portal		portal;
 	Oid			state_type;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("rfm_model_state_summary: set-valued function called in context that cannot accept a set")));
+	rfm_srf_check(fcinfo, "rfm_model_state_summary");
 	for (int i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
@@ -489,10 +475,8 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_model_state_summary: return type must be a row type");
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	out.outdesc = CreateTupleDescCopy(outdesc);
-	out.ts = tuplestore_begin_heap(rsinfo->allowedModes & SFRM_Materialize_Random, false, work_mem);
-	MemoryContextSwitchTo(old);
+	out.ts = rfm_srf_store(fcinfo, &outdesc);
+	out.outdesc = outdesc;
 	out.sumdesc = NULL;
 	out.lcache = rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
 	out.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rfm_model_state_summary row",
