@@ -153,7 +153,8 @@ $$;
 SELECT model, count(*) AS steps, sum(differing) AS differing_rows,
        count(*) FILTER (WHERE message LIKE 'incremental:%') AS incremental,
        count(*) FILTER (WHERE message LIKE 'full:%') AS full,
-       count(*) FILTER (WHERE message LIKE '%others kept') AS kept
+       count(*) FILTER (WHERE message LIKE '%others kept') AS kept,
+       sum(substring(message FROM '(\d+) with new orders added')::bigint) AS added_to
 FROM inc_steps GROUP BY model ORDER BY model;
 -- kept: not after as_of moved, nor after the lifecycle thresholds changed
 SELECT step, model, message FROM inc_steps WHERE step IN (12, 13, 14) ORDER BY step, model;
@@ -200,6 +201,69 @@ CALL rfm_refresh('inc_f');
 SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT 1;
 SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
 SELECT customer, orders, revenue FROM inc_i_summary WHERE customer = 9001;
+
+-- New orders added to the stored states (rfm_model_state_merge): exact for
+-- numeric amounts, unless an order falls on or before the customer's first
+-- purchase day (whose sum, a float, depends on the order of the rows) or the
+-- customer had no order yet; those customers are read again.
+CREATE TABLE inc_orders_n (customer_id integer, order_time timestamptz, amount numeric(10,2));
+INSERT INTO inc_orders_n VALUES
+    (1, '2024-01-10 09:00+01', 10.10), (1, '2024-01-10 18:00+01', 20.20), (1, '2024-03-01 12:00+01', 5),
+    (2, '2024-02-01 12:00+01', 7.77), (2, '2024-05-01 12:00+01', 3.33),
+    (3, '2024-04-01 12:00+01', 1.10), (3, '2024-04-02 12:00+01', 0.70),
+    (4, '2024-06-01 12:00+01', -4);
+SELECT count(*) FROM rfm_create_model('incn_i', 'inc_orders_n', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+01', clv => false, incremental => true);
+SELECT count(*) FROM rfm_create_model('incn_f', 'inc_orders_n', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+01', clv => false);
+INSERT INTO inc_orders_n VALUES
+    (1, '2024-11-01 12:00+01', 0.10),   -- after the first day: added
+    (1, '2024-11-02 12:00+01', -0.05),  -- a return: added
+    (1, '2024-12-03 12:00+01', 100),    -- after as_of: left out, and read again next time
+    (2, '2024-02-01 20:00+01', 0.10),   -- two on the first day: read again (the day's
+    (2, '2024-02-01 21:00+01', 0.20),   -- float sum: 7.77 + 0.1 + 0.2 <> 7.77 + (0.1 + 0.2))
+    (3, '2023-12-24 12:00+01', 2.00),   -- before the first day: read again
+    (4, '2024-07-01 12:00+01', 9.99),   -- the first order of a customer with a return only: read again
+    (5, '2024-08-01 12:00+01', 5.00);   -- a new customer: read again
+SELECT customer, inserted, order_time, amount FROM "incn_i$changes" ORDER BY customer, order_time;
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+-- 10.10 + 20.20 + 5 + 0.10 - 0.05; 3 purchase days, 1 return; the first
+-- day's 30.30 kept, so the repeat value is (35.35 - 30.30) / 2
+SELECT customer, orders, revenue, purchase_days, returns, round(repeat_value::numeric, 6) AS repeat_value
+FROM incn_i_summary WHERE customer = 1;
+SELECT customer, after_as_of FROM "incn_i$state" ORDER BY customer;
+-- An order added and another changed of one customer: read again.  The
+-- customer with an order after as_of: read again.  Customer 3's new order
+-- after his first day: added.
+INSERT INTO inc_orders_n VALUES (1, '2024-11-20 12:00+01', 1), (2, '2024-11-21 12:00+01', 2),
+                                (3, '2024-11-22 12:00+01', 4);
+UPDATE inc_orders_n SET amount = 6 WHERE customer_id = 2 AND amount = 3.33;
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+-- as_of moves past the order after it
+UPDATE rfm_model SET as_of = '2024-12-10 00:00+01' WHERE name IN ('incn_i', 'incn_f');
+INSERT INTO inc_orders_n VALUES (3, '2024-12-06 12:00+01', 1.50);
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+SELECT customer, orders, revenue FROM incn_i_summary WHERE customer IN (1, 3) ORDER BY customer;
+-- With row-level security on the source the owner might not see every new
+-- order: the customers are read again, as the owner.
+ALTER TABLE inc_orders_n ENABLE ROW LEVEL SECURITY;
+INSERT INTO inc_orders_n VALUES (3, '2024-12-07 12:00+01', 2.50);
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+ALTER TABLE inc_orders_n DISABLE ROW LEVEL SECURITY;
+SELECT rfm_drop_model('incn_i'), rfm_drop_model('incn_f');
+DROP TABLE inc_orders_n;
 
 -- The table of states dropped by hand: the next refresh makes it again, in full
 DROP TABLE "inc_i$state";

@@ -512,36 +512,13 @@ state_merge_days(RfmState *a, const RfmState *b)
 }
 
 /*
- * rfm_summary combine function: merges two partial states of one group.
- * Used by parallel aggregation; handles NULL on either side.
+ * Adds the rows of state b to state a (of the same kinds, zone and as_of):
+ * the states of two parts of one group's rows become the state of all of
+ * them.  a may be enlarged: the result, in a's memory context.
  */
-Datum
-rfm_summary_combine(PG_FUNCTION_ARGS)
+static RfmState *
+state_combine(RfmState *a, const RfmState *b)
 {
-	MemoryContext aggcxt;
-	RfmState   *a;
-	RfmState   *b;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("rfm_summary combine function called in non-aggregate context")));
-
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	b = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
-
-	if (PG_ARGISNULL(0))
-	{
-		/* a new pointer: the aggregate machinery copies it into its context */
-		PG_RETURN_POINTER(b);
-	}
-	a = (RfmState *) PG_GETARG_POINTER(0);
-
 	if (a->kind != b->kind || a->amount_kind != b->amount_kind)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -607,7 +584,40 @@ rfm_summary_combine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("rfm_summary: too many distinct purchase days in one group")));
-	PG_RETURN_POINTER(a);
+	return a;
+}
+
+/*
+ * rfm_summary combine function: merges two partial states of one group.
+ * Used by parallel aggregation; handles NULL on either side.
+ */
+Datum
+rfm_summary_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	RfmState   *a;
+	RfmState   *b;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rfm_summary combine function called in non-aggregate context")));
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+
+	if (PG_ARGISNULL(0))
+	{
+		/* a new pointer: the aggregate machinery copies it into its context */
+		PG_RETURN_POINTER(b);
+	}
+	a = (RfmState *) PG_GETARG_POINTER(0);
+	PG_RETURN_POINTER(state_combine(a, b));
 }
 
 /*
@@ -641,4 +651,42 @@ rfm_state_redate(const RfmState *st, int64 as_of, int32 day, uint32 zone)
 	n->as_of = as_of;
 	n->as_of_day = day;
 	return n;
+}
+
+/*
+ * rfm_model_state_merge(stored rfm_state, added rfm_state) -> rfm_state
+ *		The state of an incremental model's customer after new orders: the
+ *		stored state (which left out no row after its own as_of) with the
+ *		state of the orders written since (of a later or the same as_of)
+ *		added, as of the added state's as_of -- when that is exactly the state
+ *		a new grouping of all the customer's rows gives, whatever their
+ *		order; else NULL, and the refresh reads the customer again.
+ *
+ * Exact: numeric (and integer) amounts, whose sums are; counts, first and
+ * last times and the set of days.  Not exact: float amounts, whose sums
+ * depend on the order of the rows, and the first purchase day's sum (a
+ * float, for the repeat value) when new orders fall on or before the stored
+ * first day -- so then NULL.
+ */
+PG_FUNCTION_INFO_V1(rfm_model_state_merge);
+Datum
+rfm_model_state_merge(PG_FUNCTION_ARGS)
+{
+	RfmState   *stored = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	RfmState   *added = (RfmState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	RfmState   *a;
+
+	if (stored->kind != added->kind || stored->amount_kind != added->amount_kind ||
+		stored->zone != added->zone || added->as_of < stored->as_of)
+		PG_RETURN_NULL();
+	if (stored->amount_kind != RFM_AMOUNT_NUMERIC || !stored->first_known || !added->first_known)
+		PG_RETURN_NULL();
+	if (added->orders > 0 && (stored->orders == 0 || added->first_day <= stored->first_day))
+		PG_RETURN_NULL();
+
+	a = (RfmState *) palloc(VARSIZE(stored));
+	memcpy(a, stored, VARSIZE(stored));
+	a->as_of = added->as_of;
+	a->as_of_day = added->as_of_day;
+	PG_RETURN_POINTER(state_combine(a, added));
 }

@@ -43,7 +43,7 @@ $$;
 -- (a storage generation: rfm_model_storage_name) through the guard
 -- rfm_model_visible and nothing else, and a history table -- or, for a
 -- model made before 1.2, five materialized views and the table -- all the
--- owner's, as are an incremental model's tables of states, changes and work
+-- owner's, as are an incremental model's tables of states, changes, work and added orders
 -- and its capture function.  Anything else (a view that calls other functions, an object
 -- given to another role) stops the work, so that nobody's code runs in its
 -- place.
@@ -100,7 +100,7 @@ BEGIN
     -- missing (a refresh makes them again)
     IF NOT FOUND AND m.incremental THEN
         SELECT x.suffix, c.relkind, c.relowner INTO bad
-        FROM pg_catalog.unnest(ARRAY['$state', '$changes', '$work']) AS x(suffix)
+        FROM pg_catalog.unnest(ARRAY['$state', '$changes', '$work', '$added']) AS x(suffix)
              JOIN pg_catalog.pg_class c ON c.relnamespace = nsp AND c.relname = m.name || x.suffix
         WHERE c.relowner <> owner_oid OR c.relkind <> 'r'
         UNION ALL
@@ -114,7 +114,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('%I.%I of model "%s" is not the %s that rfm_create_model made',
                              m.schema_name, m.name || bad.suffix, m.name,
-                             CASE WHEN bad.suffix IN ('_history', '$state', '$changes', '$work') THEN 'table'
+                             CASE WHEN bad.suffix IN ('_history', '$state', '$changes', '$work', '$added') THEN 'table'
                                   WHEN bad.suffix = '$capture' THEN 'function'
                                   WHEN views_kind = 'm' THEN 'materialized view' ELSE 'view' END),
             DETAIL = CASE WHEN bad.relkind IS NULL THEN 'It does not exist.'
@@ -133,7 +133,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
-    'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s, as are an incremental model''s tables ($state, $changes, $work) and capture function';
+    'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s, as are an incremental model''s tables ($state, $changes, $work, $added) and capture function';
 
 -- The table a model's view reads now (NULL for a materialized view).
 CREATE FUNCTION @extschema@.rfm_model_storage(m @extschema@.rfm_model, view_suffix text) RETURNS regclass

@@ -2,10 +2,12 @@
 -- ==== Models: incremental refresh ====
 -- A model created with incremental => true keeps each customer's rfm_state
 -- in <name>$state and, through triggers on its source, the customers whose
--- orders changed in <name>$changes.  A refresh then reads from the source
--- only those customers (and the ones with orders after the last as_of), and
--- builds _summary from the stored states re-dated to the new as_of
--- (rfm_model_state_summary): the same rows a full grouping would give.  Everything
+-- orders changed in <name>$changes, with the rows of new orders.  A refresh
+-- adds a customer's new orders to the stored state when that gives exactly
+-- the state of all his orders (rfm_model_state_merge), reads from the source
+-- the other changed customers (and the ones with orders after the last
+-- as_of), and builds _summary from the stored states re-dated to the new
+-- as_of (rfm_model_state_summary): the same rows a full grouping would give.  Everything
 -- after _summary (fits, scores, segments, Pareto, history) is built from it
 -- as in a full refresh.  A full rebuild of the states happens, and the log
 -- says why, when: asked for (rfm_refresh(..., full_rebuild => true)), the source was
@@ -53,6 +55,12 @@ CREATE FUNCTION @extschema@.rfm_model_state_summary(states regclass, as_of times
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.rfm_model_state_summary(regclass, timestamptz, text, anyelement, regclass) IS
     'A model''s summary rows (as rfm_model_summarize gives them) from an incremental model''s table of states re-dated to as_of, in one call; customers: a table with a column customer, to make only those customers'' rows; reads only a plain table of states of the calling role (a refresh calls it as the model''s owner)';
+
+CREATE FUNCTION @extschema@.rfm_model_state_merge(stored @extschema@.rfm_state, added @extschema@.rfm_state)
+    RETURNS @extschema@.rfm_state
+    AS 'MODULE_PATHNAME', 'rfm_model_state_merge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_model_state_merge(@extschema@.rfm_state, @extschema@.rfm_state) IS
+    'A stored state of an incremental model with the state of the customer''s orders written since added, as of the added state''s as_of, when that is exactly the state of all his orders (numeric or integer amounts, no new order on or before his first purchase day); else NULL';
 
 -- Why a source cannot feed an incremental model, or NULL: a plain table
 -- without inheritance children (a statement's triggers see the rows written
@@ -108,9 +116,17 @@ DECLARE
     cust_type text := (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
                          AND NOT a.attisdropped);
+    time_type text := (SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.time_column
+                         AND NOT a.attisdropped);
+    amount_type text := (SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column
+                           AND NOT a.attisdropped);
     changes text := format('%I.%I', m.schema_name, m.name || '$changes');
     fn text := format('%I.%I', m.schema_name, m.name || '$capture');
     cust text := format('%I', m.customer_column);
+    tcol text := format('%I', m.time_column);
+    acol text := format('%I', m.amount_column);
     -- missing by name (a trigger disabled by the source's owner stays so)
     missing text[] := (SELECT coalesce(array_agg(x.tgname), '{}')
                        FROM pg_catalog.unnest(@extschema@.rfm_model_trigger_names(m.name)) AS x(tgname)
@@ -127,13 +143,25 @@ BEGIN
             'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$state',
             format('rfm model %s: each customer''s rfm_state as of the refresh that last read it, and whether it left out rows after that as_of (kept by rfm_refresh)', m.name)));
     END IF;
+    -- the rows of new orders are copied with the column types of the source
+    -- (without modifiers, so that a wider column later loses nothing)
     IF pg_catalog.to_regclass(changes) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TABLE %s (customer %s, truncated boolean NOT NULL DEFAULT false)', changes, cust_type));
+            'CREATE TABLE %s (customer %s, truncated boolean NOT NULL DEFAULT false, '
+            'inserted boolean NOT NULL DEFAULT false, order_time %s, amount %s)',
+            changes, cust_type, time_type, amount_type));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON TABLE %s IS %L', changes,
-            format('rfm model %s: customers whose orders were written since the last refresh, and TRUNCATEs of the source (filled by the triggers %s on it)',
+            format('rfm model %s: customers whose orders were written since the last refresh (inserted: a new order, with its time and amount), and TRUNCATEs of the source (filled by the triggers %s on it)',
                    m.name, array_to_string(@extschema@.rfm_model_trigger_names(m.name), ', '))));
+    END IF;
+    IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$added')) IS NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'CREATE TABLE %I.%I (customer %s, order_time %s, amount %s)',
+            m.schema_name, m.name || '$added', cust_type, time_type, amount_type));
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$added',
+            format('rfm model %s: the new orders one refresh adds to the stored states', m.name)));
     END IF;
     IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$work')) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
@@ -143,15 +171,16 @@ BEGIN
             format('rfm model %s: the customers one refresh reads again from the source', m.name)));
     END IF;
     IF pg_catalog.to_regprocedure(fn || '()') IS NULL THEN
-        -- no operator and no function of the customer type runs here: keys
-        -- are copied as they are (duplicates too), so nobody's code runs as
-        -- the owner
+        -- no operator and no function of the customer type runs here: keys,
+        -- and new orders' times and amounts, are copied as they are
+        -- (duplicates too), so nobody's code runs as the owner
         PERFORM @extschema@.rfm_owner_exec(owner, format($f$
 CREATE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO %2$s (customer) SELECT n.%3$s FROM rfm_new n WHERE n.%3$s IS NOT NULL;
+        INSERT INTO %2$s (customer, inserted, order_time, amount)
+        SELECT n.%3$s, true, n.%4$s, n.%5$s FROM rfm_new n WHERE n.%3$s IS NOT NULL;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO %2$s (customer)
         SELECT o.%3$s FROM rfm_old o WHERE o.%3$s IS NOT NULL
@@ -165,7 +194,7 @@ BEGIN
     RETURN NULL;
 END
 $body$
-$f$, fn, changes, cust));
+$f$, fn, changes, cust, tcol, acol));
         PERFORM @extschema@.rfm_owner_exec(owner, format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fn));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON FUNCTION %s() IS %L', fn,
@@ -194,7 +223,7 @@ $f$, fn, changes, cust));
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_capture_setup(@extschema@.rfm_model, regrole) IS
-    'Creates, as the model''s owner, what an incremental model keeps: <name>$state, <name>$changes, <name>$work, the capture function <name>$capture and the missing triggers on the source';
+    'Creates, as the model''s owner, what an incremental model keeps: <name>$state, <name>$changes, <name>$work, <name>$added, the capture function <name>$capture and the missing triggers on the source';
 
 -- Bring an incremental model's stored states to the refresh's as_of, as its
 -- owner, before _summary is built from them; returns what was done, for the
@@ -215,6 +244,14 @@ DECLARE
     st text := format('%I.%I', m.schema_name, m.name || '$state');
     changes text := format('%I.%I', m.schema_name, m.name || '$changes');
     work text := format('%I.%I', m.schema_name, m.name || '$work');
+    added text := format('%I.%I', m.schema_name, m.name || '$added');
+    time_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = m.source::regclass AND a.attname = m.time_column AND NOT a.attisdropped);
+    amount_typid oid := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = m.source::regclass AND a.attname = m.amount_column AND NOT a.attisdropped);
+    eq text := @extschema@.rfm_model_eq_operator(cust_typid);
+    merging boolean;
+    merged bigint := 0;
     off text[];
     problem text := @extschema@.rfm_model_incremental_problem(m);
     reason text;
@@ -255,33 +292,86 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format('DELETE FROM %s', changes));
         PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
         n := @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st, format(states_sql, 'NULL')));
+        -- new orders committed since the DELETE may be in the states read:
+        -- their customers are read again next time, not added to twice
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'UPDATE %s c SET inserted = false, order_time = NULL, amount = NULL WHERE c.inserted', changes));
         PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object(
             'state_as_of', as_of, 'summary_basis', @extschema@.rfm_model_summary_basis(as_of)));
         message := format('full: %s; %s customers read', reason, n);
         RETURN;
     END IF;
-    -- The customers to read again: those the triggers recorded (taken out
-    -- of $changes in the same statement, so that a change committed later
-    -- stays for the next refresh) and those with orders after the last as_of.
-    PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', work));
+    -- Taken out of $changes in one statement (so that a change committed
+    -- later stays for the next refresh): the new orders, into $added, and
+    -- the other changed customers with those that had orders after the last
+    -- as_of, into $work, to be read again.  New orders are added to stored
+    -- states only when the source has no row-level security (the owner might
+    -- not see them all), the owner may read the columns, and the amounts
+    -- are exact (numeric or integer) and of the types $added keeps.
+    merging := NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = m.source::regclass)
+               AND amount_typid IN ('numeric'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+               AND (SELECT pg_catalog.array_agg(a.atttypid ORDER BY a.attname) FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = pg_catalog.to_regclass(added) AND a.attname IN ('order_time', 'amount')
+                      AND NOT a.attisdropped)
+                   = ARRAY[amount_typid, time_typid]::oid[]
+               AND pg_catalog.has_column_privilege(owner::oid, m.source::regclass, m.customer_column::text, 'SELECT')
+               AND pg_catalog.has_column_privilege(owner::oid, m.source::regclass, m.time_column::text, 'SELECT')
+               AND pg_catalog.has_column_privilege(owner::oid, m.source::regclass, m.amount_column::text, 'SELECT');
+    PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s, %s', work, added));
     n := @extschema@.rfm_owner_exec(owner, format(
-        'WITH d AS (DELETE FROM %1$s c WHERE NOT c.truncated RETURNING c.customer) '
-        'INSERT INTO %2$s (customer) SELECT d.customer FROM d UNION SELECT s.customer FROM %3$s s WHERE s.after_as_of',
-        changes, work, st));
+        'WITH d AS (DELETE FROM %1$s c WHERE NOT c.truncated RETURNING c.customer, c.inserted, c.order_time, c.amount), '
+        'a AS (INSERT INTO %4$s (customer, order_time, amount) '
+        '      SELECT d.customer, d.order_time, d.amount FROM d WHERE d.inserted AND %5$L) '
+        'INSERT INTO %2$s (customer) SELECT d.customer FROM d WHERE NOT (d.inserted AND %5$L) '
+        'UNION SELECT s.customer FROM %3$s s WHERE s.after_as_of',
+        changes, work, st, added, merging));
+    IF merging THEN
+        -- the states of the new orders of the customers not read again,
+        -- added to theirs where that is exact; the others read again
+        n := n + @extschema@.rfm_owner_exec(owner, format(
+            'WITH n AS (SELECT x.customer, x.state, x.after_as_of FROM (%1$s) x '
+            '           WHERE NOT EXISTS (SELECT 1 FROM %2$s w WHERE w.customer %4$s x.customer)), '
+            'u AS (UPDATE %3$s s SET state = @extschema@.rfm_model_state_merge(s.state, n.state), after_as_of = n.after_as_of '
+            '      FROM n WHERE s.customer %4$s n.customer '
+            '        AND @extschema@.rfm_model_state_merge(s.state, n.state) IS NOT NULL RETURNING s.customer) '
+            'INSERT INTO %2$s (customer) SELECT n.customer FROM n '
+            'WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.customer %4$s n.customer)',
+            format('SELECT s.customer, s.state, s.after_as_of FROM @extschema@.rfm_model_states('
+                   '%L::pg_catalog.regclass, %L::pg_catalog.name, %L::pg_catalog.name, %L::pg_catalog.name, '
+                   '%L::pg_catalog.timestamptz, %L::pg_catalog.text, NULL::%s, NULL) s',
+                   added, 'customer', 'order_time', 'amount', as_of, m.time_zone, cust_type),
+            work, st, eq));
+    END IF;
     IF n > 0 THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format('ANALYZE %s', work));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'DELETE FROM %1$s s WHERE s.customer %3$s ANY (SELECT w.customer FROM %2$s w)',
-            st, work, @extschema@.rfm_model_eq_operator(cust_typid)));
+            st, work, eq));
         PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st,
                                                          format(states_sql, format('%L::pg_catalog.regclass', work))));
+        -- their new orders committed since the first statement may be in the
+        -- states read: read again next time, not added to twice
+        PERFORM @extschema@.rfm_owner_exec(owner, format(
+            'UPDATE %1$s c SET inserted = false, order_time = NULL, amount = NULL '
+            'WHERE c.inserted AND c.customer %3$s ANY (SELECT w.customer FROM %2$s w)',
+            changes, work, eq));
+    END IF;
+    -- the customers whose new orders were added: their summary rows are new too
+    IF merging THEN
+        merged := @extschema@.rfm_owner_exec(owner, format(
+            'INSERT INTO %1$s (customer) SELECT DISTINCT a.customer FROM %2$s a '
+            'WHERE NOT EXISTS (SELECT 1 FROM %1$s w WHERE w.customer %3$s a.customer)',
+            work, added, eq));
+        IF merged > 0 THEN
+            PERFORM @extschema@.rfm_owner_exec(owner, format('ANALYZE %s', work));
+        END IF;
     END IF;
     -- The summary rows of the others are what they were if nothing else
     -- they depend on changed (rfm_model_summary_basis).
     basis := @extschema@.rfm_model_summary_basis(as_of);
     keep_summary := coalesce(basis = m.summary_basis, false);
     PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of, 'summary_basis', basis));
-    message := format('incremental: %s customers read again', n)
+    message := format('incremental: %s customers read again, %s with new orders added', n, merged)
                || CASE WHEN keep_summary THEN ', the summaries of the others kept' ELSE '' END;
 END
 $$;
@@ -297,9 +387,9 @@ BEGIN
     IF pg_catalog.to_regprocedure(format('%I.%I()', m.schema_name, m.name || '$capture')) IS NOT NULL THEN
         EXECUTE format('DROP FUNCTION %I.%I() CASCADE', m.schema_name, m.name || '$capture');
     END IF;
-    EXECUTE format('DROP TABLE IF EXISTS %1$I.%2$I, %1$I.%3$I, %1$I.%4$I', m.schema_name,
-                   m.name || '$state', m.name || '$changes', m.name || '$work');
+    EXECUTE format('DROP TABLE IF EXISTS %1$I.%2$I, %1$I.%3$I, %1$I.%4$I, %1$I.%5$I', m.schema_name,
+                   m.name || '$state', m.name || '$changes', m.name || '$work', m.name || '$added');
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_capture_drop(@extschema@.rfm_model) IS
-    'Drops an incremental model''s capture function with its triggers on the source, and its tables of states, changes and work';
+    'Drops an incremental model''s capture function with its triggers on the source, and its tables of states, changes, work and added orders';
