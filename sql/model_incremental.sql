@@ -296,7 +296,9 @@ CREATE ROLE inc_analyst;
 GRANT SELECT ON inc_orders TO inc_analyst;
 GRANT CREATE ON SCHEMA public TO inc_analyst;
 SET ROLE inc_analyst;
+\set SHOW_CONTEXT never
 SELECT rfm_create_model('inc_a', 'inc_orders', 'customer_id', 'order_time', 'amount', incremental => true, clv => false);
+\set SHOW_CONTEXT errors
 RESET ROLE;
 GRANT TRIGGER ON inc_orders TO inc_analyst;
 SET ROLE inc_analyst;

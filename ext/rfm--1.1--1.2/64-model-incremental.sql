@@ -143,6 +143,11 @@ BEGIN
             'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$state',
             format('rfm model %s: each customer''s rfm_state as of the refresh that last read it, and whether it left out rows after that as_of (kept by rfm_refresh)', m.name)));
     END IF;
+    -- the states a refresh adds to, replaces or reads are found by customer
+    IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state_customer')) IS NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %I.%I USING hash (customer)',
+                                                         m.name || '$state_customer', m.schema_name, m.name || '$state'));
+    END IF;
     -- the rows of new orders are copied with the column types of the source
     -- (without modifiers, so that a wider column later loses nothing)
     IF pg_catalog.to_regclass(changes) IS NULL THEN
@@ -290,8 +295,14 @@ BEGIN
     IF reason IS NOT NULL THEN
         -- every change visible now is in what the next statements read
         PERFORM @extschema@.rfm_owner_exec(owner, format('DELETE FROM %s', changes));
+        -- the index is built after the rows, not kept up row by row
+        PERFORM @extschema@.rfm_owner_exec(owner, format('DROP INDEX %I.%I', m.schema_name, m.name || '$state_customer'));
         PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
         n := @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st, format(states_sql, 'NULL')));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %s USING hash (customer)',
+                                                         m.name || '$state_customer', st));
+        -- one row per customer: the planner then finds a few states by the index
+        PERFORM @extschema@.rfm_owner_exec(owner, format('ANALYZE %s', st));
         -- new orders committed since the DELETE may be in the states read:
         -- their customers are read again next time, not added to twice
         PERFORM @extschema@.rfm_owner_exec(owner, format(
