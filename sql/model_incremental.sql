@@ -262,6 +262,28 @@ CALL rfm_refresh('incn_f');
 SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
 SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
 ALTER TABLE inc_orders_n DISABLE ROW LEVEL SECURITY;
+-- Rows changed without firing triggers: a rewrite of the source (here its
+-- amounts rounded to dimes by ALTER TABLE ... TYPE) and another column read
+-- under the amount's name.  Each makes the next refresh read everything.
+ALTER TABLE inc_orders_n ALTER amount TYPE numeric(10,1);
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+ALTER TABLE inc_orders_n ALTER amount TYPE numeric(10,1) USING amount * 2;
+CALL rfm_refresh('incn_i');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+ALTER TABLE inc_orders_n ADD COLUMN amount_net numeric;
+UPDATE inc_orders_n SET amount_net = amount - 1;
+CALL rfm_refresh('incn_i');
+ALTER TABLE inc_orders_n RENAME amount TO amount_gross;
+ALTER TABLE inc_orders_n RENAME amount_net TO amount;
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+SELECT sum(revenue) = (SELECT sum(amount) FROM inc_orders_n WHERE order_time <= '2024-12-10 00:00+01') AS net_revenue
+FROM incn_i_summary;
 SELECT rfm_drop_model('incn_i'), rfm_drop_model('incn_f');
 DROP TABLE inc_orders_n;
 

@@ -297,7 +297,8 @@ static const CatalogOp catalog_ops[] = {
 		"cron_job = CASE WHEN $2 OPERATOR(pg_catalog.?) 'cron_job' THEN j.cron_job ELSE rm.cron_job END, "
 		"cron_job_id = CASE WHEN $2 OPERATOR(pg_catalog.?) 'cron_job_id' THEN j.cron_job_id ELSE rm.cron_job_id END, "
 		"state_as_of = CASE WHEN $2 OPERATOR(pg_catalog.?) 'state_as_of' THEN j.state_as_of ELSE rm.state_as_of END, "
-		"summary_basis = CASE WHEN $2 OPERATOR(pg_catalog.?) 'summary_basis' THEN j.summary_basis ELSE rm.summary_basis END "
+		"summary_basis = CASE WHEN $2 OPERATOR(pg_catalog.?) 'summary_basis' THEN j.summary_basis ELSE rm.summary_basis END, "
+		"state_source = CASE WHEN $2 OPERATOR(pg_catalog.?) 'state_source' THEN j.state_source ELSE rm.state_source END "
 		"FROM pg_catalog.jsonb_populate_record(NULL::%1$s.rfm_model, $2) j "
 		"WHERE rm.name OPERATOR(pg_catalog.=) $1"},
 	{"delete", true,

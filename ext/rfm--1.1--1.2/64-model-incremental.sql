@@ -11,17 +11,21 @@
 -- after _summary (fits, scores, segments, Pareto, history) is built from it
 -- as in a full refresh.  A full rebuild of the states happens, and the log
 -- says why, when: asked for (rfm_refresh(..., full_rebuild => true)), the source was
--- truncated, as_of moved back, the triggers are missing or disabled, or the
--- model has no states yet.
+-- truncated or rewritten or its columns changed (rfm_model_source_signature),
+-- as_of moved back, the triggers are missing or disabled, or the model has
+-- no states yet.
 
 ALTER TABLE @extschema@.rfm_model
     ADD COLUMN incremental boolean NOT NULL DEFAULT false,
     ADD COLUMN state_as_of timestamptz,
-    ADD COLUMN summary_basis text;
+    ADD COLUMN summary_basis text,
+    ADD COLUMN state_source jsonb;
 COMMENT ON COLUMN @extschema@.rfm_model.incremental IS
     'Whether the model keeps per-customer states and the customers changed since its last refresh (triggers on its source), so that a refresh reads from the source only those';
 COMMENT ON COLUMN @extschema@.rfm_model.state_as_of IS
     'The as-of time of the last refresh that updated the stored states of an incremental model; NULL: none yet';
+COMMENT ON COLUMN @extschema@.rfm_model.state_source IS
+    'The storage (file node) of an incremental model''s source and its customer, time and amount columns (name, number, type) when the stored states were read (rfm_model_source_signature): a refresh that finds others reads every customer again';
 COMMENT ON COLUMN @extschema@.rfm_model.summary_basis IS
     'What the _summary rows of an incremental model''s last refresh were made with (rfm_model_summary_basis: as_of, rfm''s version, the lifecycle settings); a refresh with the same basis keeps the rows of the customers it does not read again';
 
@@ -35,6 +39,24 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_summary_basis(timestamptz) IS
     'What a model''s summary rows at as_of depend on besides each customer''s state (as_of, rfm''s version, the row of rfm_lifecycle_settings), as text: equal texts, equal rows';
+
+-- What the stored states of a model depend on in its source besides the
+-- rows that its triggers see written: the table's storage (a rewrite, as by
+-- ALTER TABLE ... TYPE ... USING, changes rows without firing triggers) and
+-- which columns, of which types, the model reads.
+CREATE FUNCTION @extschema@.rfm_model_source_signature(m @extschema@.rfm_model) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.jsonb_build_object(
+    'filenode', pg_catalog.pg_relation_filenode(m.source::regclass),
+    'columns', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.attname, a.attnum,
+                                                                         pg_catalog.format_type(a.atttypid, a.atttypmod))
+                                            ORDER BY a.attname)
+                FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = m.source::regclass AND NOT a.attisdropped
+                  AND a.attname IN (m.customer_column, m.time_column, m.amount_column)))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_source_signature(@extschema@.rfm_model) IS
+    'The file node of a model''s source and the name, number and type of its customer, time and amount columns, as jsonb: what an incremental model''s stored states were read from (rfm_model.state_source)';
 
 CREATE FUNCTION @extschema@.rfm_model_states(
         source regclass, customer_column name, time_column name, amount_column name,
@@ -257,6 +279,7 @@ DECLARE
     eq text := @extschema@.rfm_model_eq_operator(cust_typid);
     merging boolean;
     merged bigint := 0;
+    source jsonb;
     off text[];
     problem text := @extschema@.rfm_model_incremental_problem(m);
     reason text;
@@ -273,6 +296,7 @@ BEGIN
     -- No TRUNCATE or rewrite of the source between here and the end of the
     -- refresh: the statements below see every change committed before them.
     PERFORM @extschema@.rfm_owner_exec(owner, format('LOCK TABLE %s IN ACCESS SHARE MODE', m.source));
+    source := @extschema@.rfm_model_source_signature(m);
     off := @extschema@.rfm_model_triggers_off(m);
     reason := CASE WHEN full_rebuild THEN 'asked for'
                    WHEN m.state_as_of IS NULL
@@ -285,6 +309,12 @@ BEGIN
     IF reason IS NULL AND EXISTS (SELECT 1 FROM @extschema@.rfm_owner_query(owner,
                                       format('SELECT 1 FROM %s c WHERE c.truncated LIMIT 1', changes)) AS q(one integer)) THEN
         reason := 'the source was truncated';
+    END IF;
+    -- rows changed without firing the triggers, or other columns read
+    IF reason IS NULL AND m.state_source IS DISTINCT FROM source THEN
+        reason := CASE WHEN m.state_source -> 'filenode' IS DISTINCT FROM source -> 'filenode'
+                       THEN 'the source was rewritten since its rows were read (ALTER TABLE, VACUUM FULL, CLUSTER, a restore)'
+                       ELSE 'the source''s customer, time or amount column changed since its rows were read' END;
     END IF;
     -- missing triggers (and tables) come back: changes from now on are seen
     PERFORM @extschema@.rfm_model_capture_setup(m, owner);
@@ -308,7 +338,7 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'UPDATE %s c SET inserted = false, order_time = NULL, amount = NULL WHERE c.inserted', changes));
         PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object(
-            'state_as_of', as_of, 'summary_basis', @extschema@.rfm_model_summary_basis(as_of)));
+            'state_as_of', as_of, 'summary_basis', @extschema@.rfm_model_summary_basis(as_of), 'state_source', source));
         message := format('full: %s; %s customers read', reason, n);
         RETURN;
     END IF;
@@ -381,13 +411,14 @@ BEGIN
     -- they depend on changed (rfm_model_summary_basis).
     basis := @extschema@.rfm_model_summary_basis(as_of);
     keep_summary := coalesce(basis = m.summary_basis, false);
-    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of, 'summary_basis', basis));
+    PERFORM @extschema@.rfm_catalog_write('set', m.name, jsonb_build_object('state_as_of', as_of, 'summary_basis', basis,
+                                                                        'state_source', source));
     message := format('incremental: %s customers read again, %s with new orders added', n, merged)
                || CASE WHEN keep_summary THEN ', the summaries of the others kept' ELSE '' END;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_fold(@extschema@.rfm_model, regrole, boolean) IS
-    'Brings an incremental model''s stored states to the refresh''s as_of as its owner: reads again from the source the customers its triggers recorded (left in its $work) and those with orders after the last as_of, or all of them (full: asked for, truncated source, as_of moved back, triggers missing or disabled, no states); returns what it did, for the log, and whether the current _summary rows of the customers not read again can be kept (same as_of, rfm version and lifecycle settings)';
+    'Brings an incremental model''s stored states to the refresh''s as_of as its owner: reads again from the source the customers its triggers recorded (left in its $work) and those with orders after the last as_of, or all of them (full: asked for, truncated or rewritten source or other columns, as_of moved back, triggers missing or disabled, no states); returns what it did, for the log, and whether the current _summary rows of the customers not read again can be kept (same as_of, rfm version and lifecycle settings)';
 
 -- Drop what an incremental model keeps.  The triggers go with their function
 -- (CASCADE): a model's owner with the TRIGGER privilege on the source may
