@@ -284,6 +284,14 @@ SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMI
 SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
 SELECT sum(revenue) = (SELECT sum(amount) FROM inc_orders_n WHERE order_time <= '2024-12-10 00:00+01') AS net_revenue
 FROM incn_i_summary;
+-- A bulk load: more changes than half the stored states (at least 1,000)
+-- are not taken out one by one; the source is read once.
+INSERT INTO inc_orders_n SELECT i % 7, '2024-10-01 00:00+01'::timestamptz + i * interval '1 minute', 1
+FROM generate_series(1, 1001) i;
+CALL rfm_refresh('incn_i');
+CALL rfm_refresh('incn_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
 SELECT rfm_drop_model('incn_i'), rfm_drop_model('incn_f');
 DROP TABLE inc_orders_n;
 

@@ -280,6 +280,7 @@ DECLARE
     merging boolean;
     merged bigint := 0;
     source jsonb;
+    many bigint;
     off text[];
     problem text := @extschema@.rfm_model_incremental_problem(m);
     reason text;
@@ -315,6 +316,16 @@ BEGIN
         reason := CASE WHEN m.state_source -> 'filenode' IS DISTINCT FROM source -> 'filenode'
                        THEN 'the source was rewritten since its rows were read (ALTER TABLE, VACUUM FULL, CLUSTER, a restore)'
                        ELSE 'the source''s customer, time or amount column changed since its rows were read' END;
+    END IF;
+    -- A bulk load: taking out and adding many changes one by one costs
+    -- more than reading the source once.
+    IF reason IS NULL THEN
+        many := greatest(1000, (SELECT c.reltuples FROM pg_catalog.pg_class c
+                                WHERE c.oid = pg_catalog.to_regclass(st))::bigint / 2);
+        IF (SELECT q.n FROM @extschema@.rfm_owner_query(owner,
+                format('SELECT count(*) FROM (SELECT 1 FROM %s c LIMIT %s) x', changes, many + 1)) AS q(n bigint)) > many THEN
+            reason := format('more than %s changes were recorded (a bulk load: the source is read once)', many);
+        END IF;
     END IF;
     -- missing triggers (and tables) come back: changes from now on are seen
     PERFORM @extschema@.rfm_model_capture_setup(m, owner);
