@@ -117,6 +117,12 @@ bg_objective(const double *u, double *grad, void *ctx)
 		double		lse;
 		double		g1[4];
 
+		btyd_prefetch_rows(fd, i);
+		if (i + BTYD_PREFETCH_ROWS < fd->nrows)
+		{
+			__builtin_prefetch(&fd->iT[i + BTYD_PREFETCH_ROWS]);
+			__builtin_prefetch(&fd->itx[i + BTYD_PREFETCH_ROWS]);
+		}
 		if (c[4] == -INFINITY)
 			lse = A3;
 		else

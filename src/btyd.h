@@ -128,6 +128,32 @@ typedef struct BtydFitStats
 } BtydFitStats;
 
 /*
+ * The likelihoods run over the rows in order, but a row's arithmetic (a log
+ * or two) is too short for the processor to read ahead on its own: without
+ * help each pass waits on memory for nearly every row once the rows no
+ * longer fit the caches (GG at 1M rows: 17 against 8 ms a pass).  Each
+ * pass asks for row i + BTYD_PREFETCH_ROWS and its indexes while it works
+ * on row i.  A prefetch changes no result.
+ */
+#define BTYD_PREFETCH_ROWS	64
+
+/*
+ * Always inlined: GCC takes a function that only prefetches for one without
+ * effects and drops its calls.
+ */
+static pg_attribute_always_inline void
+btyd_prefetch_rows(const FitData *fd, int i)
+{
+	int			j = i + BTYD_PREFETCH_ROWS;
+
+	if (j < fd->nrows)
+	{
+		__builtin_prefetch(&fd->rows[j]);
+		__builtin_prefetch(&fd->group[j]);
+	}
+}
+
+/*
  * Influence of one customer with score g (gradient of its log-likelihood in
  * the log parameters) at the optimum: removing it moves the log parameters
  * by about cov g (one Newton step), here in standard errors.

@@ -111,6 +111,9 @@ gg_objective(const double *u, double *grad, void *ctx)
 		double		lgxm = log(g + x * m);
 		double		g1[3];
 
+		btyd_prefetch_rows(fd, i);
+		if (fd->extra != NULL && i + BTYD_PREFETCH_ROWS < fd->nrows)
+			__builtin_prefetch(&((const double *) fd->extra)[i + BTYD_PREFETCH_ROWS]);
 		g1[0] = x * (c[1] - c[2] + lm + c[3] - lgxm);
 		g1[1] = c[1] - psq + lg - lgxm;
 		g1[2] = q / g - (p * x + q) / (g + x * m);

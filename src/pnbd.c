@@ -404,6 +404,12 @@ pnbd_objective(const double *u, double *grad, void *ctx)
 		double		li,
 					g1[4];
 
+		btyd_prefetch_rows(fd, i);
+		if (i + BTYD_PREFETCH_ROWS < fd->nrows)
+		{
+			__builtin_prefetch(&pp->pair1[i + BTYD_PREFETCH_ROWS]);
+			__builtin_prefetch(&pp->pair2[i + BTYD_PREFETCH_ROWS]);
+		}
 		if (!pp->ok[p1] || !pp->ok[p2])
 		{
 			fd->loglik = NAN;
