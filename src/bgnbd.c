@@ -184,6 +184,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
 

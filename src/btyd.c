@@ -93,6 +93,8 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 	BtydRow    *rows = palloc(sizeof(BtydRow) * n);
 	int			i;
 
+	Assert(st->npending == 0);
+
 	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
 	qsort(rows, st->nrows, sizeof(BtydRow), row_cmp);
 	fd->kind = st->kind;
@@ -159,6 +161,8 @@ btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx)
 	int64		nrepeat = 0;
 	int			i;
 	BtydRow    *rows = palloc(sizeof(BtydRow) * Max(st->nrows, 1));
+
+	Assert(st->npending == 0);
 
 	/*
 	 * Summed in sorted order, not in the order the rows came: the starting

@@ -55,7 +55,7 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 				 errmsg("mean value must be a finite positive amount, got %g", m),
 				 errdetail("The Gamma-Gamma model describes positive spend per transaction."),
 				 errhint("Exclude returns and zero-value orders, or customers whose mean repeat order value is not positive.")));
-	btyd_state_add(st, x, m, 0.0, 1);
+	btyd_state_push(st, x, m, 0.0, 1);
 	PG_RETURN_POINTER(st);
 }
 
@@ -163,6 +163,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0 && st->nskipped == 0)
 		PG_RETURN_NULL();		/* no rows with known values at all */
 	if (st->ncust == 0)
