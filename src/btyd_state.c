@@ -173,16 +173,26 @@ btyd_state_push(BtydState *st, double x, double v, double T, int64 n)
 	st->npending++;
 	st->ncust += n;
 
-	/* the row that came half the queue ago: its slot is in the cache now */
+	/*
+	 * The row that came half the queue ago: its slots are in the cache now;
+	 * the first one with its hash points to the row it will be counted in
+	 * (both ends: a row may span two cache lines).
+	 */
 	if (st->npending > BTYD_PENDING / 2)
 	{
-		const BtydSlot *slot;
+		uint32		pos;
 
 		e = &st->pending[(st->pending_head + st->npending - 1 - BTYD_PENDING / 2) &
 						 (BTYD_PENDING - 1)];
-		slot = &st->slots[e->hash & mask];
-		if (slot->row >= 0 && slot->hash == e->hash)
-			__builtin_prefetch(&st->rows[slot->row]);
+		for (pos = e->hash & mask; st->slots[pos].row >= 0; pos = (pos + 1) & mask)
+			if (st->slots[pos].hash == e->hash)
+			{
+				const BtydRow *row = &st->rows[st->slots[pos].row];
+
+				__builtin_prefetch(row);
+				__builtin_prefetch(&row->n);
+				break;
+			}
 	}
 }
 
