@@ -170,6 +170,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 {
 	static const char *const names[] = {"r", "alpha", "a", "b"};
 	BtydState  *st;
+	BtydRow    *rows;
 	FitData		fd;
 	BtydOptResult res;
 	double		u[4],
@@ -188,9 +189,10 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
 
-	btyd_check_customer_base(st, &sumT, &sumx);
+	rows = btyd_sorted_rows(st);
+	btyd_check_customer_base(st, rows, &sumT, &sumx);
 
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, rows);
 	/* start: r = a = b = 1 and alpha matching the mean purchase rate */
 	u[0] = 0.0;
 	u[1] = log(sumT / (sumx + st->ncust));

@@ -450,9 +450,14 @@ extern Datum btyd_customer_trans(FunctionCallInfo fcinfo, int kind, const char *
 extern Datum btyd_rows_trans(FunctionCallInfo fcinfo, int kind, const char *fname,
 							 int unit_arg, void (*check) (double, double, double));
 
+/* src/radix.c */
+extern void btyd_sort_rows(BtydRow *rows, size_t n);
+
 /* src/btyd.c */
-extern void btyd_fitdata_init(FitData *fd, const BtydState *st);
-extern void btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx);
+extern BtydRow *btyd_sorted_rows(const BtydState *st);
+extern void btyd_fitdata_init(FitData *fd, const BtydState *st, BtydRow *rows);
+extern void btyd_check_customer_base(const BtydState *st, const BtydRow *rows,
+									 double *sumT, double *sumx);
 extern void btyd_run_fit(FitData *fd, btyd_objective fn, int np, double *u,
 						 const char *const *names, BtydOptResult *res);
 extern void btyd_fit_stats(FitData *fd, btyd_objective fn, int np,

@@ -181,7 +181,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 				 errdetail("The model describes the heterogeneity of spend across customers."),
 				 errhint("Fit the model over all repeat customers, not one.")));
 	/* over the sorted rows: the start must not depend on the input's order */
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, btyd_sorted_rows(st));
 	/* log(mean value) of each row, the same at every step of the fit */
 	fd.extra = palloc_extended(sizeof(double) * Max(fd.nrows, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < fd.nrows; i++)

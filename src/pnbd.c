@@ -464,6 +464,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 {
 	static const char *const names[] = {"r", "alpha", "s", "beta"};
 	BtydState  *st;
+	BtydRow    *rows;
 	FitData		fd;
 	BtydOptResult res;
 	BtydFitStats stats;
@@ -481,9 +482,10 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	btyd_state_flush(st);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
-	btyd_check_customer_base(st, &sumT, &sumx);
+	rows = btyd_sorted_rows(st);
+	btyd_check_customer_base(st, rows, &sumT, &sumx);
 
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, rows);
 	fd.extra = pnbd_pairs_init(&fd);
 
 	/*
