@@ -317,6 +317,7 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 {
 	static const char *const names[] = {"alpha", "beta", "gamma", "delta"};
 	BtydState  *st;
+	BtydRow    *rows;
 	FitData		fd;
 	BtydOptResult res;
 	BtydFitStats stats;
@@ -331,11 +332,13 @@ rfm_bgbb_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
-	btyd_check_customer_base(st, &sumn, &sumx);
+	rows = btyd_sorted_rows(st);
+	btyd_check_customer_base(st, rows, &sumn, &sumx);
 
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, rows);
 	/* start at alpha = beta = gamma = delta = 1: uniform p and theta */
 	btyd_run_fit(&fd, bgbb_objective, 4, u, names, &res);
 	btyd_fit_stats(&fd, bgbb_objective, 4, u, names, &res, &stats);

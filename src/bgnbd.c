@@ -117,6 +117,12 @@ bg_objective(const double *u, double *grad, void *ctx)
 		double		lse;
 		double		g1[4];
 
+		btyd_prefetch_rows(fd, i);
+		if (i + BTYD_PREFETCH_ROWS < fd->nrows)
+		{
+			__builtin_prefetch(&fd->iT[i + BTYD_PREFETCH_ROWS]);
+			__builtin_prefetch(&fd->itx[i + BTYD_PREFETCH_ROWS]);
+		}
 		if (c[4] == -INFINITY)
 			lse = A3;
 		else
@@ -164,6 +170,7 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 {
 	static const char *const names[] = {"r", "alpha", "a", "b"};
 	BtydState  *st;
+	BtydRow    *rows;
 	FitData		fd;
 	BtydOptResult res;
 	double		u[4],
@@ -178,12 +185,14 @@ rfm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
 
-	btyd_check_customer_base(st, &sumT, &sumx);
+	rows = btyd_sorted_rows(st);
+	btyd_check_customer_base(st, rows, &sumT, &sumx);
 
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, rows);
 	/* start: r = a = b = 1 and alpha matching the mean purchase rate */
 	u[0] = 0.0;
 	u[1] = log(sumT / (sumx + st->ncust));

@@ -42,59 +42,31 @@ rfm_btyd_define_gucs(void)
 							NULL, NULL, NULL);
 }
 
-static int
-row_cmp(const void *a, const void *b)
+/*
+ * A copy of the state's distinct rows sorted by (x, v, T): the rows of a fit
+ * are summed in this order, never in the order they came, so that the fit's
+ * last bits do not depend on the order of the input (a restored model's
+ * views read their rows in another order).
+ */
+BtydRow *
+btyd_sorted_rows(const BtydState *st)
 {
-	const BtydRow *ra = a,
-			   *rb = b;
+	BtydRow    *rows = MemoryContextAllocHuge(CurrentMemoryContext,
+											  sizeof(BtydRow) * Max(st->nrows, 1));
 
-	if (ra->x != rb->x)
-		return ra->x < rb->x ? -1 : 1;
-	if (ra->v != rb->v)
-		return ra->v < rb->v ? -1 : 1;
-	if (ra->T != rb->T)
-		return ra->T < rb->T ? -1 : 1;
-	return 0;
+	Assert(st->npending == 0);
+	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
+	btyd_sort_rows(rows, st->nrows);
+	return rows;
 }
 
-static int
-double_cmp(const void *a, const void *b)
-{
-	double		da = *(const double *) a,
-				db = *(const double *) b;
-
-	return (da > db) - (da < db);
-}
-
-/* index of v in the sorted array ts[0..n-1], where it is known to be */
-static int
-find_value(const double *ts, int n, double v)
-{
-	int			lo = 0,
-				hi = n - 1;
-
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (ts[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	Assert(ts[lo] == v);
-	return lo;
-}
-
+/* The data of a fit over the state's rows, sorted by btyd_sorted_rows. */
 void
-btyd_fitdata_init(FitData *fd, const BtydState *st)
+btyd_fitdata_init(FitData *fd, const BtydState *st, BtydRow *rows)
 {
 	int			n = Max(st->nrows, 1);
-	BtydRow    *rows = palloc(sizeof(BtydRow) * n);
 	int			i;
 
-	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
-	qsort(rows, st->nrows, sizeof(BtydRow), row_cmp);
 	fd->kind = st->kind;
 	fd->nrows = st->nrows;
 	fd->rows = rows;
@@ -112,26 +84,37 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 	fd->nt = 0;
 	if (st->kind != BTYD_KIND_GG)
 	{
-		double	   *all = palloc(sizeof(double) * 2 * n);
+		double	   *all = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * 2 * n);
+		int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * 2 * n);
 
 		for (i = 0; i < st->nrows; i++)
 		{
-			/* +0.0 turns -0.0 into 0.0, so that the search finds it */
+			/* +0.0 turns -0.0 into 0.0: one value, as the rows compare */
 			all[2 * i] = rows[i].T + 0.0;
 			all[2 * i + 1] = rows[i].v + 0.0;
 		}
-		qsort(all, 2 * st->nrows, sizeof(double), double_cmp);
-		for (i = 0; i < 2 * st->nrows; i++)
-			if (fd->nt == 0 || all[fd->nt - 1] != all[i])
-				all[fd->nt++] = all[i];
-		fd->ts = all;
+
+		/*
+		 * The distinct values ascending, each row's two found on the way: the
+		 * values are finite, so the radix order is the order of <.
+		 */
+		rfm_radix_order(all, 2 * (size_t) st->nrows, false, order);
+		fd->ts = palloc(sizeof(double) * 2 * n);
 		fd->iT = palloc(sizeof(int) * n);
 		fd->itx = palloc(sizeof(int) * n);
-		for (i = 0; i < st->nrows; i++)
+		for (i = 0; i < 2 * st->nrows; i++)
 		{
-			fd->iT[i] = find_value(fd->ts, fd->nt, rows[i].T + 0.0);
-			fd->itx[i] = find_value(fd->ts, fd->nt, rows[i].v + 0.0);
+			int64		j = order[i];
+
+			if (fd->nt == 0 || fd->ts[fd->nt - 1] != all[j])
+				fd->ts[fd->nt++] = all[j];
+			if (j % 2 == 0)
+				fd->iT[j / 2] = fd->nt - 1;
+			else
+				fd->itx[j / 2] = fd->nt - 1;
 		}
+		pfree(order);
+		pfree(all);
 		fd->lt = palloc(sizeof(double) * Max(fd->nt, 1));
 		fd->rt = palloc(sizeof(double) * Max(fd->nt, 1));
 	}
@@ -149,24 +132,19 @@ btyd_fitdata_init(FitData *fd, const BtydState *st)
 
 
 /*
- * Check that the rows of a fit over (x, t_x, T) describe a customer base the
- * models can be fitted to (at least 2 customers, one of them a repeat
- * buyer, observed for some time), and return the sums of T and x.
+ * Check that the rows of a fit over (x, t_x, T), sorted by btyd_sorted_rows,
+ * describe a customer base the models can be fitted to (at least 2
+ * customers, one of them a repeat buyer, observed for some time), and return
+ * the sums of T and x.
  */
 void
-btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx)
+btyd_check_customer_base(const BtydState *st, const BtydRow *rows,
+						 double *sumT, double *sumx)
 {
 	int64		nrepeat = 0;
 	int			i;
-	BtydRow    *rows = palloc(sizeof(BtydRow) * Max(st->nrows, 1));
 
-	/*
-	 * Summed in sorted order, not in the order the rows came: the starting
-	 * point, and so the fit's last bits, must not depend on the order of the
-	 * input (a restored model's views read their rows in another order).
-	 */
-	memcpy(rows, st->rows, sizeof(BtydRow) * st->nrows);
-	qsort(rows, st->nrows, sizeof(BtydRow), row_cmp);
+	/* summed over the sorted rows: the starting point depends on the sums */
 	*sumT = 0.0;
 	*sumx = 0.0;
 	for (i = 0; i < st->nrows; i++)
@@ -176,7 +154,6 @@ btyd_check_customer_base(const BtydState *st, double *sumT, double *sumx)
 		if (rows[i].x > 0)
 			nrepeat += rows[i].n;
 	}
-	pfree(rows);
 	if (st->ncust < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

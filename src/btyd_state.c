@@ -3,14 +3,14 @@
  * btyd_state.c
  *	  The state of the fitting aggregates of the customer-base models: the
  *	  distinct input rows with their counts in an open-addressing hash
- *	  table, the time unit and the L2 penalty, with the combine, serialize
- *	  and deserialize functions of parallel aggregation.
+ *	  table (fed through a short queue that prefetches), the time unit and
+ *	  the L2 penalty, with the combine, serialize and deserialize functions
+ *	  of parallel aggregation.
  *
  *-------------------------------------------------------------------------
  */
 #include "btyd.h"
 
-#include "common/hashfn.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -34,31 +34,54 @@ btyd_state_create(MemoryContext mcxt, int kind, int maxrows)
 	while (st->nslots < 2 * st->maxrows)
 		st->nslots <<= 1;
 	st->rows = MemoryContextAlloc(mcxt, sizeof(BtydRow) * st->maxrows);
-	st->slots = MemoryContextAlloc(mcxt, sizeof(int32) * st->nslots);
+	st->slots = MemoryContextAlloc(mcxt, sizeof(BtydSlot) * st->nslots);
 	for (i = 0; i < st->nslots; i++)
-		st->slots[i] = -1;
+		st->slots[i].row = -1;
 	return st;
+}
+
+/* a 64-bit finalizer (MurmurHash3's) */
+static inline uint64
+mix64(uint64 k)
+{
+	k ^= k >> 33;
+	k *= UINT64CONST(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	k ^= k >> 33;
+	return k;
 }
 
 static inline uint32
 row_hash(double x, double v, double T)
 {
-	double		key[3];
+	uint64		k[3];
 
 	/* +0.0 and -0.0 must hash alike */
-	key[0] = x + 0.0;
-	key[1] = v + 0.0;
-	key[2] = T + 0.0;
-	return hash_bytes((const unsigned char *) key, sizeof(key));
+	x += 0.0;
+	v += 0.0;
+	T += 0.0;
+	memcpy(&k[0], &x, sizeof(uint64));
+	memcpy(&k[1], &v, sizeof(uint64));
+	memcpy(&k[2], &T, sizeof(uint64));
+	return (uint32) mix64(k[0] ^ mix64(k[1] ^ mix64(k[2])));
 }
 
+/*
+ * Twice the rows and slots.  The slots are moved in the order of the old
+ * table, which writes the new one in two nearly sequential runs (a hash goes
+ * to its old position or to that plus the old size).
+ */
 static void
 state_grow(BtydState *st)
 {
+	BtydSlot   *old = st->slots;
+	int32		nold = st->nslots;
+	uint32		mask;
 	int			i;
 
 	if (st->maxrows >= (int32) (MaxAllocSize / sizeof(BtydRow) / 2) ||
-		st->nslots >= (int32) (MaxAllocSize / sizeof(int32) / 2))
+		st->nslots >= (int32) (MaxAllocSize / sizeof(BtydSlot) / 2))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many distinct customer rows to fit the model"),
@@ -67,56 +90,129 @@ state_grow(BtydState *st)
 	st->maxrows *= 2;
 	st->rows = repalloc(st->rows, sizeof(BtydRow) * st->maxrows);
 	st->nslots *= 2;
-	pfree(st->slots);
-	st->slots = MemoryContextAlloc(st->mcxt, sizeof(int32) * st->nslots);
+	st->slots = MemoryContextAlloc(st->mcxt, sizeof(BtydSlot) * st->nslots);
 	for (i = 0; i < st->nslots; i++)
-		st->slots[i] = -1;
-	for (i = 0; i < st->nrows; i++)
+		st->slots[i].row = -1;
+	mask = st->nslots - 1;
+	for (i = 0; i < nold; i++)
 	{
-		uint32		h = row_hash(st->rows[i].x, st->rows[i].v, st->rows[i].T);
-		uint32		mask = st->nslots - 1;
+		uint32		pos;
 
-		while (st->slots[h & mask] >= 0)
-			h++;
-		st->slots[h & mask] = i;
+		if (old[i].row < 0)
+			continue;
+		for (pos = old[i].hash & mask; st->slots[pos].row >= 0; pos = (pos + 1) & mask)
+			;
+		st->slots[pos] = old[i];
 	}
+	pfree(old);
 }
 
-/* count n more customers with row (x, v, T) */
-void
-btyd_state_add(BtydState *st, double x, double v, double T, int64 n)
+/* count n more customers with row (x, v, T) of hash h; ncust is the caller's */
+static void
+state_insert(BtydState *st, double x, double v, double T, int64 n, uint32 h)
 {
-	uint32		h = row_hash(x, v, T);
 	uint32		mask = st->nslots - 1;
+	uint32		pos;
 	BtydRow    *row;
 
-	for (;; h++)
+	for (pos = h & mask; st->slots[pos].row >= 0; pos = (pos + 1) & mask)
 	{
-		int32		i = st->slots[h & mask];
-
-		if (i < 0)
-			break;
-		row = &st->rows[i];
+		if (st->slots[pos].hash != h)
+			continue;
+		row = &st->rows[st->slots[pos].row];
 		if (row->x == x && row->v == v && row->T == T)
 		{
 			row->n += n;
-			st->ncust += n;
 			return;
 		}
 	}
 	if (st->nrows >= st->maxrows)
 	{
+		/* the row is new: after the growth only its free slot is sought */
 		state_grow(st);
-		btyd_state_add(st, x, v, T, n);
-		return;
+		mask = st->nslots - 1;
+		for (pos = h & mask; st->slots[pos].row >= 0; pos = (pos + 1) & mask)
+			;
 	}
-	st->slots[h & mask] = st->nrows;
+	st->slots[pos].hash = h;
+	st->slots[pos].row = st->nrows;
 	row = &st->rows[st->nrows++];
 	row->x = x;
 	row->v = v;
 	row->T = T;
 	row->n = n;
+}
+
+/*
+ * Count n more customers with row (x, v, T) through the queue: the row is
+ * counted BTYD_PENDING rows later, or by btyd_state_flush, which every
+ * reader of the rows calls first.
+ */
+void
+btyd_state_push(BtydState *st, double x, double v, double T, int64 n)
+{
+	uint32		h = row_hash(x, v, T);
+	uint32		mask = st->nslots - 1;
+	BtydPending *e;
+
+	__builtin_prefetch(&st->slots[h & mask]);
+	if (st->npending == BTYD_PENDING)
+	{
+		e = &st->pending[st->pending_head];
+		state_insert(st, e->x, e->v, e->T, e->n, e->hash);
+		st->pending_head = (st->pending_head + 1) & (BTYD_PENDING - 1);
+		st->npending--;
+		mask = st->nslots - 1;
+	}
+	e = &st->pending[(st->pending_head + st->npending) & (BTYD_PENDING - 1)];
+	e->x = x;
+	e->v = v;
+	e->T = T;
+	e->n = n;
+	e->hash = h;
+	st->npending++;
 	st->ncust += n;
+
+	/*
+	 * The row that came half the queue ago: its slots are in the cache now;
+	 * the first one with its hash points to the row it will be counted in
+	 * (both ends: a row may span two cache lines).
+	 */
+	if (st->npending > BTYD_PENDING / 2)
+	{
+		uint32		pos;
+
+		e = &st->pending[(st->pending_head + st->npending - 1 - BTYD_PENDING / 2) &
+						 (BTYD_PENDING - 1)];
+		for (pos = e->hash & mask; st->slots[pos].row >= 0; pos = (pos + 1) & mask)
+			if (st->slots[pos].hash == e->hash)
+			{
+				const BtydRow *row = &st->rows[st->slots[pos].row];
+
+				__builtin_prefetch(row);
+				__builtin_prefetch(&row->n);
+				break;
+			}
+	}
+}
+
+/*
+ * Count the rows of the queue.  This changes where the state keeps rows, not
+ * what it counts, so the final functions (declared read-only, and called
+ * again after more rows in a window) call it first, as do the combine and
+ * serialize functions.
+ */
+void
+btyd_state_flush(BtydState *st)
+{
+	while (st->npending > 0)
+	{
+		BtydPending *e = &st->pending[st->pending_head];
+
+		state_insert(st, e->x, e->v, e->T, e->n, e->hash);
+		st->pending_head = (st->pending_head + 1) & (BTYD_PENDING - 1);
+		st->npending--;
+	}
 }
 
 const char *
@@ -254,7 +350,7 @@ btyd_rows_trans(FunctionCallInfo fcinfo, int kind, const char *fname,
 	tx = PG_GETARG_FLOAT8(2);
 	T = PG_GETARG_FLOAT8(3);
 	check(x, tx, T);
-	btyd_state_add(st, x, tx, T, 1);
+	btyd_state_push(st, x, tx, T, 1);
 	PG_RETURN_POINTER(st);
 }
 
@@ -311,8 +407,9 @@ rfm_btyd_combine(PG_FUNCTION_ARGS)
 	}
 	s1->nskipped += s2->nskipped;
 	s1->nnull += s2->nnull;
+	btyd_state_flush(s2);
 	for (i = 0; i < s2->nrows; i++)
-		btyd_state_add(s1, s2->rows[i].x, s2->rows[i].v, s2->rows[i].T, s2->rows[i].n);
+		btyd_state_push(s1, s2->rows[i].x, s2->rows[i].v, s2->rows[i].T, s2->rows[i].n);
 	PG_RETURN_POINTER(s1);
 }
 
@@ -329,6 +426,7 @@ rfm_btyd_serialize(PG_FUNCTION_ARGS)
 	int			i;
 
 	(void) btyd_agg_context(fcinfo, "rfm_btyd_serialize");
+	btyd_state_flush(st);
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, BTYD_SERIAL_VERSION);
 	pq_sendint32(&buf, st->kind);
@@ -416,9 +514,10 @@ rfm_btyd_deserialize(PG_FUNCTION_ARGS)
 
 		if (n <= 0)
 			elog(ERROR, "rfm_btyd_deserialize: non-positive row count");
-		btyd_state_add(st, x, v, T, n);
+		btyd_state_push(st, x, v, T, n);
 		total += n;
 	}
+	btyd_state_flush(st);
 	pq_getmsgend(&buf);
 	if (total != ncust)
 		elog(ERROR, "rfm_btyd_deserialize: row counts do not add up to the customer count");

@@ -55,7 +55,7 @@ rfm_gamma_gamma_fit_trans(PG_FUNCTION_ARGS)
 				 errmsg("mean value must be a finite positive amount, got %g", m),
 				 errdetail("The Gamma-Gamma model describes positive spend per transaction."),
 				 errhint("Exclude returns and zero-value orders, or customers whose mean repeat order value is not positive.")));
-	btyd_state_add(st, x, m, 0.0, 1);
+	btyd_state_push(st, x, m, 0.0, 1);
 	PG_RETURN_POINTER(st);
 }
 
@@ -111,6 +111,9 @@ gg_objective(const double *u, double *grad, void *ctx)
 		double		lgxm = log(g + x * m);
 		double		g1[3];
 
+		btyd_prefetch_rows(fd, i);
+		if (fd->extra != NULL && i + BTYD_PREFETCH_ROWS < fd->nrows)
+			__builtin_prefetch(&((const double *) fd->extra)[i + BTYD_PREFETCH_ROWS]);
 		g1[0] = x * (c[1] - c[2] + lm + c[3] - lgxm);
 		g1[1] = c[1] - psq + lg - lgxm;
 		g1[2] = q / g - (p * x + q) / (g + x * m);
@@ -160,6 +163,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0 && st->nskipped == 0)
 		PG_RETURN_NULL();		/* no rows with known values at all */
 	if (st->ncust == 0)
@@ -177,7 +181,7 @@ rfm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 				 errdetail("The model describes the heterogeneity of spend across customers."),
 				 errhint("Fit the model over all repeat customers, not one.")));
 	/* over the sorted rows: the start must not depend on the input's order */
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, btyd_sorted_rows(st));
 	/* log(mean value) of each row, the same at every step of the fit */
 	fd.extra = palloc_extended(sizeof(double) * Max(fd.nrows, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < fd.nrows; i++)

@@ -404,6 +404,12 @@ pnbd_objective(const double *u, double *grad, void *ctx)
 		double		li,
 					g1[4];
 
+		btyd_prefetch_rows(fd, i);
+		if (i + BTYD_PREFETCH_ROWS < fd->nrows)
+		{
+			__builtin_prefetch(&pp->pair1[i + BTYD_PREFETCH_ROWS]);
+			__builtin_prefetch(&pp->pair2[i + BTYD_PREFETCH_ROWS]);
+		}
 		if (!pp->ok[p1] || !pp->ok[p2])
 		{
 			fd->loglik = NAN;
@@ -458,6 +464,7 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 {
 	static const char *const names[] = {"r", "alpha", "s", "beta"};
 	BtydState  *st;
+	BtydRow    *rows;
 	FitData		fd;
 	BtydOptResult res;
 	BtydFitStats stats;
@@ -472,11 +479,13 @@ rfm_pnbd_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BtydState *) PG_GETARG_POINTER(0);
+	btyd_state_flush(st);
 	if (st->ncust == 0)
 		PG_RETURN_NULL();
-	btyd_check_customer_base(st, &sumT, &sumx);
+	rows = btyd_sorted_rows(st);
+	btyd_check_customer_base(st, rows, &sumT, &sumx);
 
-	btyd_fitdata_init(&fd, st);
+	btyd_fitdata_init(&fd, st, rows);
 	fd.extra = pnbd_pairs_init(&fd);
 
 	/*
