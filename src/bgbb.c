@@ -54,7 +54,7 @@ typedef struct BgbbModel
 StaticAssertDecl(sizeof(BgbbModel) <= BTYD_MODEL_MAX, "BgbbModel too large for the scoring cache");
 
 /*
- * memo tags of the scoring cache (src/btyd.c): whole results, the inputs
+ * memo tags of the scoring cache (src/btyd_score.c): whole results, the inputs
  * being whole numbers that repeat a lot
  */
 #define BGBB_MEMO_P_ALIVE	1	/* (x, t_x, n, ahead) */

@@ -223,7 +223,7 @@ typedef struct BgModel
 
 StaticAssertDecl(sizeof(BgModel) <= BTYD_MODEL_MAX, "BgModel too large for the scoring cache");
 
-/* memo tags of the scoring cache (src/btyd.c) */
+/* memo tags of the scoring cache (src/btyd_score.c) */
 #define BG_MEMO_EXPECTED	1	/* (x, T, t, a): C/(a-1) times the bracket */
 #define BG_MEMO_CLV			2	/* (x, T, horizon, d): clv_sum; see bg_clv_a */
 

@@ -5,7 +5,10 @@
  *	  ("buy till you die") models:
  *
  *	  src/btyd.c			fitting machinery: the rows of a fit, the
- *							optimizer run, reading a fitted model, rfm_hyp2f1
+ *							optimizer run, standard errors, reading a
+ *							fitted model
+ *	  src/btyd_score.c	scoring: the cache of a call site, the shared
+ *							P(alive) and expected-purchases calls, rfm_hyp2f1
  *	  src/btyd_state.c	the fitting aggregates' state (distinct rows with
  *							counts) and its combine/serialize/deserialize
  *	  src/bgnbd.c			BG/NBD and MBG/NBD: fit and predictions
@@ -413,6 +416,7 @@ typedef struct BtydScoreCache
 
 typedef void (*btyd_read_fn) (HeapTupleHeader th, void *model);
 
+/* src/btyd_score.c */
 extern BtydScoreCache *btyd_score_cache(FunctionCallInfo fcinfo, int argno,
 										btyd_read_fn read, BtydScoreCache *local);
 extern bool btyd_memo_get(const BtydScoreCache *c, int32 tag, const double *key,

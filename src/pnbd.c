@@ -43,7 +43,7 @@ typedef struct PnbdModel
 
 StaticAssertDecl(sizeof(PnbdModel) <= BTYD_MODEL_MAX, "PnbdModel too large for the scoring cache");
 
-/* memo tags of the scoring cache (src/btyd.c) */
+/* memo tags of the scoring cache (src/btyd_score.c) */
 #define PNBD_MEMO_LOG_J		1	/* (x, t): log J(t) */
 #define PNBD_MEMO_CLV		2	/* (T, horizon, d): see pnbd_clv */
 

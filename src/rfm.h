@@ -15,7 +15,7 @@
  * src/bgnbd.c		BG/NBD and MBG/NBD fits and predictions
  * src/gamma_gamma.c	Gamma-Gamma fit and rfm_expected_order_value
  * src/clv.c		rfm_clv, rfm_simple_clv
- * src/btyd.c, btyd_state.c, btyd.h	machinery shared by these models
+ * src/btyd.c, btyd_state.c, btyd_score.c, btyd.h	machinery shared by these models
  * src/btyd_math.c	their numerics (2F1, digamma, BFGS)
  * src/rfm.c		module magic and _PG_init (GUCs), rfm_srf_check/store
  */
