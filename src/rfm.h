@@ -11,6 +11,7 @@
  * src/action_load.c	reads the rule tables for src/action.c (action.h)
  * src/group.c		rfm_group_label, rfm_group_strategy: customer groups
  * src/customers.c	rfm_model_customers: a model's customers in one pass
+ * src/customers_build.c	its summary read into arrays, the population's figures
  * src/storage.c	rfm_model_visible: the guard of a model's views
  * src/bgnbd.c		BG/NBD and MBG/NBD fits and predictions
  * src/gamma_gamma.c	Gamma-Gamma fit and rfm_expected_order_value

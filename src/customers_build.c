@@ -1,0 +1,348 @@
+/*
+ * customers_build.c
+ *		The first half of rfm_model_customers (src/customers.c): a model's
+ *		summary table read once into arrays (as the model's owner, through a
+ *		receiver of its own), and the population's figures taken from them:
+ *		percentile_cont's cut points, the sorted values of a column, and the
+ *		ranks by revenue and by profit (ties by customer).
+ */
+#include "customers.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/* The columns read from the summary table, in this order. */
+#define SUMMARY_COLS 12
+static const char *const summary_cols[SUMMARY_COLS] = {
+	"customer", "recency", "orders", "revenue", "avg_order_value", "tenure", "repeat_frequency",
+	"repeat_recency", "age", "lifecycle_rule_stage", "as_of", "repeat_value"
+};
+static const Oid summary_types[SUMMARY_COLS] = {
+	InvalidOid, FLOAT8OID, INT8OID, NUMERICOID, NUMERICOID, FLOAT8OID, INT4OID,
+	FLOAT8OID, FLOAT8OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID
+};
+
+/* ---- reading the summary ---- */
+
+static void
+add_row(Build *b, Datum *v, bool *isnull)
+{
+	Cust	   *c;
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	for (int i = 0; i <= 8; i++)
+		if (isnull[i] && i != 4)
+			elog(ERROR, "rfm_model_customers: summary column %s is NULL", summary_cols[i]);
+	if (b->n == b->cap)
+	{
+		b->cap = Max(b->cap * 2, 1024);
+		b->c = b->c == NULL
+			? MemoryContextAllocHuge(b->cxt, sizeof(Cust) * b->cap)
+			: repalloc_huge(b->c, sizeof(Cust) * b->cap);
+	}
+	c = &b->c[b->n++];
+	memset(c, 0, sizeof(Cust));
+	old = MemoryContextSwitchTo(b->cxt);
+	c->customer = datumCopy(v[0], b->cust_byval, b->cust_len);
+	c->recency = DatumGetFloat8(v[1]);
+	c->orders = DatumGetInt64(v[2]);
+	c->revenue = datumCopy(v[3], false, -1);
+	c->aov_null = isnull[4];
+	if (!isnull[4])
+		c->aov = datumCopy(v[4], false, -1);
+	c->tenure = DatumGetFloat8(v[5]);
+	c->x = DatumGetInt32(v[6]);
+	c->tx = DatumGetFloat8(v[7]);
+	c->T = DatumGetFloat8(v[8]);
+	c->stage_null = isnull[9];
+	if (!isnull[9])
+		c->stage = datumCopy(v[9], false, -1);
+	c->as_of_null = isnull[10];
+	c->as_of = isnull[10] ? (Datum) 0 : v[10];
+	c->rv_null = isnull[11];
+	c->repeat_value = isnull[11] ? 0 : DatumGetFloat8(v[11]);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+check_desc(TupleDesc d, Oid cust_type)
+{
+	if (d->natts != SUMMARY_COLS)
+		elog(ERROR, "rfm_model_customers: the summary query returns %d columns", d->natts);
+	for (int i = 0; i < SUMMARY_COLS; i++)
+	{
+		Oid			want = i == 0 ? cust_type : summary_types[i];
+
+		if (TupleDescAttr(d, i)->atttypid != want)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("rfm_model_customers: column %s of the summary is of type %s, not %s",
+							summary_cols[i], format_type_be(TupleDescAttr(d, i)->atttypid),
+							format_type_be(want))));
+	}
+}
+
+#if PG_VERSION_NUM >= 140000
+typedef struct BuildReceiver
+{
+	DestReceiver pub;
+	Build	   *b;
+} BuildReceiver;
+
+static bool
+build_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	slot_getallattrs(slot);
+	add_row(((BuildReceiver *) self)->b, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+build_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	check_desc(typeinfo, ((BuildReceiver *) self)->b->cust_type);
+}
+
+static void
+build_noop(DestReceiver *self)
+{
+}
+#endif
+
+void
+cust_read_summary(Build *b, Oid relid)
+{
+	StringInfoData q;
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												 get_rel_name(relid));
+	int			rc;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int i = 0; i < SUMMARY_COLS; i++)
+		appendStringInfo(&q, "%ss.%s", i ? ", " : "", quote_identifier(summary_cols[i]));
+	appendStringInfo(&q, " FROM %s s WHERE s.orders OPERATOR(pg_catalog.>) 0", rel);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "rfm_model_customers: SPI_connect failed");
+#if PG_VERSION_NUM >= 140000
+	{
+		BuildReceiver r;
+		SPIExecuteOptions opts;
+
+		memset(&r, 0, sizeof(r));
+		r.pub.receiveSlot = build_receive;
+		r.pub.rStartup = build_startup;
+		r.pub.rShutdown = build_noop;
+		r.pub.rDestroy = build_noop;
+		r.pub.mydest = DestNone;
+		r.b = b;
+		memset(&opts, 0, sizeof(opts));
+		opts.read_only = true;
+		opts.dest = (DestReceiver *) &r;
+		rc = SPI_execute_extended(q.data, &opts);
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(rc));
+	}
+#else
+	{
+		SPIPlanPtr	plan = SPI_prepare(q.data, 0, NULL);
+		Portal		portal;
+		Datum		v[SUMMARY_COLS];
+		bool		isnull[SUMMARY_COLS];
+
+		if (plan == NULL)
+			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(SPI_result));
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			check_desc(SPI_tuptable->tupdesc, b->cust_type);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
+				add_row(b, v, isnull);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+	}
+#endif
+	SPI_finish();
+}
+
+/* ---- the population's figures ---- */
+
+/* percentile_cont(p) WITHIN GROUP (ORDER BY v) of n values sorted ascending */
+bool
+cust_percentile(const double *sorted, int64 n, double p, double *out)
+{
+	double		first_row,
+				second_row;
+
+	if (n == 0)
+		return false;
+	if (p < 0 || p > 1 || isnan(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("percentile value %g is not between 0 and 1", p)));
+	first_row = floor(p * (n - 1));
+	second_row = ceil(p * (n - 1));
+	if (first_row == second_row)
+		*out = sorted[(int64) first_row];
+	else
+	{
+		double		lo = sorted[(int64) first_row];
+		double		hi = sorted[(int64) second_row];
+
+		*out = lo + ((p * (n - 1) - first_row) * (hi - lo));
+	}
+	return true;
+}
+
+/* the sorted non-NULL values of one field */
+double *
+cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count)
+{
+	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+	int64		k = 0;
+
+	for (int64 i = 0; i < b->n; i++)
+	{
+		char	   *c = (char *) &b->c[i];
+
+		if (null_offset != 0 && *(bool *) (c + null_offset))
+			continue;
+		v[k++] = *(double *) (c + offset);
+	}
+	rfm_sort_doubles(v, k);
+	*count = k;
+	return v;
+}
+
+/* A customer's key in a sort by revenue or by profit, largest first. */
+typedef struct RankKey
+{
+	double		key;
+	int64		i;
+} RankKey;
+
+/* ties of the key: revenue (for the revenue rank: its float was equal), then customer */
+static int
+cmp_tie(const RankKey *a, const RankKey *b, Build *build)
+{
+	const Cust *x = &build->c[a->i];
+	const Cust *y = &build->c[b->i];
+
+	if (build->ranking_revenue)
+	{
+		struct varlena *rx = (struct varlena *) DatumGetPointer(x->revenue);
+		struct varlena *ry = (struct varlena *) DatumGetPointer(y->revenue);
+
+		/* equal floats are nearly always the same numeric: same bytes, no call */
+		if (VARSIZE_ANY(rx) != VARSIZE_ANY(ry) || memcmp(rx, ry, VARSIZE_ANY(rx)) != 0)
+		{
+			int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, x->revenue, y->revenue));
+
+			if (c != 0)
+				return -c;
+		}
+	}
+	/* integer customers (the usual ids) without a function call */
+	switch (build->cust_type)
+	{
+		case INT8OID:
+			return (DatumGetInt64(x->customer) > DatumGetInt64(y->customer)) -
+				(DatumGetInt64(x->customer) < DatumGetInt64(y->customer));
+		case INT4OID:
+			return (DatumGetInt32(x->customer) > DatumGetInt32(y->customer)) -
+				(DatumGetInt32(x->customer) < DatumGetInt32(y->customer));
+		case INT2OID:
+			return (DatumGetInt16(x->customer) > DatumGetInt16(y->customer)) -
+				(DatumGetInt16(x->customer) < DatumGetInt16(y->customer));
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x->customer, y->customer));
+	}
+}
+
+static inline int
+cmp_rank_key(const RankKey *a, const RankKey *b, Build *build)
+{
+	if (a->key != b->key)
+		return float8_gt(a->key, b->key) ? -1 : 1;
+	return cmp_tie(a, b, build);
+}
+
+#if PG_VERSION_NUM >= 140000
+#define ST_SORT sort_rank_keys
+#define ST_ELEMENT_TYPE RankKey
+#define ST_COMPARE(a, b, arg) cmp_rank_key(a, b, arg)
+#define ST_COMPARE_ARG_TYPE Build
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+#else
+static int
+cmp_rank_key_arg(const void *a, const void *b, void *arg)
+{
+	return cmp_rank_key((const RankKey *) a, (const RankKey *) b, (Build *) arg);
+}
+#define sort_rank_keys(k, n, b) qsort_arg((k), (n), sizeof(RankKey), cmp_rank_key_arg, (b))
+#endif
+
+/*
+ * The ranks by revenue (its float orders as the numeric does: the
+ * conversion is monotonic; equal floats fall back to the numeric) and by
+ * profit; ties by customer.
+ */
+void
+cust_rank(Build *b, bool by_profit)
+{
+	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
+	double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
+	int64		s;
+
+	for (int64 i = 0; i < b->n; i++)
+		kv[i] = by_profit ? b->c[i].profit : b->c[i].revenue_f;
+	b->ranking_revenue = !by_profit;
+	/* by the key, largest first (radix); then each run of equal keys by the ties' order */
+	rfm_radix_order(kv, b->n, true, order);
+	for (int64 r = 0; r < b->n; r++)
+	{
+		k[r].key = kv[order[r]];
+		k[r].i = order[r];
+	}
+	for (s = 0; s < b->n;)
+	{
+		int64		e = s + 1;
+
+		while (e < b->n && k[e].key == k[s].key)
+			e++;
+		if (e - s > 1)
+			sort_rank_keys(k + s, e - s, b);
+		s = e;
+	}
+	pfree(kv);
+	pfree(order);
+	for (int64 i = 0; i < b->n; i++)
+	{
+		if (by_profit)
+			b->c[k[i].i].profit_rank = i + 1;
+		else
+			b->c[k[i].i].revenue_rank = i + 1;
+	}
+	pfree(k);
+}
