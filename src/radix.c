@@ -40,6 +40,30 @@ value_of(uint64 u)
 }
 
 /*
+ * The counts of one byte's 256 digits become where each digit's run starts
+ * in the output of the pass; false when every value has the digit of
+ * `first` (the pass would move nothing).  The passes can take long: they
+ * check for interrupts.
+ */
+static bool
+digit_starts(size_t *c, int first, size_t n)
+{
+	size_t		sum = 0;
+
+	if (c[first] == n)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	for (int d = 0; d < 256; d++)
+	{
+		size_t		t = c[d];
+
+		c[d] = sum;
+		sum += t;
+	}
+	return true;
+}
+
+/*
  * Sort n (image, payload) pairs ascending by image, stably; scratch holds
  * room for n more of each.  The result is left in key[] and pay[].
  */
@@ -58,19 +82,9 @@ radix_pairs(uint64 *key, int64 *pay, uint64 *key_scratch, int64 *pay_scratch, si
 	for (int b = 0; b < 8; b++)
 	{
 		size_t	   *c = count + b * 256;
-		size_t		sum = 0;
 
-		/* every value has the same byte here: nothing to move */
-		if (c[(k[0] >> (8 * b)) & 0xff] == n)
+		if (!digit_starts(c, (k[0] >> (8 * b)) & 0xff, n))
 			continue;
-		CHECK_FOR_INTERRUPTS();
-		for (int d = 0; d < 256; d++)
-		{
-			size_t		t = c[d];
-
-			c[d] = sum;
-			sum += t;
-		}
 		for (size_t i = 0; i < n; i++)
 		{
 			size_t		j = c[(k[i] >> (8 * b)) & 0xff]++;
@@ -182,18 +196,9 @@ btyd_sort_rows(BtydRow *rows, size_t n)
 		{
 			size_t	   *c = count + (f * 8 + byte) * 256;
 			int			shift = 8 * byte;
-			size_t		sum = 0;
 
-			if (c[(row_image(&a[0], f) >> shift) & 0xff] == n)
+			if (!digit_starts(c, (row_image(&a[0], f) >> shift) & 0xff, n))
 				continue;
-			CHECK_FOR_INTERRUPTS();
-			for (int d = 0; d < 256; d++)
-			{
-				size_t		t = c[d];
-
-				c[d] = sum;
-				sum += t;
-			}
 			for (size_t i = 0; i < n; i++)
 				b[c[(row_image(&a[i], f) >> shift) & 0xff]++] = a[i];
 			{
