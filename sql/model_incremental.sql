@@ -316,6 +316,10 @@ ALTER TABLE "inc_i$state" OWNER TO CURRENT_USER;
 ALTER FUNCTION "inc_i$capture"() OWNER TO inc_writer;
 CALL rfm_refresh('inc_i');
 ALTER FUNCTION "inc_i$capture"() OWNER TO CURRENT_USER;
+-- the table of the new orders a refresh adds, which it also writes as the owner
+ALTER TABLE "inc_i$added" OWNER TO inc_writer;
+CALL rfm_refresh('inc_i');
+ALTER TABLE "inc_i$added" OWNER TO CURRENT_USER;
 DROP FUNCTION inc_steal();
 CALL rfm_refresh('inc_i');
 SELECT message FROM rfm_refresh_log WHERE model = 'inc_i' ORDER BY id DESC LIMIT 1;
