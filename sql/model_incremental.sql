@@ -225,11 +225,21 @@ INSERT INTO inc_orders_n VALUES
     (3, '2023-12-24 12:00+01', 2.00),   -- before the first day: read again
     (4, '2024-07-01 12:00+01', 9.99),   -- the first order of a customer with a return only: read again
     (5, '2024-08-01 12:00+01', 5.00);   -- a new customer: read again
+-- after each step both models are refreshed: the incremental one's log
+-- message, and the rows in which the two differ (0)
+CREATE PROCEDURE incn_refresh() LANGUAGE plpgsql AS $$
+BEGIN
+    CALL rfm_refresh('incn_i');
+    CALL rfm_refresh('incn_f');
+END
+$$;
+CREATE FUNCTION incn_outcome(OUT message text, OUT differing_rows bigint) LANGUAGE sql AS $$
+    SELECT (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'incn_i' ORDER BY l.id DESC LIMIT 1),
+           (SELECT sum(d.differing) FROM inc_diff('incn_i', 'incn_f') d)
+$$;
 SELECT customer, inserted, order_time, amount FROM "incn_i$changes" ORDER BY customer, order_time;
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 -- 10.10 + 20.20 + 5 + 0.10 - 0.05; 3 purchase days, 1 return; the first
 -- day's 30.30 kept, so the repeat value is (35.35 - 30.30) / 2
 SELECT customer, orders, revenue, purchase_days, returns, round(repeat_value::numeric, 6) AS repeat_value
@@ -241,35 +251,27 @@ SELECT customer, after_as_of FROM "incn_i$state" ORDER BY customer;
 INSERT INTO inc_orders_n VALUES (1, '2024-11-20 12:00+01', 1), (2, '2024-11-21 12:00+01', 2),
                                 (3, '2024-11-22 12:00+01', 4);
 UPDATE inc_orders_n SET amount = 6 WHERE customer_id = 2 AND amount = 3.33;
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 -- as_of moves past the order after it
 UPDATE rfm_model SET as_of = '2024-12-10 00:00+01' WHERE name IN ('incn_i', 'incn_f');
 INSERT INTO inc_orders_n VALUES (3, '2024-12-06 12:00+01', 1.50);
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 SELECT customer, orders, revenue FROM incn_i_summary WHERE customer IN (1, 3) ORDER BY customer;
 -- With row-level security on the source the owner might not see every new
 -- order: the customers are read again, as the owner.
 ALTER TABLE inc_orders_n ENABLE ROW LEVEL SECURITY;
 INSERT INTO inc_orders_n VALUES (3, '2024-12-07 12:00+01', 2.50);
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 ALTER TABLE inc_orders_n DISABLE ROW LEVEL SECURITY;
 -- Rows changed without firing triggers: a rewrite of the source (here its
 -- amounts rounded to dimes by ALTER TABLE ... TYPE) and another column read
 -- under the amount's name.  Each makes the next refresh read everything.
 ALTER TABLE inc_orders_n ALTER amount TYPE numeric(10,1);
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 ALTER TABLE inc_orders_n ALTER amount TYPE numeric(10,1) USING amount * 2;
 CALL rfm_refresh('incn_i');
 SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
@@ -278,21 +280,19 @@ UPDATE inc_orders_n SET amount_net = amount - 1;
 CALL rfm_refresh('incn_i');
 ALTER TABLE inc_orders_n RENAME amount TO amount_gross;
 ALTER TABLE inc_orders_n RENAME amount_net TO amount;
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 SELECT sum(revenue) = (SELECT sum(amount) FROM inc_orders_n WHERE order_time <= '2024-12-10 00:00+01') AS net_revenue
 FROM incn_i_summary;
 -- A bulk load: more changes than half the stored states (at least 1,000)
 -- are not taken out one by one; the source is read once.
 INSERT INTO inc_orders_n SELECT i % 7, '2024-10-01 00:00+01'::timestamptz + i * interval '1 minute', 1
 FROM generate_series(1, 1001) i;
-CALL rfm_refresh('incn_i');
-CALL rfm_refresh('incn_f');
-SELECT message FROM rfm_refresh_log WHERE model = 'incn_i' ORDER BY id DESC LIMIT 1;
-SELECT * FROM inc_diff('incn_i', 'incn_f') WHERE differing > 0;
+CALL incn_refresh();
+SELECT * FROM incn_outcome();
 SELECT rfm_drop_model('incn_i'), rfm_drop_model('incn_f');
+DROP PROCEDURE incn_refresh();
+DROP FUNCTION incn_outcome();
 DROP TABLE inc_orders_n;
 
 -- The table of states dropped by hand: the next refresh makes it again, in full
