@@ -162,6 +162,26 @@ SELECT step, model, message FROM inc_steps WHERE message NOT LIKE 'incremental:%
 SELECT (SELECT count(*) FROM inc_i_customers) = (SELECT count(*) FROM inc_f_customers) AS same_customers,
        (SELECT count(*) FROM inc_i_customers) > 100 AS many;
 
+-- A refresh that keeps the other customers' summary rows replaces the rows
+-- of the customers it read again in _summary's table, in place: the view
+-- reads the same table as before, the other views new ones.  No table of
+-- either generation is left behind (the summary's may be of the other one).
+CREATE TEMP TABLE inc_storage AS
+SELECT rfm_model_storage(m, '_summary') AS summary, rfm_model_storage(m, '_customers') AS customers
+FROM rfm_model m WHERE m.name = 'inc_i';
+INSERT INTO inc_orders (customer_id, order_time, amount)
+SELECT customer_id, max(order_time) + interval '1 hour', 3 FROM inc_orders
+WHERE order_time < '2024-06-01' GROUP BY customer_id ORDER BY customer_id LIMIT 5;
+CALL rfm_refresh('inc_i');
+CALL rfm_refresh('inc_f');
+SELECT (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'inc_i' ORDER BY l.id DESC LIMIT 1) AS message,
+       rfm_model_storage(m, '_summary') = s.summary AS summary_in_place,
+       rfm_model_storage(m, '_customers') <> s.customers AS customers_new,
+       (SELECT count(*) FROM pg_class c WHERE c.relname ~ '^inc_i\$(sum|fit|cus|seg|par)_[ab]$') AS tables
+FROM rfm_model m, inc_storage s WHERE m.name = 'inc_i';
+SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
+DROP TABLE inc_storage;
+
 -- Sources that cannot feed an incremental model
 CREATE VIEW inc_orders_v AS SELECT * FROM inc_orders;
 SELECT rfm_create_model('inc_v', 'inc_orders_v', 'customer_id', 'order_time', 'amount', incremental => true);

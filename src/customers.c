@@ -325,6 +325,7 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	has_high = setting(gs, "arpu_high", &cut_high);
 
 	cust_read_summary(&b, relid);
+	cust_sort_by_customer(&b);
 
 	/* per customer: the floats, profit, ARPU; the means of the value types */
 	{

@@ -65,6 +65,7 @@ typedef struct Build
 
 /* src/customers_build.c */
 extern void cust_read_summary(Build *b, Oid relid);
+extern void cust_sort_by_customer(Build *b);
 extern bool cust_percentile(const double *sorted, int64 n, double p, double *out);
 extern double *cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count);
 extern void cust_rank(Build *b, bool by_profit);

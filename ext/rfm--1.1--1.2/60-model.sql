@@ -255,6 +255,9 @@ DECLARE
     cur regclass := @extschema@.rfm_model_storage(m, '_summary');
     old_gen text;
     gen text;
+    sum_old_gen text;
+    sum_gen text;
+    eq text;
     v record;
     suffix text;
     t text;
@@ -263,8 +266,12 @@ DECLARE
     strategies text := @extschema@.rfm_model_group_strategies();
     keep_summary boolean := false;
 BEGIN
-    SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
+    -- The storage generation (a or b) of the tables after _summary, and of
+    -- _summary's, which an incremental model can keep for several refreshes.
+    SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c
+    WHERE c.oid = coalesce(@extschema@.rfm_model_storage(m, '_customers'), cur);
     gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
+    SELECT right(c.relname, 1) INTO sum_old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
     -- What is built from _summary reads it in the order it was written (by
     -- customer), so that its sums of floats, fits and means come out the
     -- same for the same customers however their summaries were made (a
@@ -277,21 +284,39 @@ BEGIN
         SELECT f.message, f.keep_summary INTO message, keep_summary
         FROM @extschema@.rfm_model_fold(m, owner, full_rebuild) f;
     END IF;
-    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END) LOOP
-        t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix, gen);
-        -- a table of this generation left behind (a refresh's old tables
-        -- that a reader of its own held) goes now
-        IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL THEN
-            PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
+    keep_summary := keep_summary AND cur IS NOT NULL;
+    sum_gen := CASE WHEN keep_summary THEN sum_old_gen WHEN sum_old_gen = 'a' THEN 'b' ELSE 'a' END;
+    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END, sum_gen) LOOP
+        t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix,
+                                                CASE WHEN v.view_suffix = '_summary' THEN sum_gen ELSE gen END);
+        IF v.view_suffix = '_summary' AND keep_summary THEN
+            -- The summary rows of the customers read again or with new
+            -- orders replace theirs in the current table, in place: readers
+            -- see the old rows until the refresh commits, as with new
+            -- tables.  What reads the table sorts by customer
+            -- (rfm_model_customers) or does not depend on the order (the
+            -- fits sort their rows).
+            eq := @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                                                     WHERE a.attrelid = cur AND a.attname = 'customer'));
+            PERFORM @extschema@.rfm_owner_exec(owner, format(
+                'DELETE FROM %1$s s WHERE s.customer %3$s ANY (SELECT w.customer FROM %2$I.%4$I w)',
+                cur, m.schema_name, eq, m.name || '$work'));
+            PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', cur, v.definition));
+        ELSE
+            -- a table of this generation left behind (a refresh's old tables
+            -- that a reader of its own held) goes now
+            IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL THEN
+                PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
+            END IF;
+            PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t, v.definition));
+            IF v.unique_column IS NOT NULL THEN
+                PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
+                                                                 v.unique_column));
+            END IF;
+            PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
+                format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
+                       m.name, m.schema_name, m.name || v.view_suffix)));
         END IF;
-        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t, v.definition));
-        IF v.unique_column IS NOT NULL THEN
-            PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
-                                                             v.unique_column));
-        END IF;
-        PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
-            format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
-                   m.name, m.schema_name, m.name || v.view_suffix)));
         IF v.view_suffix = '_summary' THEN
             PERFORM pg_catalog.set_config('max_parallel_workers_per_gather', '0', true);
         END IF;
@@ -332,7 +357,9 @@ BEGIN
         BEGIN
             PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
             FOREACH suffix IN ARRAY suffixes LOOP
-                t := @extschema@.rfm_model_storage_name(m.name, suffix, gen);
+                CONTINUE WHEN suffix = '_summary' AND keep_summary;
+                t := @extschema@.rfm_model_storage_name(m.name, suffix,
+                                                        CASE WHEN suffix = '_summary' THEN sum_gen ELSE gen END);
                 PERFORM @extschema@.rfm_owner_exec(owner,
                     format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT %5$s FROM %1$I.%3$I c WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
                            m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t),
@@ -357,8 +384,11 @@ BEGIN
         BEGIN
             PERFORM pg_catalog.set_config('lock_timeout', '10ms', true);
             PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s',
-                (SELECT string_agg(format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, x, old_gen)), ', ')
-                 FROM pg_catalog.unnest(suffixes) x)));
+                (SELECT string_agg(format('%I.%I', m.schema_name,
+                                          @extschema@.rfm_model_storage_name(m.name, x,
+                                              CASE WHEN x = '_summary' THEN sum_old_gen ELSE old_gen END)), ', ')
+                 FROM pg_catalog.unnest(suffixes) x
+                 WHERE NOT (x = '_summary' AND keep_summary))));
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
         EXCEPTION WHEN lock_not_available THEN
             NULL;
@@ -367,7 +397,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_rebuild(@extschema@.rfm_model, boolean, boolean) IS
-    'Builds (an incremental model: after bringing its stored states up to date, all of them read again with full_rebuild) a model''s data into the tables of its other storage generation as its owner, keeps the history snapshot, then points the views at the new tables (tried for 0.1 s at a time until the views are free) and drops the old ones if nobody holds them (else the next refresh does); creating: makes the views; returns the customers, the as-of time and, for an incremental model, what was read again';
+    'Builds (an incremental model: after bringing its stored states up to date, all of them read again with full_rebuild) a model''s data into the tables of its other storage generation as its owner (an incremental model whose other summary rows can be kept: the rows of the customers read again or with new orders replaced in its current _summary table), keeps the history snapshot, then points the views at the new tables (tried for 0.1 s at a time until the views are free) and drops the old ones if nobody holds them (else the next refresh does); creating: makes the views; returns the customers, the as-of time and, for an incremental model, what was read again';
 
 -- ==== Creating and dropping models ====
 

@@ -313,12 +313,15 @@ COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_mode
 -- The SQL of the five views of a model, in build order.  With storage
 -- ('a' or 'b'), the queries read the tables of that generation (a refresh
 -- builds them in turn); without it, the views themselves (the definitions
--- of a model's materialized views before 1.2's tables).  keep_summary, for
+-- of a model's materialized views before 1.2's tables); summary_storage:
+-- the generation of _summary's table, when it is not storage (an incremental
+-- model's _summary table can stay for several refreshes).  keep_summary, for
 -- an incremental model: its current _summary table, whose rows of the
--- customers not in $work are kept (rfm_model_fold says when they can be).
+-- customers not in $work are kept (rfm_model_fold says when they can be):
+-- _summary's query then gives the rows that replace those of $work there.
 DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL,
-                                               keep_summary regclass DEFAULT NULL)
+                                               keep_summary regclass DEFAULT NULL, summary_storage text DEFAULT NULL)
 RETURNS TABLE (view_suffix text, definition text, unique_column text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -338,8 +341,11 @@ DECLARE
     summarize boolean;
     summary_rows text;
     leads text;
-    s text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_summary', storage),
-                                                      m.name || '_summary'));
+    s text := coalesce(keep_summary::text,
+                       format('%I.%I', m.schema_name,
+                              coalesce(@extschema@.rfm_model_storage_name(m.name, '_summary',
+                                                                          coalesce(summary_storage, storage)),
+                                       m.name || '_summary')));
     f text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_fit', storage),
                                                       m.name || '_fit'));
     c text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_customers', storage),
@@ -413,18 +419,8 @@ WHERE q.customer IS NOT NULL$q$, summary_rows, unit_days, cust_type,
         @extschema@.rfm_model_day_time(m, 'q.first_order'),
         @extschema@.rfm_model_day_time(m, 'q.last_order'),
         @extschema@.rfm_model_day_time(m, 'q.as_of'));
-    IF keep_summary IS NOT NULL AND m.incremental THEN
-        -- the kept rows, and the new rows of the customers read again
-        definition := format($q$
-SELECT k.* FROM %1$s k
-WHERE NOT EXISTS (SELECT 1 FROM %2$s w WHERE w.customer %3$s k.customer)
-UNION ALL%4$s$q$,
-            keep_summary, format('%I.%I', m.schema_name, m.name || '$work'),
-            @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                                               WHERE a.attrelid = m.source::regclass AND a.attname = m.customer_column
-                                                 AND NOT a.attisdropped)),
-            definition);
-    END IF;
+    -- (keep_summary: the rows of the customers in $work only, which replace
+    -- theirs in that table; rfm_model_rebuild)
     definition := definition || E'\nORDER BY 1';
     RETURN NEXT;
 
@@ -595,8 +591,8 @@ WHERE tot.n > 0$q$, c, f);
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary); keep_summary: an incremental model''s current _summary table, whose rows of the customers not read again are kept';
+COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text) IS
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage: of _summary, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary); keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.
