@@ -176,6 +176,81 @@ SELECT count(*) FROM rfm_model_customers('mc.mc_pkg_summary', NULL::text, 5, NUL
 SELECT count(*) = 995 AS own_table_read
 FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 0, 0, 0, 1,
                          (SELECT gs FROM rfm_group_settings gs));
+-- rfm_model_customers_into writes the same rows straight into a table,
+-- as a refresh fills its new _customers table: only a plain table of the
+-- calling role made in the same transaction, with no code to run on it and
+-- nothing to check (no trigger, rule, index, constraint, default or
+-- row-level security), whose columns are some of the rows' by name and type.
+CREATE FUNCTION pg_temp.into(target text) RETURNS bigint LANGUAGE sql AS $fn$
+    SELECT rfm_model_customers_into('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
+                                    1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs), target::regclass)
+$fn$;
+CREATE TABLE mc.into_old AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+CREATE FUNCTION mc.into_trigger() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN RETURN NEW; END $fn$;
+SELECT pg_temp.into('mc.into_old');
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+GRANT INSERT ON mc.into_t TO regress_mc_other;
+SET ROLE regress_mc_other;
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+CREATE TRIGGER into_t BEFORE INSERT ON mc.into_t FOR EACH ROW EXECUTE FUNCTION mc.into_trigger();
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+CREATE INDEX ON mc.into_t (customer);
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+ALTER TABLE mc.into_t ADD CHECK (frequency > 1);
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+ALTER TABLE mc.into_t ENABLE ROW LEVEL SECURITY;
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t (customer text, recency text);
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE TABLE mc.into_t (customer text, shoe_size integer);
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+BEGIN;
+CREATE VIEW mc.into_v AS SELECT * FROM mc.into_old;
+\set VERBOSITY terse
+SELECT pg_temp.into('mc.into_v');
+\set VERBOSITY default
+ROLLBACK;
+-- the rows of rfm_model_customers, every column the table has, none twice
+BEGIN;
+CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
+SELECT pg_temp.into('mc.into_t') AS written;
+SELECT (SELECT count(*) FROM (SELECT * FROM mc.into_t
+                              EXCEPT ALL
+                              SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score,
+                                     x.f_score, x.m_score, x.rfm_score, x.rfm_cell, x.segment, x.value_type,
+                                     x.strategy, x.tier, x.tier_discount, x.lifecycle_stage, x.p_alive,
+                                     x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank, x.as_of,
+                                     x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
+                              FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL,
+                                                       NULL, NULL, 1, 1, 0, 0, 0, 1,
+                                                       (SELECT gs FROM rfm_group_settings gs)) x) d) AS not_from_srf,
+       (SELECT count(*) FROM mc.into_t) AS rows_written;
+-- a table with fewer columns gets those
+CREATE TABLE mc.into_few (segment text, customer text);
+SELECT pg_temp.into('mc.into_few') AS written;
+SELECT count(*) AS rows, count(DISTINCT customer) AS customers, count(*) FILTER (WHERE segment = 'Champions') > 0 AS champions
+FROM mc.into_few;
+ROLLBACK;
+DROP TABLE mc.into_old;
+DROP FUNCTION mc.into_trigger();
 REVOKE ALL ON mc."mc_pkg$sum_a" FROM regress_mc_other;
 REVOKE USAGE ON SCHEMA mc FROM regress_mc_other;
 DROP ROLE regress_mc_other;

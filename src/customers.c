@@ -19,13 +19,14 @@
  * Definitions, the same as rfm_scores, rfm_value_type ... OVER () and
  * percentile_cont give: quantile scores are rfm_score against rfm_breaks of
  * the same values; the value types' cuts are the plain means (sum in the
- * order the rows are read, divided by their count); the groups' cuts are
+ * customer order, divided by their count); the groups' cuts are
  * percentile_cont's (linear interpolation between the two nearest order
  * statistics); ranks order by revenue (then customer) and by profit (then
  * customer), largest first.  Profit is computed in double precision:
  * margin * revenue - cost_per_order * orders - cost_per_customer.
  */
 #include "customers.h"
+#include "sink.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_collation.h"
@@ -45,8 +46,25 @@
 #include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(rfm_model_customers);
+PG_FUNCTION_INFO_V1(rfm_model_customers_into);
 
 #define OUT_COLS 31
+
+/* The columns of a row, as rfm_model_customers returns them. */
+static const char *const out_names[OUT_COLS] = {
+	"customer", "recency", "frequency", "monetary", "avg_order_value", "r_score", "f_score", "m_score",
+	"rfm_score", "rfm_cell", "segment", "value_type", "strategy", "tier", "tier_discount",
+	"lifecycle_stage", "p_alive", "expected_purchases", "expected_order_value", "clv", "revenue_rank",
+	"as_of", "profit", "profit_rank", "ae_group", "ae_strategy", "arpu", "arpu_group", "arpu_strategy",
+	"value_tier", "value_strategy"
+};
+static const Oid out_types[OUT_COLS] = {
+	InvalidOid, FLOAT8OID, INT8OID, NUMERICOID, NUMERICOID, INT4OID, INT4OID, INT4OID,
+	INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID,
+	TEXTOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID,
+	TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID
+};
 
 /* ---- calling rfm's functions ---- */
 
@@ -157,15 +175,13 @@ setting(HeapTupleHeader gs, const char *name, double *v)
 }
 
 /*
- * rfm_model_customers(summary regclass, customer_type anyelement, bins,
- *     r_breaks, f_breaks, m_breaks, bgnbd, pnbd, gamma_gamma, clv_horizon,
- *     margin, discount_rate, cost_per_order, cost_per_customer, unit_days,
- *     settings rfm_group_settings) -> the rows of _customers (leads aside)
+ * The rows of the customers of the summary table in argument 0, computed
+ * from the arguments 0..15 of rfm_model_customers, into sink; cust_type: the
+ * customer column's type.
  */
-Datum
-rfm_model_customers(PG_FUNCTION_ARGS)
+static void
+customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char *fname)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid = PG_GETARG_OID(0);
 	int32		bins = PG_GETARG_INT32(2);
 	Datum		breaks[3];
@@ -179,9 +195,7 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 				cpc = PG_GETARG_FLOAT8(13),
 				unit_days = PG_GETARG_FLOAT8(14);
 	HeapTupleHeader gs = PG_ARGISNULL(15) ? NULL : PG_GETARG_HEAPTUPLEHEADER(15);
-	TupleDesc	desc;
-	Tuplestorestate *store;
-	MemoryContext per_query,
+	MemoryContext per_query = CurrentMemoryContext,
 				work,
 				row_cxt,
 				old;
@@ -224,30 +238,25 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	GroupOut	groups[MAX_GROUP_CODES];
 	int			ngroups = 0;
 
-	rfm_srf_check(fcinfo, "rfm_model_customers");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(9) || PG_ARGISNULL(10) || PG_ARGISNULL(11) ||
 		PG_ARGISNULL(12) || PG_ARGISNULL(13) || PG_ARGISNULL(14))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("rfm_model_customers: only the breaks, the models and the settings may be NULL")));
-	rfm_check_bins(bins, "rfm_model_customers");
+				 errmsg("%s: only the breaks, the models and the settings may be NULL", fname)));
+	rfm_check_bins(bins, fname);
 	/* a model's own table, read with its owner's rights: nobody else's code */
-	rfm_require_own_table(relid, "rfm_model_customers",
+	rfm_require_own_table(relid, fname,
 						  "A refresh calls it as the model's owner on the model's summary table.");
 	if (fixed && (PG_ARGISNULL(4) || PG_ARGISNULL(5)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("rfm_model_customers: fixed scoring needs all three breaks")));
+				 errmsg("%s: fixed scoring needs all three breaks", fname)));
 	for (int k = 0; k < 3; k++)
 	{
 		breaks[k] = fixed ? PG_GETARG_DATUM(3 + k) : (Datum) 0;
 		model[k] = model_null[k] ? (Datum) 0 : PG_GETARG_DATUM(6 + k);
 	}
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != OUT_COLS)
-		elog(ERROR, "rfm_model_customers: return type must be the %d columns of _customers", OUT_COLS);
-	store = rfm_srf_store(fcinfo, &desc);
-	per_query = rsinfo->econtext->ecxt_per_query_memory;
 	old = MemoryContextSwitchTo(per_query);
 	work = AllocSetContextCreate(per_query, "rfm_model_customers", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
@@ -256,7 +265,7 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	/* the customer type, its comparison and the summary column's collation */
 	memset(&b, 0, sizeof(b));
 	b.cxt = work;
-	b.cust_type = TupleDescAttr(desc, 0)->atttypid;
+	b.cust_type = cust_type;
 	get_typlenbyval(b.cust_type, &b.cust_len, &b.cust_byval);
 	{
 		TypeCacheEntry *tc = lookup_type_cache(b.cust_type, TYPECACHE_CMP_PROC_FINFO);
@@ -615,15 +624,64 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 		for (int k = 0; k < OUT_COLS; k++)
 			if (n[k])
 				v[k] = (Datum) 0;
-		MemoryContextSwitchTo(per_query);
-		tuplestore_putvalues(store, desc, v, n);
-		MemoryContextSwitchTo(work);
+		sink_put(sink, v, n);
 	}
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
+}
+
+/*
+ * rfm_model_customers(summary regclass, customer_type anyelement, bins,
+ *     r_breaks, f_breaks, m_breaks, bgnbd, pnbd, gamma_gamma, clv_horizon,
+ *     margin, discount_rate, cost_per_order, cost_per_customer, unit_days,
+ *     settings rfm_group_settings) -> the rows of _customers (leads aside)
+ */
+Datum
+rfm_model_customers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	RowSink		sink;
+	MemoryContext old;
+
+	rfm_srf_check(fcinfo, "rfm_model_customers");
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != OUT_COLS)
+		elog(ERROR, "rfm_model_customers: return type must be the %d columns of _customers", OUT_COLS);
+	store = rfm_srf_store(fcinfo, &desc);
+	sink_open_store(&sink, store, desc);
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	customers_run(fcinfo, TupleDescAttr(desc, 0)->atttypid, &sink, "rfm_model_customers");
+	MemoryContextSwitchTo(old);
+	sink_close(&sink);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
 	rsinfo->setDesc = desc;
 	return (Datum) 0;
+}
+
+/*
+ * rfm_model_customers_into(the arguments of rfm_model_customers, target
+ *     regclass) -> bigint: the same rows written into target, a new table of
+ *     the caller's whose columns are some of the rows' (src/sink.c); the
+ *     number of rows.
+ */
+Datum
+rfm_model_customers_into(PG_FUNCTION_ARGS)
+{
+	Oid			types[OUT_COLS];
+	RowSink		sink;
+
+	if (PG_ARGISNULL(16))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_model_customers_into: the target table must not be NULL")));
+	memcpy(types, out_types, sizeof(types));
+	types[0] = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	if (!OidIsValid(types[0]))
+		elog(ERROR, "rfm_model_customers_into: could not determine the customer type");
+	sink_open_table(&sink, PG_GETARG_OID(16), OUT_COLS, out_names, types, "rfm_model_customers_into");
+	customers_run(fcinfo, types[0], &sink, "rfm_model_customers_into");
+	PG_RETURN_INT64((int64) sink_close(&sink));
 }

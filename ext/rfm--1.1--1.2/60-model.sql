@@ -258,6 +258,7 @@ DECLARE
     sum_old_gen text;
     sum_gen text;
     eq text;
+    stmt text;
     v record;
     suffix text;
     t text;
@@ -308,7 +309,16 @@ BEGIN
             IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
             END IF;
-            PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t, v.definition));
+            IF v.fill IS NULL THEN
+                PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t,
+                                                                 v.definition));
+            ELSE
+                PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s WITH NO DATA',
+                                                                 m.schema_name, t, v.definition));
+                FOREACH stmt IN ARRAY v.fill LOOP
+                    PERFORM @extschema@.rfm_owner_exec(owner, stmt);
+                END LOOP;
+            END IF;
             IF v.unique_column IS NOT NULL THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
                                                                  v.unique_column));

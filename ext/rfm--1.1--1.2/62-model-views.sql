@@ -257,6 +257,25 @@ COMMENT ON FUNCTION @extschema@.rfm_model_customers(regclass, anyelement, intege
                                                     float8, float8, float8, @extschema@.rfm_group_settings) IS
     'The customers of a model''s summary table (orders > 0) with scores (quantile, or the given breaks), value type, segment, strategy, tier, lifecycle stage, the fitted models'' P(alive), expected purchases and order value and CLV, ranks, profit, and groups: the rows of <name>_customers but the leads, in one pass (called by a refresh, as the model''s owner)';
 
+-- The same rows written straight into a new table of the caller's (made in
+-- this transaction, with none of the table's code to run: src/sink.c), as
+-- a refresh writes _customers; returns how many.
+CREATE FUNCTION @extschema@.rfm_model_customers_into(
+    summary regclass, customer_type anyelement, bins integer,
+    r_breaks float8[], f_breaks float8[], m_breaks float8[],
+    bgnbd @extschema@.rfm_bgnbd_model, pnbd @extschema@.rfm_pnbd_model,
+    gamma_gamma @extschema@.rfm_gamma_gamma_model,
+    clv_horizon float8, margin float8, discount_rate float8, cost_per_order float8, cost_per_customer float8,
+    unit_days float8, settings @extschema@.rfm_group_settings, target regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.rfm_model_customers_into(regclass, anyelement, integer, float8[], float8[], float8[],
+                                                         @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
+                                                         @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
+                                                         float8, float8, float8, @extschema@.rfm_group_settings,
+                                                         regclass) IS
+    'Writes the rows of rfm_model_customers into target, a plain table of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows (called by a refresh, as the model''s owner, to fill the new _customers table)';
+
 -- The equality operator of a customer type's default hash operator class
 -- (the type's own, or one it has a binary cast to, as for varchar and
 -- text), as OPERATOR(schema.name) for SQL that rfm builds; NULL: none, and
@@ -322,7 +341,7 @@ COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_mode
 DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL,
                                                keep_summary regclass DEFAULT NULL, summary_storage text DEFAULT NULL)
-RETURNS TABLE (view_suffix text, definition text, unique_column text)
+RETURNS TABLE (view_suffix text, definition text, unique_column text, fill text[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     unit_days float8 := CASE m.time_unit WHEN 'hour' THEN 1.0 / 24 WHEN 'day' THEN 1 WHEN 'week' THEN 7
@@ -341,6 +360,8 @@ DECLARE
     summarize boolean;
     summary_rows text;
     leads text;
+    customers_args text;
+    lead_rows text;
     s text := coalesce(keep_summary::text,
                        format('%I.%I', m.schema_name,
                               coalesce(@extschema@.rfm_model_storage_name(m.name, '_summary',
@@ -513,27 +534,38 @@ WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer =
     -- group codes (rfm_model_customers_columns).
     view_suffix := '_customers';
     unique_column := 'customer';
-    definition := format($q$
-SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
-       x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
-       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
-       x.as_of, x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
-FROM @extschema@.rfm_model_customers(%1$L::pg_catalog.regclass, NULL::%2$s, %3$s, %4$s,
+    customers_args := format($q$%1$L::pg_catalog.regclass, NULL::%2$s, %3$s, %4$s,
          (SELECT fit.bgnbd FROM %5$s fit), (SELECT fit.pnbd FROM %5$s fit), (SELECT fit.gamma_gamma FROM %5$s fit),
          %6$s::pg_catalog.float8, %7$s::pg_catalog.float8, %8$s::pg_catalog.float8, %9$s::pg_catalog.float8,
          %10$s::pg_catalog.float8, %11$s::pg_catalog.float8,
-         (SELECT gs FROM @extschema@.rfm_group_settings gs)) x
-UNION ALL
+         (SELECT gs FROM @extschema@.rfm_group_settings gs)$q$,
+        s, cust_type, m.bins, scores, f, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
+        m.cost_per_customer, unit_days);
+    lead_rows := format($q$
 SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
        NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
        'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
        (SELECT max(sa.as_of) FROM %1$s sa),
        NULL::float8, NULL::bigint,
        'A'::text, NULL::float8, NULL::text, NULL::text
-FROM (%12$s) l$q$,
-        s, cust_type, m.bins, scores, f, m.clv_horizon, m.margin, m.discount_rate, m.cost_per_order,
-        m.cost_per_customer, unit_days, leads);
+FROM (%2$s) l$q$, s, leads);
+    definition := format($q$
+SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
+       x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
+       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
+       x.as_of, x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
+FROM @extschema@.rfm_model_customers(%1$s) x
+UNION ALL%2$s$q$, customers_args, lead_rows);
+    -- A refresh writes the same rows straight into the new table, without
+    -- a tuplestore or the executor's insert per row, the leads after them
+    -- (rfm_model_customers_into, src/sink.c).
+    IF storage IS NOT NULL THEN
+        fill := ARRAY[format('SELECT @extschema@.rfm_model_customers_into(%s, %L::pg_catalog.regclass)',
+                             customers_args, c),
+                      format('INSERT INTO %s%s', c, lead_rows)];
+    END IF;
     RETURN NEXT;
+    fill := NULL;
 
     view_suffix := '_segments';
     unique_column := 'segment';
@@ -592,7 +624,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage: of _summary, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary); keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there';
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage: of _summary, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary) and, for a table a refresh fills otherwise than from the query (_customers: rfm_model_customers_into), the statements that fill it once made from the query WITH NO DATA; keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.

@@ -1,0 +1,49 @@
+/*
+ * sink.h
+ *		Where a model's C functions put the rows they make (src/sink.c): the
+ *		tuplestore of a set-returning function, or straight into a table of
+ *		the caller's that the same transaction made (a refresh's new table),
+ *		a block of rows at a time, without the executor's per-row insert.
+ */
+#ifndef RFM_SINK_H
+#define RFM_SINK_H
+
+#include "rfm.h"
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+typedef struct RowSink
+{
+	/* a set-returning function's result ... */
+	Tuplestorestate *store;
+	TupleDesc	store_desc;
+	/* ... or a table */
+	Relation	rel;
+	struct BulkInsertStateData *bistate;
+	CommandId	cid;
+	MemoryContext cxt;			/* of the buffered tuples, freed as written */
+	TupleTableSlot **slots;
+	int			nbuffered;
+	Size		buffered_bytes;
+	int		   *column_of;		/* the table's attribute i gets the row's value column_of[i] */
+	Datum	   *values;
+	bool	   *nulls;
+	uint64		rows;
+} RowSink;
+
+/*
+ * The rows of ncolumns columns named names[] of types types[] (InvalidOid:
+ * any) go to the table relid: a plain heap table of the calling role, made in
+ * this transaction, without triggers, rules, indexes, constraints or
+ * row-level security, whose columns are some of those, by name and type.
+ */
+extern void sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, const Oid *types,
+							const char *fname);
+extern void sink_open_store(RowSink *s, Tuplestorestate *store, TupleDesc desc);
+extern void sink_put(RowSink *s, Datum *values, bool *nulls);
+extern uint64 sink_close(RowSink *s);
+
+#endif							/* RFM_SINK_H */
