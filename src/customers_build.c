@@ -286,13 +286,14 @@ cmp_position_arg(const void *a, const void *b, void *arg)
  * rows of _customers then come out the same whatever order the table gives
  * them in (an incremental model's summary table, whose changed rows are
  * deleted and inserted in place).  A table read in that order costs one
- * comparison per row.
+ * comparison per row; otherwise integer customers are sorted by a radix
+ * sort, others by comparisons, and the rows put in place along the cycles
+ * of the permutation (no second copy of them).
  */
 void
 cust_sort_by_customer(Build *b)
 {
 	int64	   *pos;
-	Cust	   *sorted;
 	int64		i;
 
 	for (i = 1; i < b->n; i++)
@@ -301,19 +302,49 @@ cust_sort_by_customer(Build *b)
 	if (i >= b->n)
 		return;
 	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * b->n);
-	for (i = 0; i < b->n; i++)
-		pos[i] = i;
-	sort_positions(pos, b->n, b);
-	sorted = MemoryContextAllocHuge(b->cxt, sizeof(Cust) * Max(b->cap, 1));
+	if (b->cust_type == INT8OID || b->cust_type == INT4OID || b->cust_type == INT2OID)
+	{
+		int64	   *key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * b->n);
+
+		for (i = 0; i < b->n; i++)
+			key[i] = b->cust_type == INT8OID ? DatumGetInt64(b->c[i].customer)
+				: b->cust_type == INT4OID ? DatumGetInt32(b->c[i].customer)
+				: DatumGetInt16(b->c[i].customer);
+		rfm_radix_order_int64(key, b->n, pos);
+		pfree(key);
+	}
+	else
+	{
+		for (i = 0; i < b->n; i++)
+			pos[i] = i;
+		sort_positions(pos, b->n, b);
+	}
+	/* row r of the result is row pos[r]: follow each cycle once */
 	for (i = 0; i < b->n; i++)
 	{
+		Cust		first;
+		int64		j = i;
+
+		if (pos[i] == i)
+			continue;
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		sorted[i] = b->c[pos[i]];
+		first = b->c[i];
+		for (;;)
+		{
+			int64		k = pos[j];
+
+			pos[j] = j;
+			if (k == i)
+			{
+				b->c[j] = first;
+				break;
+			}
+			b->c[j] = b->c[k];
+			j = k;
+		}
 	}
 	pfree(pos);
-	pfree(b->c);
-	b->c = sorted;
 }
 
 /* A customer's key in a sort by revenue or by profit, largest first. */

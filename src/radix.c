@@ -133,6 +133,31 @@ rfm_radix_order(const double *v, size_t n, bool descending, int64 *order)
 	pfree(scratch);
 }
 
+/*
+ * The ascending order of n integers into order[n], as rfm_radix_order's;
+ * for integer customers (no two equal), whose order a model's summary
+ * rows take.
+ */
+void
+rfm_radix_order_int64(const int64 *v, size_t n, int64 *order)
+{
+	uint64	   *key;
+	int64	   *scratch;
+
+	if (n == 0)
+		return;
+	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
+	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	for (size_t i = 0; i < n; i++)
+	{
+		key[i] = ((uint64) v[i]) ^ (UINT64CONST(1) << 63);
+		order[i] = (int64) i;
+	}
+	radix_pairs(key, order, key + n, scratch, n);
+	pfree(key);
+	pfree(scratch);
+}
+
 /* Sort n doubles ascending, in place. */
 void
 rfm_radix_sort_doubles(double *v, size_t n)

@@ -75,6 +75,7 @@ extern struct Tuplestorestate *rfm_srf_store(FunctionCallInfo fcinfo, struct Tup
 /* src/radix.c: radix sorts of doubles (ascending; -0.0 before +0.0, NaN last) */
 extern void rfm_radix_sort_doubles(double *v, size_t n);
 extern void rfm_radix_order(const double *v, size_t n, bool descending, int64 *order);
+extern void rfm_radix_order_int64(const int64 *v, size_t n, int64 *order);
 extern void rfm_rank_cuts(const double *sorted, int64 n, int32 bins, double *cuts);
 
 /* src/group.c: the customer groups of one customer (NULL: no group) */
