@@ -178,9 +178,10 @@ FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, N
                          (SELECT gs FROM rfm_group_settings gs));
 -- rfm_model_customers_into writes the same rows straight into a table,
 -- as a refresh fills its new _customers table: only a plain table of the
--- calling role made in the same transaction, with no code to run on it and
--- nothing to check (no trigger, rule, index, constraint, default or
--- row-level security), whose columns are some of the rows' by name and type.
+-- calling role made (or truncated) in the same transaction, with no code to
+-- run on it and nothing to check but NOT NULL (no trigger, rule, index, check
+-- constraint, default or row-level security), whose columns are some of the
+-- rows' by name and type.
 CREATE FUNCTION pg_temp.into(target text) RETURNS bigint LANGUAGE sql AS $fn$
     SELECT rfm_model_customers_into('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
                                     1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs), target::regclass)
@@ -212,6 +213,16 @@ ROLLBACK;
 BEGIN;
 CREATE TABLE mc.into_t AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
 ALTER TABLE mc.into_t ENABLE ROW LEVEL SECURITY;
+SELECT pg_temp.into('mc.into_t');
+ROLLBACK;
+-- made before, truncated in this transaction: its new storage is the caller's alone
+BEGIN;
+TRUNCATE mc.into_old;
+SELECT pg_temp.into('mc.into_old') AS written_after_truncate;
+ROLLBACK;
+-- NOT NULL is checked row by row (CLV is NULL without the fits)
+BEGIN;
+CREATE TABLE mc.into_t (customer text NOT NULL, clv float8 NOT NULL);
 SELECT pg_temp.into('mc.into_t');
 ROLLBACK;
 BEGIN;

@@ -7,9 +7,11 @@
  *
  *		The table must be one that nothing but the caller could have touched
  *		and that no code runs on: a plain heap table of the calling role,
- *		made in this transaction, with no trigger, rule, index, constraint,
- *		default or row-level security.  A refresh makes it with CREATE TABLE
- *		... AS ... WITH NO DATA just before, and indexes it after.
+ *		made or truncated in this transaction, with no trigger, rule, index,
+ *		check constraint, default, generated column or row-level security
+ *		(NOT NULL is checked here, row by row).  A refresh makes it with
+ *		CREATE TABLE ... AS ... WITH NO DATA just before, and indexes it
+ *		after; or truncates an incremental model's table of states.
  */
 #include "sink.h"
 
@@ -25,6 +27,13 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+
+/* the subtransaction that gave the table new storage (TRUNCATE), if any */
+#if PG_VERSION_NUM >= 160000
+#define NEW_STORAGE_SUBID(rel) ((rel)->rd_newRelfilelocatorSubid)
+#else
+#define NEW_STORAGE_SUBID(rel) ((rel)->rd_newRelfilenodeSubid)
+#endif
 
 /* rows per block, and bytes: what COPY buffers before it writes */
 #define SINK_ROWS 1000
@@ -46,6 +55,7 @@ sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, c
 {
 	Relation	rel;
 	TupleDesc	td;
+	List	   *indexes;
 
 	memset(s, 0, sizeof(RowSink));
 	if (get_rel_relkind(relid) != RELKIND_RELATION ||
@@ -65,16 +75,16 @@ sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, c
 	td = RelationGetDescr(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID)
 		refuse(rel, fname, "is not a plain heap table");
-	if (rel->rd_createSubid == InvalidSubTransactionId)
-		refuse(rel, fname, "was not made in this transaction");
+	if (rel->rd_createSubid == InvalidSubTransactionId && NEW_STORAGE_SUBID(rel) == InvalidSubTransactionId)
+		refuse(rel, fname, "was neither made nor truncated in this transaction");
 	if (rel->trigdesc != NULL || rel->rd_rules != NULL)
 		refuse(rel, fname, "has triggers or rules");
-	if (rel->rd_rel->relhasindex || rel->rd_rel->relrowsecurity)
+	indexes = RelationGetIndexList(rel);
+	if (indexes != NIL || rel->rd_rel->relrowsecurity)
 		refuse(rel, fname, "has an index or row-level security");
 	if (td->constr != NULL &&
-		(td->constr->has_not_null || td->constr->num_check > 0 || td->constr->num_defval > 0 ||
-		 td->constr->has_generated_stored))
-		refuse(rel, fname, "has constraints or defaults");
+		(td->constr->num_check > 0 || td->constr->num_defval > 0 || td->constr->has_generated_stored))
+		refuse(rel, fname, "has check constraints, defaults or generated columns");
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		refuse(rel, fname, "may not be written by its owner");
 
@@ -153,6 +163,11 @@ sink_put(RowSink *s, Datum *values, bool *nulls)
 	{
 		s->values[i] = values[s->column_of[i]];
 		s->nulls[i] = nulls[s->column_of[i]];
+		if (s->nulls[i] && TupleDescAttr(td, i)->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+							NameStr(TupleDescAttr(td, i)->attname), RelationGetRelationName(s->rel))));
 	}
 	old = MemoryContextSwitchTo(s->cxt);
 	tuple = heap_form_tuple(td, s->values, s->nulls);

@@ -36,9 +36,10 @@ typedef struct RowSink
 
 /*
  * The rows of ncolumns columns named names[] of types types[] (InvalidOid:
- * any) go to the table relid: a plain heap table of the calling role, made in
- * this transaction, without triggers, rules, indexes, constraints or
- * row-level security, whose columns are some of those, by name and type.
+ * any) go to the table relid: a plain heap table of the calling role, made or
+ * truncated in this transaction, without triggers, rules, indexes, check
+ * constraints, defaults, generated columns or row-level security, whose
+ * columns are some of those, by name and type.
  */
 extern void sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, const Oid *types,
 							const char *fname);

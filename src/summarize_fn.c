@@ -26,11 +26,13 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "sink.h"
 #include "summary.h"
 #include "summarize.h"
 
 PG_FUNCTION_INFO_V1(rfm_summarize);
 PG_FUNCTION_INFO_V1(rfm_model_states);
+PG_FUNCTION_INFO_V1(rfm_model_states_into);
 PG_FUNCTION_INFO_V1(rfm_model_summarize);
 PG_FUNCTION_INFO_V1(rfm_model_state_summary);
 
@@ -52,7 +54,7 @@ column_type(Oid relid, Name colname, const char *what)
 /* Where the rows of one call go. */
 typedef struct SummarizeOut
 {
-	Tuplestorestate *ts;
+	RowSink		sink;			/* an SRF's tuplestore, or a table */
 	TupleDesc	outdesc;
 	TupleDesc	sumdesc;		/* rfm_summary's (rfm_summarize) */
 	void	   *lcache;			/* lifecycle settings (rfm_summarize) */
@@ -95,7 +97,7 @@ emit(void *arg, Datum key, bool key_null, RfmState *st, bool after)
 		values[3] = Float8GetDatum(rv);
 	else
 		nulls[3] = true;
-	tuplestore_putvalues(out->ts, out->outdesc, values, nulls);
+	sink_put(&out->sink, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(out->rowcxt);
 }
@@ -131,7 +133,7 @@ emit_state(void *arg, Datum key, bool key_null, RfmState *st, bool after)
 	values[0] = key;
 	values[1] = PointerGetDatum(c);
 	values[2] = BoolGetDatum(after);
-	tuplestore_putvalues(out->ts, out->outdesc, values, nulls);
+	sink_put(&out->sink, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(out->rowcxt);
 }
@@ -176,12 +178,12 @@ emit_flat(void *arg, Datum key, bool key_null, RfmState *st, bool after)
 	values[RFM_SUMMARY_NATTS + 1] = stage ? CStringGetTextDatum(stage) : (Datum) 0;
 	nulls[RFM_SUMMARY_NATTS + 2] = !rfm_state_repeat_value(st, &rv);
 	values[RFM_SUMMARY_NATTS + 2] = nulls[RFM_SUMMARY_NATTS + 2] ? (Datum) 0 : Float8GetDatum(rv);
-	tuplestore_putvalues(out->ts, out->outdesc, values, nulls);
+	sink_put(&out->sink, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(out->rowcxt);
 }
 
-static Datum summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode);
+static Datum summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode, bool into);
 
 /* The schema of an operator. */
 static Oid
@@ -207,7 +209,7 @@ operator_namespace(Oid opno)
 Datum
 rfm_summarize(PG_FUNCTION_ARGS)
 {
-	return summarize_common(fcinfo, MODE_SUMMARY);
+	return summarize_common(fcinfo, MODE_SUMMARY, false);
 }
 
 /*
@@ -247,7 +249,19 @@ append_customer_filter(StringInfo q, const char *fn, const char *column, Oid key
 Datum
 rfm_model_states(PG_FUNCTION_ARGS)
 {
-	return summarize_common(fcinfo, MODE_STATES);
+	return summarize_common(fcinfo, MODE_STATES, false);
+}
+
+/*
+ * rfm_model_states_into(the arguments of rfm_model_states, target): the same
+ * rows written into target, a table of the caller's made or truncated in
+ * this transaction (src/sink.c): an incremental model's table of states,
+ * read again in full; the number of rows.
+ */
+Datum
+rfm_model_states_into(PG_FUNCTION_ARGS)
+{
+	return summarize_common(fcinfo, MODE_STATES, true);
 }
 
 /*
@@ -258,11 +272,11 @@ rfm_model_states(PG_FUNCTION_ARGS)
 Datum
 rfm_model_summarize(PG_FUNCTION_ARGS)
 {
-	return summarize_common(fcinfo, MODE_FLAT);
+	return summarize_common(fcinfo, MODE_FLAT, false);
 }
 
 static Datum
-summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
+summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode, bool into)
 {
 	bool		states = (mode == MODE_STATES);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -280,7 +294,12 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	void	   *lcache;
 	text	   *zone;
 
-	rfm_srf_check(fcinfo, "rfm_summarize");
+	if (!into)
+		rfm_srf_check(fcinfo, "rfm_summarize");
+	else if (PG_ARGISNULL(8))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_model_states_into: the target table must not be NULL")));
 	for (int i = 0; i < 6; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
@@ -386,7 +405,9 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	}
 
 	/* output: (customer, summary, lifecycle, repeat_value) */
-	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
+	if (into)
+		outdesc = NULL;
+	else if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_summarize: return type must be a row type");
 	/* (customer, state, after) for a model's states */
 	sumdesc = (mode != MODE_SUMMARY) ? NULL :
@@ -415,8 +436,22 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	summarize_read(&ctx, q.data);
 
 	/* results */
-	ts = rfm_srf_store(fcinfo, &outdesc);
-	out.ts = ts;
+	if (into)
+	{
+		static const char *const names[3] = {"customer", "state", "after_as_of"};
+		Oid			types[3] = {key_type,
+			GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("rfm_state"),
+							ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid))),
+		BOOLOID};
+
+		ts = NULL;
+		sink_open_table(&out.sink, PG_GETARG_OID(8), 3, names, types, "rfm_model_states_into");
+	}
+	else
+	{
+		ts = rfm_srf_store(fcinfo, &outdesc);
+		sink_open_store(&out.sink, ts, outdesc);
+	}
 	out.outdesc = outdesc;
 	out.sumdesc = sumdesc;
 	out.lcache = lcache;
@@ -424,6 +459,9 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode)
 	summarize_foreach(&ctx, mode == MODE_STATES ? emit_state : mode == MODE_FLAT ? emit_flat : emit, &out);
 	MemoryContextDelete(out.rowcxt);
 	summarize_end(&ctx);
+	if (into)
+		PG_RETURN_INT64((int64) sink_close(&out.sink));
+	sink_close(&out.sink);
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = ts;
@@ -475,7 +513,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "rfm_model_state_summary: return type must be a row type");
-	out.ts = rfm_srf_store(fcinfo, &outdesc);
+	sink_open_store(&out.sink, rfm_srf_store(fcinfo, &outdesc), outdesc);
 	out.outdesc = outdesc;
 	out.sumdesc = NULL;
 	out.lcache = rfm_lifecycle_cache_new(fcinfo->flinfo->fn_oid, CurrentMemoryContext);
@@ -535,8 +573,9 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MemoryContextDelete(out.rowcxt);
 
+	sink_close(&out.sink);
 	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = out.ts;
+	rsinfo->setResult = out.sink.store;
 	rsinfo->setDesc = out.outdesc;
 	return (Datum) 0;
 }

@@ -67,6 +67,19 @@ CREATE FUNCTION @extschema@.rfm_model_states(
 COMMENT ON FUNCTION @extschema@.rfm_model_states(regclass, name, name, name, timestamptz, text, anyelement, regclass) IS
     'One row per customer of source (read as the caller, like rfm_summarize; NULL customers left out): its rfm_state at as_of and whether it has rows after as_of, which the state leaves out; customers: a table with a column customer, to read only those customers. The stored states of an incremental model';
 
+-- The same rows written straight into a table of the caller's made or
+-- truncated in this transaction (src/sink.c): the full read of a model's
+-- states.  Returns how many.
+CREATE FUNCTION @extschema@.rfm_model_states_into(
+        source regclass, customer_column name, time_column name, amount_column name,
+        as_of timestamptz, time_zone text, customer_type anyelement, customers regclass, target regclass)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'rfm_model_states_into' LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.rfm_model_states_into(regclass, name, name, name, timestamptz, text, anyelement,
+                                                      regclass, regclass) IS
+    'Writes the rows of rfm_model_states into target, a plain table of the caller''s made or truncated in this transaction, without triggers, rules, indexes, check constraints, defaults or row-level security, whose columns are some of customer, state and after_as_of, a block of rows at a time; returns the number of rows (a full read of an incremental model''s states, as its owner)';
+
 CREATE FUNCTION @extschema@.rfm_model_state_summary(states regclass, as_of timestamptz, time_zone text,
                                                     customer_type anyelement, customers regclass DEFAULT NULL)
     RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary numeric, avg_order_value numeric,
@@ -339,7 +352,13 @@ BEGIN
         -- the index is built after the rows, not kept up row by row
         PERFORM @extschema@.rfm_owner_exec(owner, format('DROP INDEX %I.%I', m.schema_name, m.name || '$state_customer'));
         PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
-        n := @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', st, format(states_sql, 'NULL')));
+        -- written straight into the truncated table, a block at a time
+        SELECT q.n INTO n FROM @extschema@.rfm_owner_query(owner, format(
+            'SELECT @extschema@.rfm_model_states_into(%L::pg_catalog.regclass, %L::pg_catalog.name, '
+            '%L::pg_catalog.name, %L::pg_catalog.name, %L::pg_catalog.timestamptz, %L::pg_catalog.text, '
+            'NULL::%s, NULL, %L::pg_catalog.regclass)',
+            m.source, m.customer_column, m.time_column, m.amount_column, as_of, m.time_zone, cust_type, st))
+            AS q(n bigint);
         PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %s USING hash (customer)',
                                                          m.name || '$state_customer', st));
         -- one row per customer: the planner then finds a few states by the index
