@@ -189,6 +189,46 @@ SELECT pg_temp.sqlstate_of($$SELECT rfm_report('rep', 'fr')$$) AS bad_lang,
        pg_temp.sqlstate_of($$SELECT rfm_report(NULL)$$) AS null_model,
        pg_temp.sqlstate_of($$SELECT rfm_report_rows('rep', '_orders')$$) AS bad_suffix;
 
+-- The figures a section reads are computed by the query that reads the view
+-- (rfm_report_rows ... figures): the same as those of the rows themselves.
+SELECT (SELECT count(*) FROM (
+            SELECT r->>'stage', (r->>'k')::bigint
+            FROM rfm_report_rows('rep', '_customers', figures => 'lifecycle') r
+            EXCEPT SELECT lifecycle_stage, count(*) FROM rep_customers GROUP BY 1) d) AS lifecycle_differs,
+       (SELECT count(*) FROM rfm_report_rows('rep', '_customers', figures => 'lifecycle'))
+           = (SELECT count(DISTINCT lifecycle_stage) FROM rep_customers) AS lifecycle_stages,
+       (SELECT count(*) FROM (
+            SELECT (r->>'rs')::integer, (r->>'xs')::integer, (r->>'k')::bigint, (r->>'revenue')::numeric
+            FROM rfm_report_rows('rep', '_customers', figures => 'grid_m') r
+            EXCEPT SELECT r_score, m_score, count(*), sum(monetary) FROM rep_customers
+                   WHERE r_score IS NOT NULL GROUP BY 1, 2) d) AS grid_differs,
+       (SELECT count(*) FROM rfm_report_rows('rep', '_customers', figures => 'grid_m'))
+           = (SELECT count(DISTINCT (r_score, m_score)) FROM rep_customers WHERE r_score IS NOT NULL) AS grid_cells,
+       (SELECT (r->>'people')::bigint = (SELECT count(*) FROM rep_summary)
+               AND (r->>'revenue')::numeric = (SELECT sum(revenue) FROM rep_summary)
+               AND (r->>'buyers')::bigint = (SELECT count(*) FROM rep_summary WHERE orders > 0)
+        FROM rfm_report_rows('rep', '_summary', figures => 'totals') r) AS totals,
+       (SELECT string_agg(r->>'revenue_rank', ',' ORDER BY (r->>'revenue_rank')::integer)
+        FROM rfm_report_rows('rep', '_customers', figures => 'top', top => 3) r) AS top3,
+       (SELECT sum((r->>'k')::bigint) FROM rfm_report_rows('rep', '_customers', figures => 'clv') r)
+           = (SELECT count(clv) FROM rep_customers) AS clv_all_binned,
+       (SELECT count(*) FROM rfm_report_rows('rep', '_customers', figures => 'clv') r)
+           = (SELECT count(DISTINCT rfm_report_clv_bin(clv)) FROM rep_customers) AS clv_bins;
+-- the moves between the last two snapshots (new customers from NULL, gone
+-- ones to NULL): rfm_transition_matrix's counts and revenue
+SELECT (SELECT count(*) FROM (
+            SELECT r->>'fs', r->>'ts', (r->>'k')::bigint, (r->>'revenue')::numeric
+            FROM rfm_report_rows('rep', '_history', figures => 'segment') r
+            EXCEPT SELECT from_segment, to_segment, customers, to_revenue FROM rfm_transition_matrix('rep')) d)
+           AS moves_differ,
+       (SELECT count(*) FROM rfm_report_rows('rep', '_history', figures => 'segment'))
+           = (SELECT count(*) FROM rfm_transition_matrix('rep')) AS moves_pairs,
+       (SELECT count(*) FROM rfm_report_rows('rep', '_history', figures => 'segment') r
+        WHERE (r->>'is_new')::boolean OR (r->>'is_gone')::boolean) > 0 AS some_new_or_gone;
+SELECT pg_temp.sqlstate_of($$SELECT rfm_report_rows('rep', '_customers', figures => 'nonesuch')$$) AS bad_figures,
+       pg_temp.sqlstate_of($$SELECT rfm_report_rows('rep', '_summary', figures => 'top')$$) AS figures_of_other_view,
+       pg_temp.sqlstate_of($$SELECT rfm_report_moves('rep', 'en', 'customer')$$) AS moves_by_other_column;
+
 -- A model without history and without customers yet says so.
 SELECT count(*) FROM rfm_create_model('rep_empty', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
                                       as_of => '1990-01-01', keep_history => false);

@@ -141,14 +141,22 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_report_text(text, text) IS
     'A fixed text of the report in English (''en'') or Chinese (''zh''); an unknown key gives itself';
 
--- The one place that reads a model's views and history table.
-CREATE FUNCTION @extschema@.rfm_report_rows(model text, view_suffix text, snapshots integer DEFAULT NULL)
+-- The one place that reads a model's views and history table: their rows
+-- as jsonb, or (figures) what a section shows of them, computed by the
+-- query that reads them, so that a section of a model of a million
+-- customers reads a few rows, not a million.  The queries are fixed here;
+-- only names of the model's own relations and columns go into them (%I).
+CREATE FUNCTION @extschema@.rfm_report_rows(model text, view_suffix text, snapshots integer DEFAULT NULL,
+                                            figures text DEFAULT NULL, top integer DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m @extschema@.rfm_model := @extschema@.rfm_model_row(model);
     reader regrole;
+    rel text;
+    q text;
+    eq text;
 BEGIN
     IF view_suffix IS NULL
        OR view_suffix NOT IN ('_summary', '_fit', '_customers', '_segments', '_pareto', '_history') THEN
@@ -156,23 +164,72 @@ BEGIN
             MESSAGE = format('"%s" is not a view of a model', view_suffix),
             HINT = 'A model has _summary, _fit, _customers, _segments, _pareto and _history.';
     END IF;
+    IF figures IS NOT NULL
+       AND (view_suffix, figures) NOT IN (('_summary', 'totals'), ('_customers', 'grid_f'), ('_customers', 'grid_m'),
+                                          ('_customers', 'lifecycle'), ('_customers', 'clv'),
+                                          ('_customers', 'top'), ('_history', 'segment'), ('_history', 'ae_group')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('the report has no figures "%s" of %s', figures, view_suffix),
+            HINT = 'Figures: totals of _summary; grid_f, grid_m, lifecycle, clv and top of _customers; segment and ae_group of _history.';
+    END IF;
     -- checks that the model's objects are what rfm_create_model made, all
     -- the owner's; reads as the owner, or as the caller where that runs
     -- nobody's code (see "Security" in the README)
     reader := @extschema@.rfm_model_reader(m, ARRAY[view_suffix]);
-    IF view_suffix = '_history' AND snapshots IS NOT NULL THEN
-        RETURN QUERY SELECT q.j FROM @extschema@.rfm_owner_query(reader, format(
-            'SELECT pg_catalog.to_jsonb(h) FROM %1$I.%2$I h WHERE h.as_of OPERATOR(pg_catalog.=) ANY '
-            '(SELECT s.as_of FROM %1$I.%2$I s GROUP BY s.as_of ORDER BY s.as_of DESC LIMIT %3$s)',
-            m.schema_name, m.name || view_suffix, snapshots)) AS q(j jsonb);
-    ELSE
-        RETURN QUERY SELECT q.j FROM @extschema@.rfm_owner_query(reader,
-            format('SELECT pg_catalog.to_jsonb(v) FROM %I.%I v', m.schema_name, m.name || view_suffix)) AS q(j jsonb);
+    rel := format('%I.%I', m.schema_name, m.name || view_suffix);
+    q := CASE
+        WHEN figures = 'totals' THEN format($q$
+SELECT pg_catalog.jsonb_build_object('people', count(*), 'buyers', count(*) FILTER (WHERE v.orders OPERATOR(pg_catalog.>) 0),
+                                     'orders', sum(v.orders), 'returns', sum(v.returns), 'revenue', sum(v.revenue),
+                                     'as_of', max(v.as_of))
+FROM %s v$q$, rel)
+        WHEN figures IN ('grid_f', 'grid_m') THEN format($q$
+SELECT pg_catalog.jsonb_build_object('rs', v.r_score, 'xs', v.%2$I, 'k', count(*), 'revenue', sum(v.monetary))
+FROM %1$s v WHERE v.r_score IS NOT NULL AND v.%2$I IS NOT NULL GROUP BY v.r_score, v.%2$I$q$,
+            rel, CASE figures WHEN 'grid_f' THEN 'f_score' ELSE 'm_score' END)
+        WHEN figures = 'lifecycle' THEN format($q$
+SELECT pg_catalog.jsonb_build_object('stage', v.lifecycle_stage, 'k', count(*))
+FROM %s v WHERE v.lifecycle_stage IS NOT NULL GROUP BY v.lifecycle_stage$q$, rel)
+        WHEN figures = 'clv' THEN format($q$
+SELECT pg_catalog.jsonb_build_object('bin', b.bin, 'k', count(*))
+FROM (SELECT @extschema@.rfm_report_clv_bin(v.clv) AS bin FROM %s v WHERE v.clv IS NOT NULL) b GROUP BY b.bin$q$, rel)
+        WHEN figures = 'top' THEN format(
+            'SELECT pg_catalog.to_jsonb(v) FROM %s v WHERE v.revenue_rank OPERATOR(pg_catalog.<=) %s',
+            rel, coalesce(top, 0))
+        WHEN figures IN ('segment', 'ae_group') THEN NULL
+        WHEN view_suffix = '_history' AND snapshots IS NOT NULL THEN format(
+            'SELECT pg_catalog.to_jsonb(h) FROM %1$s h WHERE h.as_of OPERATOR(pg_catalog.=) ANY '
+            '(SELECT s.as_of FROM %1$s s GROUP BY s.as_of ORDER BY s.as_of DESC LIMIT %2$s)', rel, snapshots)
+        ELSE format('SELECT pg_catalog.to_jsonb(v) FROM %s v', rel) END;
+    IF figures IN ('segment', 'ae_group') THEN
+        -- The customers by their group at the last two snapshots (the
+        -- earlier one a, the later one b): new ones, gone ones, moves.
+        -- Customers compare by their type's equality, else as jsonb.
+        eq := @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                                                 WHERE a.attrelid = rel::regclass AND a.attname = 'customer'));
+        q := format($q$
+WITH s AS (SELECT h.as_of FROM %1$s h GROUP BY h.as_of ORDER BY h.as_of DESC LIMIT 2),
+     t AS (SELECT min(s.as_of) AS a, max(s.as_of) AS b FROM s),
+     fa AS (SELECT h.customer, h.%2$I AS g FROM %1$s h, t WHERE h.as_of OPERATOR(pg_catalog.=) t.a),
+     tb AS (SELECT h.customer, h.%2$I AS g, h.monetary FROM %1$s h, t
+            WHERE h.as_of OPERATOR(pg_catalog.=) t.b AND t.b OPERATOR(pg_catalog.>) t.a),
+     x AS (SELECT fa.customer IS NULL AS is_new, fa.g AS fs, tb.customer IS NULL AS is_gone, tb.g AS ts,
+                  count(*) AS k, sum(tb.monetary) AS revenue
+           FROM fa FULL JOIN tb ON %3$s
+           GROUP BY 1, 2, 3, 4)
+SELECT pg_catalog.jsonb_build_object('a', t.a, 'b', t.b, 'is_new', x.is_new, 'fs', x.fs, 'is_gone', x.is_gone,
+                                     'ts', x.ts, 'k', x.k, 'revenue', x.revenue)
+FROM x, t$q$,
+            rel, figures,
+            CASE WHEN eq IS NULL
+                 THEN 'pg_catalog.to_jsonb(fa.customer) OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(tb.customer)'
+                 ELSE format('fa.customer %s tb.customer', eq) END);
     END IF;
+    RETURN QUERY SELECT r.j FROM @extschema@.rfm_owner_query(reader, q) AS r(j jsonb);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.rfm_report_rows(text, text, integer) IS
-    'The single place where the report reads a model''s relations: the rows of <model><view_suffix> as jsonb (of _history, with snapshots, those of the last snapshots only), read as rfm_model_reader says (the model''s owner, in a security-restricted operation, for roles that may become it); refuses a model whose objects are not those rfm_create_model made, all the owner''s';
+COMMENT ON FUNCTION @extschema@.rfm_report_rows(text, text, integer, text, integer) IS
+    'The single place where the report reads a model''s relations, as rfm_model_reader says (the model''s owner, in a security-restricted operation, for roles that may become it); refuses a model whose objects are not those rfm_create_model made, all the owner''s. Without figures: the rows of <model><view_suffix> as jsonb (of _history, with snapshots, those of the last snapshots only). With figures, what a section shows, computed where the rows are read: totals of _summary (people, buyers, orders, returns, revenue, as_of); of _customers, grid_f and grid_m (customers and revenue by r_score and f_score or m_score), lifecycle (customers by stage), clv (customers by rfm_report_clv_bin), top (the rows of revenue_rank <= top); of _history, segment and ae_group (customers by that group at the last two snapshots, a and b: new, gone, or from fs to ts, with their revenue at b)';
 
 -- A time of a model, in its time zone.
 CREATE FUNCTION @extschema@.rfm_report_time(m @extschema@.rfm_model, t timestamptz) RETURNS text
@@ -218,10 +275,10 @@ DECLARE
     f jsonb;
     fit text;
 BEGIN
-    SELECT count(*) AS people, count(*) FILTER (WHERE (r->>'orders')::bigint > 0) AS buyers,
-           sum((r->>'orders')::bigint) AS orders, sum((r->>'returns')::bigint) AS returns,
-           sum((r->>'revenue')::numeric) AS revenue, max((r->>'as_of')::timestamptz) AS as_of
-    INTO s FROM @extschema@.rfm_report_rows(model, '_summary') r;
+    SELECT (r->>'people')::bigint AS people, (r->>'buyers')::bigint AS buyers, (r->>'orders')::numeric AS orders,
+           (r->>'returns')::numeric AS returns, (r->>'revenue')::numeric AS revenue,
+           (r->>'as_of')::timestamptz AS as_of
+    INTO s FROM @extschema@.rfm_report_rows(model, '_summary', figures => 'totals') r;
     SELECT r INTO f FROM @extschema@.rfm_report_rows(model, '_fit') r LIMIT 1;
     IF f IS NULL OR (f->>'bgnbd_r') IS NULL THEN
         fit := format('<p class="note">%s</p>', @extschema@.rfm_report_text('no_fit', lang));
@@ -271,11 +328,9 @@ DECLARE
     out text := '';
 BEGIN
     FOREACH axis IN ARRAY ARRAY['f', 'm'] LOOP
-        WITH c AS (SELECT (r->>'r_score')::integer AS rs, (r->>(axis || '_score'))::integer AS xs,
-                          (r->>'monetary')::numeric AS revenue
-                   FROM @extschema@.rfm_report_rows(model, '_customers') r),
-             g AS (SELECT c.rs, c.xs, count(*) AS k, sum(c.revenue) AS revenue
-                   FROM c WHERE c.rs IS NOT NULL AND c.xs IS NOT NULL GROUP BY c.rs, c.xs),
+        WITH g AS (SELECT (r->>'rs')::integer AS rs, (r->>'xs')::integer AS xs, (r->>'k')::bigint AS k,
+                          (r->>'revenue')::numeric AS revenue
+                   FROM @extschema@.rfm_report_rows(model, '_customers', figures => 'grid_' || axis) r),
              mx AS (SELECT max(g.k) AS k, max(g.revenue) AS revenue FROM g),
              sq AS (SELECT g.*, greatest(4, round((cell - 4) * sqrt(g.k::float8 / mx.k)))::integer AS side,
                            CASE WHEN mx.revenue > 0 THEN greatest(g.revenue, 0) / mx.revenue ELSE 0 END AS t
@@ -386,12 +441,12 @@ DECLARE
     bars text;
     k integer;
 BEGIN
-    WITH c AS (SELECT r->>'lifecycle_stage' AS stage FROM @extschema@.rfm_report_rows(model, '_customers') r),
-         st AS (SELECT s.stage, s.i, count(c.stage) AS k
+    WITH c AS (SELECT r->>'stage' AS stage, (r->>'k')::bigint AS k
+               FROM @extschema@.rfm_report_rows(model, '_customers', figures => 'lifecycle') r),
+         st AS (SELECT s.stage, s.i, c.k
                 FROM unnest(ARRAY['acquisition', 'growth', 'maturity', 'decline', 'churned'])
                          WITH ORDINALITY AS s(stage, i)
-                     JOIN c ON c.stage = s.stage
-                GROUP BY s.stage, s.i),
+                     JOIN c ON c.stage = s.stage),
          t AS (SELECT st.*, row_number() OVER (ORDER BY st.i) AS pos,
                       greatest(2, round(400.0 * st.k / max(st.k) OVER ()))::integer AS w,
                       sum(st.k) OVER () AS total FROM st)
@@ -515,16 +570,16 @@ DECLARE
     q record;
     id text := CASE by WHEN 'segment' THEN 'transitions' ELSE 'ae_transitions' END;
 BEGIN
-    WITH h AS (SELECT (r->>'as_of')::timestamptz AS as_of, r->'customer' AS customer, r->>by AS segment,
-                      (r->>'monetary')::numeric AS monetary
-               FROM @extschema@.rfm_report_rows(model, '_history', 2) r),
-         t AS (SELECT min(h.as_of) AS a, max(h.as_of) AS b FROM h),
-         x AS (SELECT fa.customer IS NULL AS is_new, fa.segment AS fs, tb.customer IS NULL AS is_gone,
-                      tb.segment AS ts, count(*) AS k, sum(tb.monetary) AS revenue
-               FROM (SELECT h.* FROM h, t WHERE h.as_of = t.a) fa
-                    FULL JOIN (SELECT h.* FROM h, t WHERE h.as_of = t.b AND t.b > t.a) tb
-                    ON fa.customer = tb.customer
-               GROUP BY 1, 2, 3, 4),
+    IF by IS NULL OR by NOT IN ('segment', 'ae_group') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('the report shows moves by segment or ae_group, not by "%s"', by);
+    END IF;
+    -- the groups of the last two snapshots' customers, counted where they are read
+    WITH xr AS (SELECT r FROM @extschema@.rfm_report_rows(model, '_history', figures => by) r),
+         t AS (SELECT min((xr.r->>'a')::timestamptz) AS a, max((xr.r->>'b')::timestamptz) AS b FROM xr),
+         x AS (SELECT (xr.r->>'is_new')::boolean AS is_new, xr.r->>'fs' AS fs, (xr.r->>'is_gone')::boolean AS is_gone,
+                      xr.r->>'ts' AS ts, (xr.r->>'k')::bigint AS k, (xr.r->>'revenue')::numeric AS revenue
+               FROM xr),
          -- the segments by their revenue at the later snapshot, as the segment table
          -- orders them: the same order on both axes
          ord AS (SELECT u.seg, row_number() OVER (ORDER BY sum(u.revenue) DESC NULLS LAST, u.seg) AS pos
@@ -636,8 +691,8 @@ DECLARE
     bars text;
     k integer;
 BEGIN
-    WITH c AS (SELECT (r->>'clv')::float8 AS clv FROM @extschema@.rfm_report_rows(model, '_customers') r),
-         b AS (SELECT @extschema@.rfm_report_clv_bin(c.clv) AS bin, count(*) AS k FROM c WHERE c.clv IS NOT NULL GROUP BY 1),
+    WITH b AS (SELECT (r->>'bin')::integer AS bin, (r->>'k')::bigint AS k
+               FROM @extschema@.rfm_report_rows(model, '_customers', figures => 'clv') r),
          rng AS (SELECT min(b.bin) AS lo, max(b.bin) AS hi, max(b.k) AS maxk FROM b),
          s AS (SELECT g.bin, coalesce(b.k, 0) AS k, g.bin - rng.lo AS pos, rng.maxk,
                       CASE WHEN g.bin < 0 THEN '&lt; 0'
@@ -695,7 +750,7 @@ BEGIN
                              @extschema@.rfm_report_number((c.r->>'clv')::numeric, 0)),
                       '' ORDER BY (c.r->>'revenue_rank')::bigint)
     INTO body
-    FROM @extschema@.rfm_report_rows(model, '_customers') AS c(r)
+    FROM @extschema@.rfm_report_rows(model, '_customers', figures => 'top', top => top) AS c(r)
     WHERE (c.r->>'revenue_rank')::bigint <= top;
     IF body IS NULL THEN
         RETURN '';
