@@ -1095,13 +1095,15 @@ BEGIN
     SELECT q.* FROM @extschema@.rfm_owner_query(owner, format(
         'SELECT coalesce(a.customer, b.customer)::text, %3$s, %4$s, '
         '       a.monetary, b.monetary, a.clv, b.clv '
-        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %3$s) a '
-        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %4$s) b ON a.customer = b.customer '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of OPERATOR(pg_catalog.=) %3$s) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of OPERATOR(pg_catalog.=) %4$s) b ON %7$s '
         'WHERE a.segment IS NOT DISTINCT FROM %5$L::text AND b.segment IS NOT DISTINCT FROM %6$L::text '
         '  AND (a.customer IS NOT NULL OR %5$L::text IS NULL) AND (b.customer IS NOT NULL OR %6$L::text IS NULL) '
         'ORDER BY b.monetary DESC NULLS LAST, 1',
         m.schema_name, m.name || '_history', @extschema@.rfm_timestamptz_sql(p.from_at),
-        @extschema@.rfm_timestamptz_sql(p.to_at), from_segment, to_segment))
+        @extschema@.rfm_timestamptz_sql(p.to_at), from_segment, to_segment,
+        @extschema@.rfm_model_customer_eq(format('%I.%I', m.schema_name, m.name || '_history')::regclass,
+                                          'a.customer', 'b.customer')))
         AS q(customer text, from_snapshot timestamptz, to_snapshot timestamptz,
              from_monetary numeric, to_monetary numeric, from_clv float8, to_clv float8);
 END

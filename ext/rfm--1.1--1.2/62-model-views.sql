@@ -299,6 +299,22 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_eq_operator(regtype) IS
     'The equality operator of a type''s default hash operator class (its own, or through a binary cast), as OPERATOR(schema.name) for SQL that rfm builds; NULL when the type has none';
 
+-- The SQL that compares customers a and b of a model's relation rel (its
+-- column customer): by the type's equality (rfm_model_eq_operator), else as
+-- jsonb, for a type without a hash operator class (a FULL JOIN needs a
+-- hashable or mergeable comparison).
+CREATE FUNCTION @extschema@.rfm_model_customer_eq(rel regclass, a text, b text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT CASE WHEN e.op IS NULL
+            THEN format('pg_catalog.to_jsonb(%s) OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(%s)', a, b)
+            ELSE format('%s %s %s', a, e.op, b) END
+FROM (SELECT @extschema@.rfm_model_eq_operator(
+                 (SELECT t.atttypid FROM pg_catalog.pg_attribute t
+                  WHERE t.attrelid = rel AND t.attname = 'customer' AND NOT t.attisdropped)) AS op) e
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_customer_eq(regclass, text, text) IS
+    'SQL comparing the customer expressions a and b of the relation rel (column customer) with the equality of the customer type''s default hash operator class, schema-qualified, or as jsonb when it has none: for the joins of snapshots that rfm builds';
+
 -- Why the grouping in C (rfm_model_summarize, rfm_model_states) cannot read
 -- a model's source as it is, or NULL: it takes date and timestamptz times,
 -- numeric, float and integer amounts, and customers of a type with a hash
@@ -742,11 +758,13 @@ BEGIN
     RETURN QUERY
     SELECT q.* FROM @extschema@.rfm_owner_query(@extschema@.rfm_model_reader(m, '{_history}'), format(
         'SELECT a.%3$I, b.%3$I, count(*), sum(a.monetary), sum(b.monetary) '
-        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of = %4$s) a '
-        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of = %5$s) b ON a.customer = b.customer '
+        'FROM (SELECT * FROM %1$I.%2$I WHERE as_of OPERATOR(pg_catalog.=) %4$s) a '
+        'FULL JOIN (SELECT * FROM %1$I.%2$I WHERE as_of OPERATOR(pg_catalog.=) %5$s) b ON %6$s '
         'GROUP BY a.%3$I, b.%3$I ORDER BY a.%3$I NULLS FIRST, b.%3$I NULLS FIRST',
         m.schema_name, m.name || '_history', by, @extschema@.rfm_timestamptz_sql(p.from_at),
-        @extschema@.rfm_timestamptz_sql(p.to_at)))
+        @extschema@.rfm_timestamptz_sql(p.to_at),
+        @extschema@.rfm_model_customer_eq(format('%I.%I', m.schema_name, m.name || '_history')::regclass,
+                                          'a.customer', 'b.customer')))
         AS q(from_segment text, to_segment text, customers bigint, from_revenue numeric, to_revenue numeric);
 END
 $$;

@@ -156,7 +156,6 @@ DECLARE
     reader regrole;
     rel text;
     q text;
-    eq text;
 BEGIN
     IF view_suffix IS NULL
        OR view_suffix NOT IN ('_summary', '_fit', '_customers', '_segments', '_pareto', '_history') THEN
@@ -205,8 +204,6 @@ FROM (SELECT @extschema@.rfm_report_clv_bin(v.clv) AS bin FROM %s v WHERE v.clv 
         -- The customers by their group at the last two snapshots (the
         -- earlier one a, the later one b): new ones, gone ones, moves.
         -- Customers compare by their type's equality, else as jsonb.
-        eq := @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
-                                                 WHERE a.attrelid = rel::regclass AND a.attname = 'customer'));
         q := format($q$
 WITH s AS (SELECT h.as_of FROM %1$s h GROUP BY h.as_of ORDER BY h.as_of DESC LIMIT 2),
      t AS (SELECT min(s.as_of) AS a, max(s.as_of) AS b FROM s),
@@ -220,10 +217,7 @@ WITH s AS (SELECT h.as_of FROM %1$s h GROUP BY h.as_of ORDER BY h.as_of DESC LIM
 SELECT pg_catalog.jsonb_build_object('a', t.a, 'b', t.b, 'is_new', x.is_new, 'fs', x.fs, 'is_gone', x.is_gone,
                                      'ts', x.ts, 'k', x.k, 'revenue', x.revenue)
 FROM x, t$q$,
-            rel, figures,
-            CASE WHEN eq IS NULL
-                 THEN 'pg_catalog.to_jsonb(fa.customer) OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(tb.customer)'
-                 ELSE format('fa.customer %s tb.customer', eq) END);
+            rel, figures, @extschema@.rfm_model_customer_eq(rel::regclass, 'fa.customer', 'tb.customer'));
     END IF;
     RETURN QUERY SELECT r.j FROM @extschema@.rfm_owner_query(reader, q) AS r(j jsonb);
 END
