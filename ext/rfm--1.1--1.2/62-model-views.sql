@@ -530,8 +530,13 @@ HAVING count(*) > 0$q$, s, m.time_unit, m.purchase_model);
         leads := format($q$
 SELECT DISTINCT ON (l.%2$I) l.%2$I::%3$s AS customer
 FROM %1$s l
-WHERE l.%2$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer = l.%2$I::%3$s AND s.orders > 0)$q$,
-            m.leads, m.leads_column, cust_type, s);
+WHERE l.%2$I IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM %4$s s WHERE s.customer %5$s l.%2$I::%3$s AND s.orders OPERATOR(pg_catalog.>) 0)$q$,
+            m.leads, m.leads_column, cust_type, s,
+            coalesce(@extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                                                        WHERE a.attrelid = m.source::regclass
+                                                          AND a.attname = m.customer_column AND NOT a.attisdropped)),
+                     'OPERATOR(pg_catalog.=)'));
     END IF;
     IF m.scoring = 'fixed' THEN
         scores := format('(SELECT vi.r_breaks FROM @extschema@.rfm_model_view_input vi WHERE vi.name = %1$L), '
