@@ -27,6 +27,9 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# A function or macro used without its declaration links into a library the
+# server then refuses to load (undefined symbol): always an error.
+PG_CFLAGS += -Werror=implicit-function-declaration
 ifdef RFM_WERROR
 PG_CFLAGS += -Werror
 endif

@@ -4,13 +4,21 @@ CREATE EXTENSION rfm VERSION '1.0';
 ALTER EXTENSION rfm UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'rfm';
 
--- Every object of the extension has a comment.
+-- Every object of the extension has a comment (but the row and array types
+-- that come with its tables, which PostgreSQL 17 lists as members too).
 SELECT pg_describe_object(classid, objid, 0) AS uncommented
 FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rfm')
   AND d.deptype = 'e'
   AND obj_description(objid, (SELECT relname FROM pg_class WHERE oid = classid)::name) IS NULL
+  AND NOT (d.classid = 'pg_type'::regclass
+           AND EXISTS (SELECT 1 FROM pg_type t
+                       WHERE t.oid = d.objid
+                         AND ((t.typrelid <> 0
+                               AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) <> 'c')
+                              OR EXISTS (SELECT 1 FROM pg_type e JOIN pg_class c ON c.oid = e.typrelid
+                                         WHERE e.typarray = t.oid AND c.relkind <> 'c'))))
 ORDER BY 1;
 
 -- Every function is labelled parallel safe, but those that create, refresh,

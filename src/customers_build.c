@@ -124,7 +124,6 @@ cust_read_summary(Build *b, Oid relid)
 	StringInfoData q;
 	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												 get_rel_name(relid));
-	int			rc;
 
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
@@ -138,6 +137,7 @@ cust_read_summary(Build *b, Oid relid)
 	{
 		BuildReceiver r;
 		SPIExecuteOptions opts;
+		int			rc;
 
 		memset(&r, 0, sizeof(r));
 		r.pub.receiveSlot = build_receive;

@@ -869,7 +869,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_cron') THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = 'scheduling needs pg_cron, which is not installed on this server',
-            HINT = 'Install it (Debian: apt-get install postgresql-15-cron), add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron. Or schedule CALL rfm_refresh(...) with another scheduler.';
+            HINT = format('Install it (Debian: apt-get install postgresql-%s-cron), add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron. Or schedule CALL rfm_refresh(...) with another scheduler.',
+                          pg_catalog.current_setting('server_version_num')::integer / 10000);
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
         MESSAGE = format('scheduling needs the extension pg_cron in database "%s"', pg_catalog.current_database()),
