@@ -315,6 +315,29 @@ DROP PROCEDURE incn_refresh();
 DROP FUNCTION incn_outcome();
 DROP TABLE inc_orders_n;
 
+-- Customers of a type with abbreviated sort keys (uuid: the first 8 bytes)
+-- that share those bytes, so that their abbreviated keys tie and the full
+-- comparison orders them: after summary rows are replaced in place,
+-- rfm_model_customers puts them back in customer order.
+CREATE TABLE inc_orders_t (customer uuid, t timestamptz, amount numeric);
+INSERT INTO inc_orders_t
+SELECT ('00000000-0000-4000-8000-' || lpad(((i * 7919) % 500)::text, 12, '0'))::uuid,
+       timestamptz '2024-01-01 12:00+00' + (i % 300) * interval '1 day', round((inc_rand(i * 5) * 90 + 10)::numeric, 2)
+FROM generate_series(1, 3000) i;
+SELECT count(*) FROM rfm_create_model('inct_i', 'inc_orders_t', 'customer', 't', 'amount',
+                                      as_of => '2024-12-01 00:00+00', clv => false, incremental => true);
+SELECT count(*) FROM rfm_create_model('inct_f', 'inc_orders_t', 'customer', 't', 'amount',
+                                      as_of => '2024-12-01 00:00+00', clv => false);
+INSERT INTO inc_orders_t
+SELECT ('00000000-0000-4000-8000-' || lpad(((i * 31) % 500)::text, 12, '0'))::uuid, timestamptz '2024-11-20 12:00+00', 5 + i
+FROM generate_series(1, 40) i;
+CALL rfm_refresh('inct_i');
+CALL rfm_refresh('inct_f');
+SELECT message FROM rfm_refresh_log WHERE model = 'inct_i' ORDER BY id DESC LIMIT 1;
+SELECT * FROM inc_diff('inct_i', 'inct_f') WHERE differing > 0;
+SELECT rfm_drop_model('inct_i'), rfm_drop_model('inct_f');
+DROP TABLE inc_orders_t;
+
 -- The table of states dropped by hand: the next refresh makes it again, in full
 DROP TABLE "inc_i$state";
 CALL rfm_refresh('inc_i');

@@ -18,6 +18,8 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/sortsupport.h"
+#include "utils/typcache.h"
 
 /* The columns read from the summary table, in this order. */
 #define SUMMARY_COLS 12
@@ -256,29 +258,91 @@ cmp_customer(const Cust *x, const Cust *y, Build *build)
 
 /* ---- the customers in customer order ---- */
 
-static inline int
-cmp_position(const int64 *a, const int64 *b, Build *build)
+/*
+ * A customer's sort key: its abbreviated key when the type has them (text:
+ * the first bytes of strxfrm's image in the collation), else the customer
+ * itself; ties of abbreviated keys go to the full comparison.
+ */
+typedef struct CustKey
 {
-	return cmp_customer(&build->c[*a], &build->c[*b], build);
+	Datum		key;
+	int64		i;
+} CustKey;
+
+typedef struct CustSort
+{
+	Build	   *b;
+	SortSupport ssup;
+	bool		abbreviated;
+} CustSort;
+
+static inline int
+cmp_cust_key(const CustKey *x, const CustKey *y, CustSort *s)
+{
+	int			r = ApplySortComparator(x->key, false, y->key, false, s->ssup);
+
+	if (r == 0 && s->abbreviated)
+		r = ApplySortAbbrevFullComparator(s->b->c[x->i].customer, false, s->b->c[y->i].customer, false,
+										  s->ssup);
+	return r;
 }
 
 #if PG_VERSION_NUM >= 140000
-#define ST_SORT sort_positions
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b, arg) cmp_position(a, b, arg)
-#define ST_COMPARE_ARG_TYPE Build
+#define ST_SORT sort_cust_keys
+#define ST_ELEMENT_TYPE CustKey
+#define ST_COMPARE(a, b, arg) cmp_cust_key(a, b, arg)
+#define ST_COMPARE_ARG_TYPE CustSort
 #define ST_SCOPE static
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_DEFINE
 #include "lib/sort_template.h"
 #else
 static int
-cmp_position_arg(const void *a, const void *b, void *arg)
+cmp_cust_key_arg(const void *a, const void *b, void *arg)
 {
-	return cmp_position((const int64 *) a, (const int64 *) b, (Build *) arg);
+	return cmp_cust_key((const CustKey *) a, (const CustKey *) b, (CustSort *) arg);
 }
-#define sort_positions(p, n, b) qsort_arg((p), (n), sizeof(int64), cmp_position_arg, (b))
+#define sort_cust_keys(k, n, s) qsort_arg((k), (n), sizeof(CustKey), cmp_cust_key_arg, (s))
 #endif
+
+/*
+ * The order of the customers of other types into pos, by the type's
+ * ordering operator in the summary column's collation, with abbreviated
+ * keys where the type has them (as the executor's sorts do).
+ */
+static void
+order_by_sortsupport(Build *b, int64 *pos)
+{
+	SortSupportData ssup;
+	CustSort	s;
+	CustKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(CustKey) * b->n);
+	TypeCacheEntry *tc = lookup_type_cache(b->cust_type, TYPECACHE_LT_OPR);
+
+	if (!OidIsValid(tc->lt_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("rfm_model_customers: type %s has no ordering operator", format_type_be(b->cust_type))));
+	memset(&ssup, 0, sizeof(ssup));
+	ssup.ssup_cxt = CurrentMemoryContext;
+	ssup.ssup_collation = b->cust_coll;
+	ssup.ssup_nulls_first = false;
+	ssup.abbreviate = true;
+	PrepareSortSupportFromOrderingOp(tc->lt_opr, &ssup);
+	s.b = b;
+	s.ssup = &ssup;
+	s.abbreviated = ssup.abbrev_converter != NULL;
+	for (int64 i = 0; i < b->n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		k[i].key = s.abbreviated ? ssup.abbrev_converter(b->c[i].customer, &ssup) : b->c[i].customer;
+		k[i].i = i;
+	}
+	sort_cust_keys(k, b->n, &s);
+	for (int64 r = 0; r < b->n; r++)
+		pos[r] = k[r].i;
+	pfree(k);
+}
 
 /*
  * Put the rows in customer order, the order in which a refresh writes the
@@ -287,8 +351,9 @@ cmp_position_arg(const void *a, const void *b, void *arg)
  * them in (an incremental model's summary table, whose changed rows are
  * deleted and inserted in place).  A table read in that order costs one
  * comparison per row; otherwise integer customers are sorted by a radix
- * sort, others by comparisons, and the rows put in place along the cycles
- * of the permutation (no second copy of them).
+ * sort, others by their type's sort support (abbreviated keys), and the
+ * rows put in place along the cycles of the permutation (no second copy of
+ * them).
  */
 void
 cust_sort_by_customer(Build *b)
@@ -314,11 +379,7 @@ cust_sort_by_customer(Build *b)
 		pfree(key);
 	}
 	else
-	{
-		for (i = 0; i < b->n; i++)
-			pos[i] = i;
-		sort_positions(pos, b->n, b);
-	}
+		order_by_sortsupport(b, pos);
 	/* row r of the result is row pos[r]: follow each cycle once */
 	for (i = 0; i < b->n; i++)
 	{
