@@ -181,6 +181,10 @@ SELECT (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'inc_i' ORDER BY
 FROM rfm_model m, inc_storage s WHERE m.name = 'inc_i';
 SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
 DROP TABLE inc_storage;
+-- the states are found by a btree index on customer (integers have one;
+-- a type with only a hash operator class gets a hash index)
+SELECT am.amname AS state_index, rfm_model_state_index_method('xid') AS for_xid
+FROM pg_class i JOIN pg_am am ON am.oid = i.relam WHERE i.relname = 'inc_i$state_customer';
 
 -- Sources that cannot feed an incremental model
 CREATE VIEW inc_orders_v AS SELECT * FROM inc_orders;
