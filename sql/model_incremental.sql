@@ -216,6 +216,10 @@ CREATE TEMP TABLE w_states (customer integer, state rfm_state);
 \set VERBOSITY terse
 SELECT count(*) FROM rfm_model_state_summary('w_states', '2024-12-01 00:00+01', 'Europe/Berlin', NULL::integer,
                                              '"inc_i$work"');
+-- nor write states into the model's table through rfm_model_states_into,
+-- which writes only into a new (or truncated) table of the caller
+SELECT rfm_model_states_into('inc_orders', 'customer_id', 'order_time', 'amount', '2024-12-01 00:00+01',
+                             'Europe/Berlin', NULL::integer, NULL, '"inc_i$state"');
 \set VERBOSITY default
 DROP TABLE w_states;
 RESET ROLE;

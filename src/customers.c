@@ -245,7 +245,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 				 errmsg("%s: only the breaks, the models and the settings may be NULL", fname)));
 	rfm_check_bins(bins, fname);
 	/* a model's own table, read with its owner's rights: nobody else's code */
-	rfm_require_own_table(relid, fname,
+	rfm_require_own_table(relid, fname, false,
 						  "A refresh calls it as the model's owner on the model's summary table.");
 	if (fixed && (PG_ARGISNULL(4) || PG_ARGISNULL(5)))
 		ereport(ERROR,

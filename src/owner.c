@@ -495,10 +495,11 @@ rfm_catalog_write(PG_FUNCTION_ARGS)
  * Check that relid is a plain table of the calling role, or raise 42501
  * naming fname: a function that reads one of a model's tables through SPI
  * with the caller's rights so runs nobody else's code (no view, no
- * row-level security policy of another role).  hint says who calls it.
+ * row-level security policy of another role); with writing, one that
+ * writes into it (src/sink.c).  hint says who calls it.
  */
 void
-rfm_require_own_table(Oid relid, const char *fname, const char *hint)
+rfm_require_own_table(Oid relid, const char *fname, bool writing, const char *hint)
 {
 	if (get_rel_relkind(relid) != RELKIND_RELATION ||
 #if PG_VERSION_NUM >= 160000
@@ -508,7 +509,7 @@ rfm_require_own_table(Oid relid, const char *fname, const char *hint)
 #endif
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s reads only a table of the calling role", fname),
+				 errmsg("%s %s a table of the calling role", fname, writing ? "writes only into" : "reads only"),
 				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
 						   get_rel_name(relid) ? get_rel_name(relid) : "?",
 						   GetUserNameFromId(GetUserId(), false)),

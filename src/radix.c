@@ -108,6 +108,19 @@ radix_pairs(uint64 *key, int64 *pay, uint64 *key_scratch, int64 *pay_scratch, si
 	pfree(count);
 }
 
+/* order[n] by the first n keys of key[2n] (the rest is scratch); frees key */
+static void
+order_by_keys(uint64 *key, size_t n, int64 *order)
+{
+	int64	   *scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = (int64) i;
+	radix_pairs(key, order, key + n, scratch, n);
+	pfree(key);
+	pfree(scratch);
+}
+
 /*
  * The order of n values into order[n] (order[r] is the index of the value
  * of rank r), ascending or descending; equal values (the same bits) keep
@@ -117,20 +130,13 @@ void
 rfm_radix_order(const double *v, size_t n, bool descending, int64 *order)
 {
 	uint64	   *key;
-	int64	   *scratch;
 
 	if (n == 0)
 		return;
 	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
-	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	for (size_t i = 0; i < n; i++)
-	{
 		key[i] = descending ? ~image(v[i]) : image(v[i]);
-		order[i] = (int64) i;
-	}
-	radix_pairs(key, order, key + n, scratch, n);
-	pfree(key);
-	pfree(scratch);
+	order_by_keys(key, n, order);
 }
 
 /*
@@ -142,20 +148,13 @@ void
 rfm_radix_order_int64(const int64 *v, size_t n, int64 *order)
 {
 	uint64	   *key;
-	int64	   *scratch;
 
 	if (n == 0)
 		return;
 	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
-	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	for (size_t i = 0; i < n; i++)
-	{
 		key[i] = ((uint64) v[i]) ^ (UINT64CONST(1) << 63);
-		order[i] = (int64) i;
-	}
-	radix_pairs(key, order, key + n, scratch, n);
-	pfree(key);
-	pfree(scratch);
+	order_by_keys(key, n, order);
 }
 
 /* Sort n doubles ascending, in place. */

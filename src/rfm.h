@@ -64,7 +64,7 @@ rfm_check_not_nan(double v, const char *fname, const char *what)
 extern void rfm_sort_doubles(double *v, size_t n);
 
 /* src/owner.c: a plain table of the calling role, or 42501 */
-extern void rfm_require_own_table(Oid relid, const char *fname, const char *hint);
+extern void rfm_require_own_table(Oid relid, const char *fname, bool writing, const char *hint);
 
 /* src/rfm.c: set-returning functions that fill a tuplestore */
 struct Tuplestorestate;

@@ -58,19 +58,8 @@ sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, c
 	List	   *indexes;
 
 	memset(s, 0, sizeof(RowSink));
-	if (get_rel_relkind(relid) != RELKIND_RELATION ||
-#if PG_VERSION_NUM >= 160000
-		!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-		!pg_class_ownercheck(relid, GetUserId()))
-#endif
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s writes only into a table of the calling role", fname),
-				 errdetail("Relation \"%s\" is not a table owned by role \"%s\".",
-						   get_rel_name(relid) ? get_rel_name(relid) : "?",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("A refresh calls it, as the model's owner, on the table it has just made.")));
+	rfm_require_own_table(relid, fname, true,
+						  "A refresh calls it, as the model's owner, on the table it has just made.");
 	rel = table_open(relid, RowExclusiveLock);
 	td = RelationGetDescr(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID)

@@ -502,7 +502,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("rfm_model_state_summary: argument %d must not be null", i + 1)));
 	relid = PG_GETARG_OID(0);
-	rfm_require_own_table(relid, "rfm_model_state_summary",
+	rfm_require_own_table(relid, "rfm_model_state_summary", false,
 						  "A refresh calls it as the model's owner on the model's table of states.");
 	tzc = rfm_tzcache_get(fcinfo, 2);
 	as_of = rfm_as_of_value(RFM_KIND_TIMESTAMPTZ, PG_GETARG_DATUM(1));

@@ -268,7 +268,8 @@ CREATE FUNCTION @extschema@.rfm_model_customers_into(
     clv_horizon float8, margin float8, discount_rate float8, cost_per_order float8, cost_per_customer float8,
     unit_days float8, settings @extschema@.rfm_group_settings, target regclass)
 RETURNS bigint
-AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.rfm_model_customers_into(regclass, anyelement, integer, float8[], float8[], float8[],
                                                          @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
                                                          @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
