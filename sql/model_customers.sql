@@ -150,6 +150,45 @@ BEGIN
 END
 $fn$;
 
+-- A refresh computes _segments and _pareto from the customers in memory
+-- (src/customers_totals.c).  The rows of those views that differ from what
+-- their SQL (rfm_model_view_sql, over the views themselves) gives: numbers
+-- and texts equal, floats within 1e-12 of each other (their sums may add in
+-- another order).
+CREATE FUNCTION pg_temp.near(a float8, b float8) RETURNS boolean LANGUAGE sql IMMUTABLE AS
+$fn$ SELECT (a IS NULL AND b IS NULL) OR abs(a - b) <= 1e-12 * greatest(1, abs(a), abs(b)) $fn$;
+CREATE FUNCTION pg_temp.totals_differ(model text, OUT segments bigint, OUT segments_differ bigint,
+                                      OUT pareto bigint, OUT pareto_differ bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+    m rfm_model := (SELECT rm FROM rfm_model rm WHERE rm.name = model);
+    v text;
+    same text;
+    n bigint;
+    d bigint;
+BEGIN
+    FOREACH v IN ARRAY ARRAY['_segments', '_pareto'] LOOP
+        SELECT string_agg(CASE WHEN a.atttypid = 'float8'::regtype
+                               THEN format('pg_temp.near(a.%1$I, b.%1$I)', a.attname)
+                               ELSE format('a.%1$I IS NOT DISTINCT FROM b.%1$I', a.attname) END, ' AND ')
+        INTO same
+        FROM pg_attribute a WHERE a.attrelid = format('%I.%I', m.schema_name, m.name || v)::regclass AND a.attnum > 0;
+        EXECUTE format('SELECT count(*), count(*) FILTER (WHERE NOT coalesce(%s, false)) FROM %I.%I a FULL JOIN (%s) b ON %s',
+                       same, m.schema_name, m.name || v,
+                       (SELECT q.definition FROM rfm_model_view_sql(m) q WHERE q.view_suffix = v),
+                       CASE v WHEN '_segments' THEN 'coalesce(a.segment, '''') = coalesce(b.segment, '''')'
+                              ELSE 'a.customer_percent = b.customer_percent' END)
+            INTO n, d;
+        IF v = '_segments' THEN
+            segments := n;
+            segments_differ := d;
+        ELSE
+            pareto := n;
+            pareto_differ := d;
+        END IF;
+    END LOOP;
+END
+$fn$;
+
 CREATE TABLE mc_leads AS SELECT DISTINCT customer_id AS id FROM rfm_orders UNION ALL VALUES ('nobody 1'), ('nobody 2');
 
 -- The R package's orders: quantile scores, no CLV; then fixed scoring of 4
@@ -158,6 +197,7 @@ SELECT count(*) FROM rfm_create_model('mc_pkg', 'rfm_orders', 'customer_id', 'or
                                       schema_name => 'mc', as_of => '2007-01-01', clv => false,
                                       leads => 'mc_leads', leads_column => 'id');
 SELECT * FROM pg_temp.differ('mc_pkg');
+SELECT * FROM pg_temp.totals_differ('mc_pkg');
 
 -- rfm_model_customers reads only a plain table of the calling role (a
 -- refresh calls it as the model's owner): another role's table, or a view,
@@ -184,7 +224,7 @@ FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, N
 -- rows' by name and type.
 CREATE FUNCTION pg_temp.into(target text) RETURNS bigint LANGUAGE sql AS $fn$
     SELECT rfm_model_customers_into('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
-                                    1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs), target::regclass)
+                                    1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs), ARRAY[target::regclass])
 $fn$;
 CREATE TABLE mc.into_old AS SELECT * FROM mc."mc_pkg$cus_a" WITH NO DATA;
 CREATE FUNCTION mc.into_trigger() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN RETURN NEW; END $fn$;
@@ -248,8 +288,9 @@ SELECT (SELECT count(*) FROM (SELECT * FROM mc.into_t
                               SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score,
                                      x.f_score, x.m_score, x.rfm_score, x.rfm_cell, x.segment, x.value_type,
                                      x.strategy, x.tier, x.tier_discount, x.lifecycle_stage, x.p_alive,
-                                     x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank, x.as_of,
-                                     x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
+                                     x.expected_purchases, x.expected_order_value, x.clv, x.as_of,
+                                     x.profit, x.ae_group, x.arpu, x.arpu_group, x.value_tier, x.revenue_tie,
+                                     x.profit_tie
                               FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL,
                                                        NULL, NULL, 1, 1, 0, 0, 0, 1,
                                                        (SELECT gs FROM rfm_group_settings gs)) x) d) AS not_from_srf,
@@ -269,9 +310,12 @@ SELECT count(*) FROM rfm_create_model('mc_fixed4', 'rfm_orders', 'customer_id', 
                                       schema_name => 'mc', as_of => '2007-01-01', clv => false, bins => 4,
                                       scoring => 'fixed');
 SELECT * FROM pg_temp.differ('mc_fixed4');
+SELECT * FROM pg_temp.totals_differ('mc_fixed4');
 SELECT count(*) FROM rfm_create_model('mc_bins10', 'rfm_orders', 'customer_id', 'order_date', 'revenue',
                                       schema_name => 'mc', as_of => '2007-01-01', clv => false, bins => 10);
 SELECT * FROM pg_temp.differ('mc_bins10');
+-- one segment, NULL (scores of 10 bins)
+SELECT * FROM pg_temp.totals_differ('mc_bins10');
 SELECT count(DISTINCT rfm_cell) > 100 AS cells_with_dots_vary, bool_and(rfm_cell LIKE '%.%.%') AS dotted
 FROM mc.mc_bins10_customers WHERE frequency > 0;
 
@@ -282,6 +326,7 @@ SELECT count(*) FROM rfm_create_model('mc_retail', 'retail', 'customer_id', 'inv
                                       clv_horizon => 52, margin => 0.3, discount_rate => 0.002,
                                       cost_per_order => 0.35, cost_per_customer => 2.5);
 SELECT * FROM pg_temp.differ('mc_retail');
+SELECT * FROM pg_temp.totals_differ('mc_retail');
 SELECT count(*) FILTER (WHERE clv IS NOT NULL) > 4000 AS with_clv, count(DISTINCT value_tier) AS value_tiers,
        count(DISTINCT ae_group) AS ae_groups, count(DISTINCT arpu_group) AS arpu_groups
 FROM mc.mc_retail_customers;
@@ -293,7 +338,36 @@ UPDATE rfm_group_settings SET ae_cut = 'fixed', ae_frequency_cut = 3, ae_aov_cut
                               value_low_share = 0.5;
 CALL rfm_refresh('mc_retail');
 SELECT * FROM pg_temp.differ('mc_retail');
+SELECT * FROM pg_temp.totals_differ('mc_retail');
 ROLLBACK;
+
+-- rfm_model_rank: 1 + the keys greater than the key + the tie (the view's
+-- revenue_rank and profit_rank, from a refresh's keys in rank order)
+SELECT rfm_model_rank('{5,3,3,1}', 3, 0) AS first_3, rfm_model_rank('{5,3,3,1}', 3, 1) AS second_3,
+       rfm_model_rank('{5,3,3,1}', 5, 0) AS top, rfm_model_rank('{5,3,3,1}', 1, 0) AS last,
+       rfm_model_rank('{5,3,3,1}', 9, 0) AS above_all, rfm_model_rank('{5,3,3,1}', 2, 0) AS between,
+       rfm_model_rank('{}', 1, 0) AS no_keys, rfm_model_rank('{5,3,3,1}', 3, NULL) AS no_tie;
+-- as float8 orders: NaN above everything, -0 equal to 0
+SELECT rfm_model_rank('{NaN,Infinity,0,-Infinity}', 'NaN', 0) AS nan, rfm_model_rank('{NaN,Infinity,0,-Infinity}', 'Infinity', 0) AS inf,
+       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '-0', 0) AS minus_zero,
+       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '-Infinity', 0) AS minus_inf;
+-- each row's own keys (the function remembers the last array it read)
+SELECT k, rfm_model_rank(a, 2, 0) AS rank
+FROM (VALUES (1, '{3,2,1}'::float8[]), (2, '{9,8,7,2}'), (3, '{3,2,1}'), (4, '{2}')) v(k, a) ORDER BY k;
+-- 50,000 keys (stored out of line): the counts of a scan of them
+CREATE TEMP TABLE mc_keys AS
+SELECT array_agg(x ORDER BY x DESC) AS a FROM (SELECT (i % 1000)::float8 / 7 - 20 AS x FROM generate_series(1, 50000) i) s;
+SELECT count(*) AS keys_tried,
+       count(*) FILTER (WHERE rfm_model_rank(mc_keys.a, t.v, 2) <> 3 + (SELECT count(*) FROM unnest(mc_keys.a) u WHERE u > t.v))
+           AS differ
+FROM mc_keys, (SELECT (i - 3)::float8 / 7 - 20 AS v FROM generate_series(0, 1100, 13) i) t;
+DROP TABLE mc_keys;
+\set VERBOSITY terse
+SELECT rfm_model_rank('{1,3}', 2, 0);
+SELECT rfm_model_rank('{3,NULL}', 2, 0);
+SELECT rfm_model_rank('{{3},{2}}', 2, 0);
+SELECT rfm_model_rank('{3,2}', 2, -1);
+\set VERBOSITY default
 
 SELECT rfm_drop_model(name) FROM rfm_model WHERE name LIKE 'mc\_%' ORDER BY name;
 DROP TABLE mc_leads;

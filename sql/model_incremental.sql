@@ -31,6 +31,14 @@ SELECT count(*) FROM rfm_create_model('incd_i', 'inc_orders_d', 'customer', 'ord
                                       as_of => '2024-12-01 00:00+01', incremental => true);
 SELECT count(*) FROM rfm_create_model('incd_f', 'inc_orders_d', 'customer', 'order_day', 'amount',
                                       as_of => '2024-12-01 00:00+01');
+-- without CLV (and with a cost per order, so that the profit ranks differ
+-- from the revenue's): an incremental refresh at the same as_of keeps the
+-- _customers table too, and writes again only the rows that change
+SELECT count(*) FROM rfm_create_model('incp_i', 'inc_orders', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+01', clv => false, cost_per_order => 7,
+                                      incremental => true);
+SELECT count(*) FROM rfm_create_model('incp_f', 'inc_orders', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+01', clv => false, cost_per_order => 7);
 SELECT name, incremental, state_as_of FROM rfm_model ORDER BY name;
 
 -- the rows in which two models' views differ (both ways), view by view
@@ -79,7 +87,8 @@ BEGIN
         DROP TABLE keep;
     ELSIF step = 30 THEN
         -- as_of moves back: the states, which leave out later rows, cannot serve
-        UPDATE rfm_model SET as_of = t - interval '20 days' WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f');
+        UPDATE rfm_model SET as_of = t - interval '20 days'
+        WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f', 'incp_i', 'incp_f');
     ELSIF step = 12 THEN
         -- other lifecycle thresholds: every summary row's stage may change,
         -- so none is kept
@@ -87,6 +96,13 @@ BEGIN
         INSERT INTO inc_orders (customer_id, order_time, amount) VALUES (8, t - interval '1 day', 20);
     ELSIF step = 13 THEN
         DELETE FROM rfm_lifecycle_settings;
+    ELSIF step = 18 THEN
+        -- other group settings: every customer's value tier may change, so
+        -- no _customers row is kept
+        UPDATE rfm_group_settings SET value_low_share = value_low_share / 2;
+        INSERT INTO inc_orders (customer_id, order_time, amount) VALUES (9, t - interval '2 days', 15);
+    ELSIF step = 19 THEN
+        UPDATE rfm_group_settings SET value_low_share = value_low_share * 2;
     ELSIF step = 33 THEN
         -- a trigger disabled by the source's owner: changes may be lost
         ALTER TABLE inc_orders_d DISABLE TRIGGER "incd_i$upd";
@@ -119,7 +135,7 @@ BEGIN
         DELETE FROM inc_orders_d WHERE customer = 'c' || (inc_rand(k + 3) * 200)::int;
     ELSIF op = 6 THEN
         UPDATE rfm_model SET as_of = t + (step % 5) * interval '1 day' + interval '7 hours'
-        WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f');
+        WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f', 'incp_i', 'incp_f');
     ELSIF op = 7 THEN
         -- a late order of every customer
         INSERT INTO inc_orders (customer_id, order_time, amount)
@@ -132,12 +148,17 @@ BEGIN
     CALL rfm_refresh('inc_f');
     CALL rfm_refresh('incd_i');
     CALL rfm_refresh('incd_f');
+    CALL rfm_refresh('incp_i');
+    CALL rfm_refresh('incp_f');
     INSERT INTO inc_steps
     SELECT step, 'inc_i', (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'inc_i' ORDER BY l.id DESC LIMIT 1),
            (SELECT sum(d.differing) FROM inc_diff('inc_i', 'inc_f') d)
     UNION ALL
     SELECT step, 'incd_i', (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'incd_i' ORDER BY l.id DESC LIMIT 1),
-           (SELECT sum(d.differing) FROM inc_diff('incd_i', 'incd_f') d);
+           (SELECT sum(d.differing) FROM inc_diff('incd_i', 'incd_f') d)
+    UNION ALL
+    SELECT step, 'incp_i', (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'incp_i' ORDER BY l.id DESC LIMIT 1),
+           (SELECT sum(d.differing) FROM inc_diff('incp_i', 'incp_f') d);
     COMMIT;
 END
 $$;
@@ -153,7 +174,8 @@ $$;
 SELECT model, count(*) AS steps, sum(differing) AS differing_rows,
        count(*) FILTER (WHERE message LIKE 'incremental:%') AS incremental,
        count(*) FILTER (WHERE message LIKE 'full:%') AS full,
-       count(*) FILTER (WHERE message LIKE '%others kept') AS kept,
+       count(*) FILTER (WHERE message LIKE '%others kept%') AS kept,
+       count(*) FILTER (WHERE message LIKE '%_customers that do not change kept') AS customers_kept,
        sum(substring(message FROM '(\d+) with new orders added')::bigint) AS added_to
 FROM inc_steps GROUP BY model ORDER BY model;
 -- kept: not after as_of moved, nor after the lifecycle thresholds changed
@@ -181,6 +203,86 @@ SELECT (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'inc_i' ORDER BY
 FROM rfm_model m, inc_storage s WHERE m.name = 'inc_i';
 SELECT * FROM inc_diff('inc_i', 'inc_f') WHERE differing > 0;
 DROP TABLE inc_storage;
+-- Without CLV the _customers table stays too: the rows that change replace
+-- theirs in it (the customers read again, and those whose scores, value
+-- type, groups or place among equal revenues or profits moved); the view
+-- reads it and a new table of the ranks' keys ($rnk).
+CREATE TEMP TABLE inc_storage AS
+SELECT rfm_model_storage(m, '_summary') AS summary, rfm_model_storage(m, '_customers') AS customers,
+       (SELECT count(*) FROM incp_i_customers) AS rows
+FROM rfm_model m WHERE m.name = 'incp_i';
+CREATE TEMP TABLE inc_five AS
+SELECT customer_id, max(order_time) + interval '1 hour' AS t FROM inc_orders
+WHERE order_time < '2024-06-01' GROUP BY customer_id ORDER BY customer_id LIMIT 5;
+INSERT INTO inc_orders (customer_id, order_time, amount) SELECT customer_id, t, 3 FROM inc_five;
+CALL rfm_refresh('incp_i');
+CALL rfm_refresh('incp_f');
+CALL rfm_refresh('inc_i');
+CALL rfm_refresh('inc_f');
+SELECT (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'incp_i' ORDER BY l.id DESC LIMIT 1) AS message,
+       rfm_model_storage(m, '_summary') = s.summary AS summary_in_place,
+       rfm_model_storage(m, '_customers') = s.customers AS customers_in_place,
+       (SELECT count(*) FROM pg_class c WHERE c.relname ~ '^incp_i\$(sum|fit|cus|seg|par|rnk)_[ab]$') AS tables,
+       (SELECT count(*) FROM pg_class c WHERE c.relname ~ '^incp_i\$cus_new') AS work_tables_left
+FROM rfm_model m, inc_storage s WHERE m.name = 'incp_i';
+-- of the rows, those written by the last refresh (by the transaction that
+-- wrote the 5 customers'): those and the few whose scores, groups or place
+-- among the others moved, not all of them
+CREATE FUNCTION pg_temp.written(t regclass, ids integer[], OUT written bigint, OUT total bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT count(*) FILTER (WHERE xmin::text = (SELECT min(c.xmin::text) FROM %1$s c '
+                   'WHERE c.customer = ANY ($1))), count(*) FROM %1$s', t) INTO written, total USING ids;
+END
+$$;
+SELECT w.written BETWEEN 5 AND s.rows / 2 AS few_written, w.total = s.rows AS all_there
+FROM inc_storage s,
+     pg_temp.written(s.customers, (SELECT array_agg(f.customer_id) FROM inc_five f)) w;
+SELECT * FROM inc_diff('incp_i', 'incp_f') WHERE differing > 0;
+DROP TABLE inc_storage, inc_five;
+
+-- Ties: a customer's rank is 1 + the customers of a greater revenue (or
+-- profit) + its place among those of an equal one, which the table keeps.
+-- A customer joining or leaving a run of equal revenues moves the places
+-- of the others in it: their rows are written again.  Orders of 10: 60
+-- customers of 7 or 8 orders, 60 of 5: three runs.
+CREATE TABLE inc_ties (id bigserial PRIMARY KEY, customer_id integer, order_time timestamptz, amount numeric);
+INSERT INTO inc_ties (customer_id, order_time, amount)
+SELECT i % 120, timestamptz '2024-01-01 00:00+00' + (i % 200) * interval '1 day', 10
+FROM generate_series(1, 900) i WHERE i % 120 < 60 OR i <= 600;
+SELECT count(*) FROM rfm_create_model('inck_i', 'inc_ties', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+00', clv => false, incremental => true);
+SELECT count(*) FROM rfm_create_model('inck_f', 'inc_ties', 'customer_id', 'order_time', 'amount',
+                                      as_of => '2024-12-01 00:00+00', clv => false);
+SELECT monetary, count(*), min(revenue_rank), max(revenue_rank), count(DISTINCT revenue_rank) AS ranks
+FROM inck_i_customers GROUP BY monetary ORDER BY monetary DESC;
+CREATE TABLE inck_steps (step integer, message text, differing bigint);
+CREATE PROCEDURE inck_step(step integer, change text) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE change;
+    COMMIT;
+    CALL rfm_refresh('inck_i');
+    CALL rfm_refresh('inck_f');
+    INSERT INTO inck_steps
+    SELECT step, (SELECT l.message FROM rfm_refresh_log l WHERE l.model = 'inck_i' ORDER BY l.id DESC LIMIT 1),
+           (SELECT sum(d.differing) FROM inc_diff('inck_i', 'inck_f') d);
+    COMMIT;
+END
+$$;
+-- a customer leaves the upper run, joins it again; two form a run of their
+-- own; a new customer joins the lower run last, the first one leaves it; a
+-- customer's revenue changes in place of another's
+CALL inck_step(1, $$INSERT INTO inc_ties (customer_id, order_time, amount) VALUES (5, '2024-11-01', 10)$$);
+CALL inck_step(2, $$DELETE FROM inc_ties WHERE customer_id = 5 AND order_time = '2024-11-01'$$);
+CALL inck_step(3, $$UPDATE inc_ties SET amount = 20 WHERE id IN (SELECT min(id) FROM inc_ties WHERE customer_id IN (7, 8) GROUP BY customer_id)$$);
+CALL inck_step(4, $$INSERT INTO inc_ties (customer_id, order_time, amount) SELECT 500, '2024-10-01'::timestamptz + i * interval '1 day', 10 FROM generate_series(1, 5) i$$);
+CALL inck_step(5, $$DELETE FROM inc_ties WHERE customer_id = 60$$);
+CALL inck_step(6, $$UPDATE inc_ties SET customer_id = 61 WHERE id IN (SELECT min(id) FROM inc_ties WHERE customer_id = 9)$$);
+SELECT step, differing, message LIKE '%_customers that do not change kept' AS customers_kept FROM inck_steps ORDER BY step;
+SELECT monetary, count(*), min(revenue_rank), max(revenue_rank), count(DISTINCT revenue_rank) AS ranks
+FROM inck_i_customers GROUP BY monetary ORDER BY monetary DESC;
+SELECT rfm_drop_model('inck_i'), rfm_drop_model('inck_f');
+DROP PROCEDURE inck_step(integer, text);
+DROP TABLE inc_ties, inck_steps;
 -- the states are found by a btree index on customer (integers have one;
 -- a type with only a hash operator class gets a hash index)
 SELECT am.amname AS state_index, rfm_model_state_index_method('xid') AS for_xid
@@ -410,7 +512,8 @@ SELECT * FROM inc_diff('incv_i', 'incv_f') WHERE differing > 0;
 SELECT rfm_drop_model('incv_i'), rfm_drop_model('incv_f');
 DROP TABLE inc_orders_vc;
 
-SELECT rfm_drop_model(name) FROM rfm_model WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f') ORDER BY name;
+SELECT rfm_drop_model(name) FROM rfm_model WHERE name IN ('inc_i', 'inc_f', 'incd_i', 'incd_f', 'incp_i', 'incp_f')
+ORDER BY name;
 SELECT count(*) FROM pg_class WHERE relname LIKE 'inc%$%';
 SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('inc_orders'::regclass, 'inc_orders_d'::regclass) AND NOT tgisinternal;
 REVOKE ALL ON inc_orders FROM inc_writer, inc_analyst;

@@ -45,10 +45,11 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+
 PG_FUNCTION_INFO_V1(rfm_model_customers);
 PG_FUNCTION_INFO_V1(rfm_model_customers_into);
 
-#define OUT_COLS 31
+#define OUT_COLS 33
 
 /* The columns of a row, as rfm_model_customers returns them. */
 static const char *const out_names[OUT_COLS] = {
@@ -56,26 +57,20 @@ static const char *const out_names[OUT_COLS] = {
 	"rfm_score", "rfm_cell", "segment", "value_type", "strategy", "tier", "tier_discount",
 	"lifecycle_stage", "p_alive", "expected_purchases", "expected_order_value", "clv", "revenue_rank",
 	"as_of", "profit", "profit_rank", "ae_group", "ae_strategy", "arpu", "arpu_group", "arpu_strategy",
-	"value_tier", "value_strategy"
+	"value_tier", "value_strategy", "revenue_tie", "profit_tie"
 };
 static const Oid out_types[OUT_COLS] = {
 	InvalidOid, FLOAT8OID, INT8OID, NUMERICOID, NUMERICOID, INT4OID, INT4OID, INT4OID,
 	INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID,
 	TEXTOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID,
 	TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID
+	TEXTOID, TEXTOID, INT4OID, INT4OID
 };
 
 /* ---- calling rfm's functions ---- */
 
-typedef struct Fn
-{
-	FmgrInfo	fi;
-	int			nargs;
-} Fn;
-
-static void
-fn_init(Fn *fn, const char *schema, const char *name, int nargs, const Oid *argtypes)
+void
+cust_fn_init(Fn *fn, const char *schema, const char *name, int nargs, const Oid *argtypes)
 {
 	List	   *names = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(name)));
 	Oid			oid = LookupFuncName(names, nargs, argtypes, false);
@@ -84,8 +79,8 @@ fn_init(Fn *fn, const char *schema, const char *name, int nargs, const Oid *argt
 	fn->nargs = nargs;
 }
 
-static Datum
-fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *isnull)
+Datum
+cust_fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *isnull)
 {
 	LOCAL_FCINFO(fcinfo, 8);
 	Datum		result;
@@ -147,7 +142,7 @@ group_out(Fn *f_group, GroupOut *cache, int *ncache, MemoryContext cxt, const ch
 		e = &cache[(*ncache)++];
 		e->code = g;
 		e->code_text = args[0];
-		e->strategy = fn_call(f_group, args, nulls, &e->strategy_null);
+		e->strategy = cust_fn_call(f_group, args, nulls, &e->strategy_null);
 		MemoryContextSwitchTo(old);
 	}
 	out[0] = e->code_text;
@@ -157,7 +152,7 @@ group_out(Fn *f_group, GroupOut *cache, int *ncache, MemoryContext cxt, const ch
 
 /* a call with arguments that are never NULL but the first (a model) */
 #define CALL(fn, isnull, first_null, ...) \
-	fn_call((fn), (Datum[]) {__VA_ARGS__}, (bool[]) {(first_null), false, false, false, false, false, false, false}, (isnull))
+	cust_fn_call((fn), (Datum[]) {__VA_ARGS__}, (bool[]) {(first_null), false, false, false, false, false, false, false}, (isnull))
 
 /* a float8 setting of the rfm_group_settings row, NULL without the row */
 static bool
@@ -175,16 +170,58 @@ setting(HeapTupleHeader gs, const char *name, double *v)
 }
 
 /*
+ * What rfm_model_customers_into writes besides the customers' rows: the
+ * tables of _segments, _pareto and the ranks' keys, and, for an incremental
+ * refresh that keeps the _customers table, what says which rows to write.
+ */
+typedef struct Extra
+{
+	Oid			segments;
+	Oid			pareto;
+	Oid			ranks;
+	Datum		basis;			/* text, or 0 */
+	Oid			work;			/* InvalidOid: a full build, every row */
+	ArrayType  *old_figures;
+	ArrayType  *old_revenue;
+	ArrayType  *old_profit;
+} Extra;
+
+/* the id of a segment name among b->segs (made once per name) */
+static int16
+segment_id(Build *b, Datum seg, bool seg_null)
+{
+	for (int i = 0; i < b->nsegs; i++)
+	{
+		if (b->seg_null[i] != seg_null)
+			continue;
+		if (seg_null || (VARSIZE_ANY_EXHDR(DatumGetPointer(seg)) == VARSIZE_ANY_EXHDR(DatumGetPointer(b->segs[i])) &&
+						 memcmp(VARDATA_ANY(DatumGetPointer(seg)), VARDATA_ANY(DatumGetPointer(b->segs[i])),
+								VARSIZE_ANY_EXHDR(DatumGetPointer(seg))) == 0))
+			return (int16) i;
+	}
+	if (b->nsegs == PG_INT16_MAX)
+		elog(ERROR, "rfm_model_customers: too many segments");
+	if (b->segs == NULL)
+	{
+		b->segs = MemoryContextAlloc(b->cxt, sizeof(Datum) * PG_INT16_MAX);
+		b->seg_null = MemoryContextAlloc(b->cxt, sizeof(bool) * PG_INT16_MAX);
+	}
+	b->segs[b->nsegs] = seg_null ? (Datum) 0 : datumCopy(seg, false, -1);
+	b->seg_null[b->nsegs] = seg_null;
+	return (int16) b->nsegs++;
+}
+
+/*
  * The rows of the customers of the summary table in argument 0, computed
  * from the arguments 0..15 of rfm_model_customers, into sink; cust_type: the
- * customer column's type.
+ * customer column's type; x: what rfm_model_customers_into writes besides
+ * (NULL: the rows only).
  */
 static void
-customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char *fname)
+customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char *fname, Extra *x)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	int32		bins = PG_GETARG_INT32(2);
-	Datum		breaks[3];
 	bool		fixed = !PG_ARGISNULL(3);
 	bool		model_null[3] = {PG_ARGISNULL(6), PG_ARGISNULL(7), PG_ARGISNULL(8)};
 	Datum		model[3];
@@ -204,7 +241,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	int			nargs;
 	Oid			fnargs[8];
 	const char *schema;
-	Fn			f_score[3],
+	Fn			f_score,
 				f_segment,
 				f_value_type,
 				f_strategy,
@@ -216,24 +253,14 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 				f_eov,
 				f_clv[2],
 				f_group;
-	double		means[3] = {0, 0, 0};
+	Figures		fig;
+	int16		segtab[125];
 	double	   *sorted_metric[3] = {NULL, NULL, NULL};	/* ascending, quantile scoring */
-	double		cut_f = 0,
-				cut_a = 0,
-				cut_basic = 0,
-				cut_high = 0,
-				cut_low = 0,
-				cut_vhigh = 0,
-				period = 0,
+	double	   *rank_keys[2] = {NULL, NULL};
+	double		period = 0,
 				share;
-	bool		has_f = false,
-				has_a = false,
-				has_basic = false,
-				has_high = false,
-				has_low = false,
-				has_vhigh = false,
-				has_period;
-	bool		by_clv = false;
+	bool		has_period;
+	bool		any_model = !model_null[0] || !model_null[1] || !model_null[2];
 	char	   *ae_cut = NULL;
 	GroupOut	groups[MAX_GROUP_CODES];
 	int			ngroups = 0;
@@ -251,16 +278,21 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s: fixed scoring needs all three breaks", fname)));
+	if (x != NULL && OidIsValid(x->work) && any_model)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the rows of a model with fitted models are all written again", fname),
+				 errhint("Give no customers read again (changed) for a model with CLV.")));
 	for (int k = 0; k < 3; k++)
-	{
-		breaks[k] = fixed ? PG_GETARG_DATUM(3 + k) : (Datum) 0;
 		model[k] = model_null[k] ? (Datum) 0 : PG_GETARG_DATUM(6 + k);
-	}
 
 	old = MemoryContextSwitchTo(per_query);
 	work = AllocSetContextCreate(per_query, "rfm_model_customers", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
 	row_cxt = AllocSetContextCreate(work, "rfm_model_customers row", ALLOCSET_DEFAULT_SIZES);
+	memset(&fig, 0, sizeof(fig));
+	for (int i = 0; i < 125; i++)
+		segtab[i] = -1;
 
 	/* the customer type, its comparison and the summary column's collation */
 	memset(&b, 0, sizeof(b));
@@ -291,34 +323,33 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	fnargs[0] = FLOAT8OID;
 	fnargs[1] = FLOAT8ARRAYOID;
 	fnargs[2] = BOOLOID;
-	for (int k = 0; k < 3; k++)
-		fn_init(&f_score[k], schema, "rfm_score", 3, fnargs);
+	cust_fn_init(&f_score, schema, "rfm_score", 3, fnargs);
 	fnargs[0] = fnargs[1] = fnargs[2] = INT4OID;
-	fn_init(&f_segment, schema, "rfm_segment", 3, fnargs);
+	cust_fn_init(&f_segment, schema, "rfm_segment", 3, fnargs);
 	for (int i = 0; i < 6; i++)
 		fnargs[i] = FLOAT8OID;
-	fn_init(&f_value_type, schema, "rfm_value_type", 6, fnargs);
+	cust_fn_init(&f_value_type, schema, "rfm_value_type", 6, fnargs);
 	fnargs[0] = TEXTOID;
-	fn_init(&f_strategy, schema, "rfm_strategy", 1, fnargs);
-	fn_init(&f_discount, schema, "rfm_tier_discount", 1, fnargs);
+	cust_fn_init(&f_strategy, schema, "rfm_strategy", 1, fnargs);
+	cust_fn_init(&f_discount, schema, "rfm_tier_discount", 1, fnargs);
 	fnargs[1] = INT4OID;
 	fnargs[2] = NUMERICOID;
-	fn_init(&f_tier, schema, "rfm_tier", 3, fnargs);
+	cust_fn_init(&f_tier, schema, "rfm_tier", 3, fnargs);
 	fnargs[1] = FLOAT8OID;
-	fn_init(&f_stage, schema, "rfm_lifecycle_stage", 2, fnargs);
+	cust_fn_init(&f_stage, schema, "rfm_lifecycle_stage", 2, fnargs);
 	fnargs[1] = TEXTOID;
-	fn_init(&f_group, schema, "rfm_group_strategy", 2, fnargs);
+	cust_fn_init(&f_group, schema, "rfm_group_strategy", 2, fnargs);
 	for (int k = 0; k < 2; k++)
 	{
 		fnargs[0] = argtypes[6 + k];
 		for (int i = 1; i < 8; i++)
 			fnargs[i] = FLOAT8OID;
-		fn_init(&f_alive[k], schema, "rfm_p_alive", 4, fnargs);
-		fn_init(&f_expected[k], schema, "rfm_expected_purchases", 5, fnargs);
-		fn_init(&f_clv[k], schema, "rfm_clv", 8, fnargs);
+		cust_fn_init(&f_alive[k], schema, "rfm_p_alive", 4, fnargs);
+		cust_fn_init(&f_expected[k], schema, "rfm_expected_purchases", 5, fnargs);
+		cust_fn_init(&f_clv[k], schema, "rfm_clv", 8, fnargs);
 	}
 	fnargs[0] = argtypes[8];
-	fn_init(&f_eov, schema, "rfm_expected_order_value", 3, fnargs);
+	cust_fn_init(&f_eov, schema, "rfm_expected_order_value", 3, fnargs);
 
 	/* the settings of the groups */
 	if (gs != NULL)
@@ -328,10 +359,10 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 
 		ae_cut = isnull ? NULL : TextDatumGetCString(d);
 		d = GetAttributeByName(gs, "value_by", &isnull);
-		by_clv = !isnull && strcmp(TextDatumGetCString(d), "clv") == 0;
+		fig.by_clv = !isnull && strcmp(TextDatumGetCString(d), "clv") == 0;
 	}
 	has_period = setting(gs, "arpu_period_days", &period);
-	has_high = setting(gs, "arpu_high", &cut_high);
+	fig.has_high = setting(gs, "arpu_high", &fig.cut_high);
 
 	cust_read_summary(&b, relid);
 	cust_sort_by_customer(&b);
@@ -344,9 +375,15 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		{
 			Cust	   *c = &b.c[i];
 
-			c->revenue_f = DatumGetFloat8(DirectFunctionCall1(numeric_float8, c->revenue));
+			rfm_numeric_parts(c->revenue, &c->revenue_f, &c->rev_units, &c->rev_dscale, &c->rev_fast);
 			if (!c->aov_null)
-				c->aov_f = DatumGetFloat8(DirectFunctionCall1(numeric_float8, c->aov));
+			{
+				int64		u;
+				int16		d;
+				bool		e;
+
+				rfm_numeric_parts(c->aov, &c->aov_f, &u, &d, &e);
+			}
 			c->profit = float8_mi(float8_mi(float8_mul(margin, c->revenue_f), float8_mul(cpo, (double) c->orders)),
 								  cpc);
 			c->arpu_null = !has_period ||
@@ -356,38 +393,52 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			sum[2] = float8_pl(sum[2], c->revenue_f);
 		}
 		for (int k = 0; k < 3 && b.n > 0; k++)
-			means[k] = sum[k] / (double) b.n;
+			fig.means[k] = sum[k] / (double) b.n;
 	}
 
-	/* the scores' cut points: rfm_breaks of each metric (quantile scoring) */
-	if (!fixed && b.n > 0)
+	/* the scores' cut points: rfm_breaks of each metric (quantile scoring), or the given ones */
+	for (int k = 0; k < 3; k++)
 	{
-		for (int k = 0; k < 3; k++)
+		if (fixed)
 		{
-			double	   *v = MemoryContextAllocHuge(work, sizeof(double) * b.n);
-			double	   *cuts = palloc(sizeof(double) * Max(bins - 1, 1));
-			Datum	   *elems = palloc(sizeof(Datum) * Max(bins - 1, 1));
+			Datum	   *e;
+			bool	   *nulls;
+			int			n;
+			bool		isnull;
 
-			sorted_metric[k] = v;
+			/* rfm_score's checks of the breaks, once */
+			(void) CALL(&f_score, &isnull, false, Float8GetDatum(0), PG_GETARG_DATUM(3 + k), BoolGetDatum(false));
+			deconstruct_array(PG_GETARG_ARRAYTYPE_P(3 + k), FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE, &e, &nulls, &n);
+			fig.ncut[k] = n;
+			fig.cut[k] = palloc(sizeof(double) * Max(n, 1));
+			for (int j = 0; j < n; j++)
+				fig.cut[k][j] = DatumGetFloat8(e[j]);
+		}
+		else
+		{
+			fig.ncut[k] = b.n > 0 ? bins - 1 : 0;
+			fig.cut[k] = palloc(sizeof(double) * Max(bins - 1, 1));
+			if (b.n > 0)
+			{
+				double	   *v = MemoryContextAllocHuge(work, sizeof(double) * b.n);
 
-			for (int64 i = 0; i < b.n; i++)
-				v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : b.c[i].revenue_f;
-			for (int64 i = 0; i < b.n; i++)
-				rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
-			rfm_sort_doubles(v, b.n);
-			rfm_rank_cuts(v, b.n, bins, cuts);
-			for (int j = 0; j < bins - 1; j++)
-				elems[j] = Float8GetDatum(cuts[j]);
-			breaks[k] = PointerGetDatum(construct_array(elems, bins - 1, FLOAT8OID, sizeof(float8),
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+				sorted_metric[k] = v;
+				for (int64 i = 0; i < b.n; i++)
+					v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : b.c[i].revenue_f;
+				for (int64 i = 0; i < b.n; i++)
+					rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
+				rfm_sort_doubles(v, b.n);
+				rfm_rank_cuts(v, b.n, bins, fig.cut[k]);
+			}
 		}
 	}
 
 	/* the groups' cut points */
 	if (ae_cut != NULL && strcmp(ae_cut, "fixed") == 0)
 	{
-		has_f = setting(gs, "ae_frequency_cut", &cut_f);
-		has_a = setting(gs, "ae_aov_cut", &cut_a);
+		fig.has_f = setting(gs, "ae_frequency_cut", &fig.cut_f);
+		fig.has_a = setting(gs, "ae_aov_cut", &fig.cut_a);
 	}
 	else if (ae_cut != NULL && b.n > 0)
 	{
@@ -406,15 +457,15 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 					vf[i] = (double) b.c[i].orders;
 				rfm_sort_doubles(vf, nf);
 			}
-			has_f = cust_percentile(vf, nf, 0.5, &cut_f);
-			has_a = cust_percentile(va, na, 0.5, &cut_a);
+			fig.has_f = cust_percentile(vf, nf, 0.5, &fig.cut_f);
+			fig.has_a = cust_percentile(va, na, 0.5, &fig.cut_a);
 		}
 		else
 		{
 			double		s = 0;
 
-			cut_f = means[1];
-			has_f = true;
+			fig.cut_f = fig.means[1];
+			fig.has_f = true;
 			na = 0;
 			for (int64 i = 0; i < b.n; i++)
 				if (!b.c[i].aov_null)
@@ -422,9 +473,9 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 					s = float8_pl(s, b.c[i].aov_f);
 					na++;
 				}
-			has_a = na > 0;
-			if (has_a)
-				cut_a = s / (double) na;
+			fig.has_a = na > 0;
+			if (fig.has_a)
+				fig.cut_a = s / (double) na;
 		}
 	}
 	if (setting(gs, "arpu_basic_share", &share))
@@ -432,7 +483,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		int64		k;
 		double	   *v = cust_sorted_values(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), &k);
 
-		has_basic = cust_percentile(v, k, share, &cut_basic);
+		fig.has_basic = cust_percentile(v, k, share, &fig.cut_basic);
 	}
 
 	/* per customer: the fitted models' values */
@@ -442,12 +493,15 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		double		x = (double) c->x;
 		bool		isnull;
 
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(row_cxt);
-		MemoryContextSwitchTo(row_cxt);
 		c->p_alive_null = true;
 		c->expected_null = true;
 		c->clv_null = true;
+		c->eov_null = true;
+		if (!any_model)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(row_cxt);
+		MemoryContextSwitchTo(row_cxt);
 		for (int k = 0; k < 2; k++)
 		{
 			Datum		d;
@@ -487,7 +541,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			Datum		args[8] = {model[k], Float8GetDatum(x), Float8GetDatum(c->tx), Float8GetDatum(c->T),
 			Float8GetDatum(c->eov), Float8GetDatum(horizon), Float8GetDatum(margin), Float8GetDatum(discount)};
 			bool		nulls[8] = {model_null[k], false, false, false, c->eov_null, false, false, false};
-			Datum		d = fn_call(&f_clv[k], args, nulls, &isnull);
+			Datum		d = cust_fn_call(&f_clv[k], args, nulls, &isnull);
 
 			if (!isnull)
 			{
@@ -504,7 +558,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		int64		k;
 		double	   *v;
 
-		if (by_clv)
+		if (fig.by_clv)
 			v = cust_sorted_values(&b, offsetof(Cust, clv), offsetof(Cust, clv_null), &k);
 		else if (sorted_metric[2] != NULL)
 		{
@@ -514,13 +568,67 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		else
 			v = cust_sorted_values(&b, offsetof(Cust, revenue_f), 0, &k);
 
-		has_low = cust_percentile(v, k, share, &cut_low);
+		fig.has_low = cust_percentile(v, k, share, &fig.cut_low);
 		if (setting(gs, "value_high_share", &share))
-			has_vhigh = cust_percentile(v, k, 1 - share, &cut_vhigh);
+			fig.has_vhigh = cust_percentile(v, k, 1 - share, &fig.cut_vhigh);
 	}
 
-	cust_rank(&b, false);
-	cust_rank(&b, true);
+	/* the ranks and ties; the keys in rank order for the $rnk table */
+	if (x != NULL)
+	{
+		rank_keys[0] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+		rank_keys[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	}
+	cust_rank(&b, false, rank_keys[0]);
+	cust_rank(&b, true, rank_keys[1]);
+
+	/* every customer's scores and segment (the segments' rows need them all) */
+	for (int64 i = 0; i < b.n; i++)
+	{
+		Cust	   *c = &b.c[i];
+		bool		isnull;
+
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < 3; k++)
+		{
+			double		v = k == 0 ? -c->recency : k == 1 ? (double) c->orders : c->revenue_f;
+
+			rfm_check_not_nan(v, "rfm_score", "value");
+			c->score[k] = cust_score_of(v, fig.cut[k], fig.ncut[k]);
+		}
+		if (bins != 5)
+			c->seg = segment_id(&b, (Datum) 0, true);
+		else
+		{
+			bool		small = c->score[0] <= 5 && c->score[1] <= 5 && c->score[2] <= 5;
+			int			t = (c->score[0] - 1) * 25 + (c->score[1] - 1) * 5 + (c->score[2] - 1);
+
+			if (!small || segtab[t] < 0)
+			{
+				Datum		d;
+
+				MemoryContextReset(row_cxt);
+				MemoryContextSwitchTo(row_cxt);
+				d = CALL(&f_segment, &isnull, false, Int32GetDatum(c->score[0]), Int32GetDatum(c->score[1]),
+						 Int32GetDatum(c->score[2]));
+				MemoryContextSwitchTo(work);
+				c->seg = segment_id(&b, d, isnull);
+				if (small)
+					segtab[t] = c->seg;
+			}
+			else
+				c->seg = segtab[t];
+		}
+		c->emit = true;
+	}
+
+	/* an incremental refresh: only the rows that differ from the table's */
+	if (x != NULL && OidIsValid(x->work))
+	{
+		cust_mark_work(&b, x->work);
+		cust_mark_emit(&b, &fig, x->old_figures, x->old_revenue, x->old_profit, rank_keys[0], rank_keys[1]);
+	}
 
 	/* the rows */
 	for (int64 i = 0; i < b.n; i++)
@@ -528,26 +636,16 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		Cust	   *c = &b.c[i];
 		Datum		v[OUT_COLS];
 		bool		n[OUT_COLS];
-		bool		isnull;
 		const char *g;
 		char		cell[64];
-		Datum		segment;
-		bool		segment_null = true;
 
+		if (!c->emit)
+			continue;
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(row_cxt);
 		MemoryContextSwitchTo(row_cxt);
 		memset(n, false, sizeof(n));
 
-		for (int k = 0; k < 3; k++)
-		{
-			double		x = k == 0 ? -c->recency : k == 1 ? (double) c->orders : c->revenue_f;
-			Datum		d = CALL(&f_score[k], &isnull, false, Float8GetDatum(x), breaks[k], BoolGetDatum(false));
-
-			if (isnull)
-				elog(ERROR, "rfm_model_customers: no score");
-			c->score[k] = DatumGetInt32(d);
-		}
 		v[0] = c->customer;
 		v[1] = Float8GetDatum(c->recency);
 		v[2] = Int64GetDatum(c->orders);
@@ -563,39 +661,34 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		else
 			snprintf(cell, sizeof(cell), "%d.%d.%d", c->score[0], c->score[1], c->score[2]);
 		v[9] = CStringGetTextDatum(cell);
-		if (bins == 5)
-		{
-			segment = CALL(&f_segment, &segment_null, false, Int32GetDatum(c->score[0]), Int32GetDatum(c->score[1]),
-						   Int32GetDatum(c->score[2]));
-		}
-		v[10] = segment_null ? (Datum) 0 : segment;
-		n[10] = segment_null;
+		v[10] = b.segs[c->seg];
+		n[10] = b.seg_null[c->seg];
 		v[11] = CALL(&f_value_type, &n[11], false, Float8GetDatum(c->recency), Float8GetDatum((double) c->orders),
-					 Float8GetDatum(c->revenue_f), Float8GetDatum(means[0]), Float8GetDatum(means[1]),
-					 Float8GetDatum(means[2]));
+					 Float8GetDatum(c->revenue_f), Float8GetDatum(fig.means[0]), Float8GetDatum(fig.means[1]),
+					 Float8GetDatum(fig.means[2]));
 		{
 			Datum		a1[1] = {v[10]};
 			bool		n1[1] = {n[10]};
 
-			v[12] = fn_call(&f_strategy, a1, n1, &n[12]);
+			v[12] = cust_fn_call(&f_strategy, a1, n1, &n[12]);
 		}
 		{
 			Datum		a3[3] = {v[10], Int32GetDatum(c->score[0] + c->score[1] + c->score[2]), c->revenue};
 			bool		n3[3] = {n[10], false, false};
 
-			v[13] = fn_call(&f_tier, a3, n3, &n[13]);
+			v[13] = cust_fn_call(&f_tier, a3, n3, &n[13]);
 		}
 		{
 			Datum		a1[1] = {v[13]};
 			bool		n1[1] = {n[13]};
 
-			v[14] = fn_call(&f_discount, a1, n1, &n[14]);
+			v[14] = cust_fn_call(&f_discount, a1, n1, &n[14]);
 		}
 		{
 			Datum		a2[2] = {c->stage, Float8GetDatum(c->p_alive)};
 			bool		n2[2] = {c->stage_null, c->p_alive_null};
 
-			v[15] = fn_call(&f_stage, a2, n2, &n[15]);
+			v[15] = cust_fn_call(&f_stage, a2, n2, &n[15]);
 		}
 		v[16] = Float8GetDatum(c->p_alive);
 		n[16] = c->p_alive_null;
@@ -610,21 +703,40 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		n[21] = c->as_of_null;
 		v[22] = Float8GetDatum(c->profit);
 		v[23] = Int64GetDatum(c->profit_rank);
-		g = rfm_ae_group_of(false, (double) c->orders, c->aov_null, c->aov_f, !has_f, cut_f, !has_a, cut_a);
+		g = cust_ae_group(c, &fig);
 		group_out(&f_group, groups, &ngroups, work, g, &v[24], &n[24]);
 		v[26] = Float8GetDatum(c->arpu);
 		n[26] = c->arpu_null;
-		g = c->arpu_null ? NULL : rfm_arpu_group_of(c->arpu, !has_basic, cut_basic, !has_high, cut_high);
-		group_out(&f_group, groups, &ngroups, work, g, &v[27], &n[27]);
-		if (by_clv)
-			g = c->clv_null ? NULL : rfm_value_tier_of(c->clv, !has_low, cut_low, !has_vhigh, cut_vhigh);
-		else
-			g = rfm_value_tier_of(c->revenue_f, !has_low, cut_low, !has_vhigh, cut_vhigh);
-		group_out(&f_group, groups, &ngroups, work, g, &v[29], &n[29]);
+		group_out(&f_group, groups, &ngroups, work, cust_arpu_group(c, &fig), &v[27], &n[27]);
+		group_out(&f_group, groups, &ngroups, work, cust_value_tier(c, &fig), &v[29], &n[29]);
+		v[31] = Int32GetDatum(c->revenue_tie);
+		v[32] = Int32GetDatum(c->profit_tie);
 		for (int k = 0; k < OUT_COLS; k++)
 			if (n[k])
 				v[k] = (Datum) 0;
 		sink_put(sink, v, n);
+	}
+	MemoryContextSwitchTo(work);
+
+	/* _segments, _pareto and the ranks' keys */
+	if (x != NULL)
+	{
+		RowSink		s;
+
+		if (OidIsValid(x->segments))
+		{
+			cust_open_segments(&s, x->segments, fname);
+			cust_segments(&b, schema, &s);
+			sink_close(&s);
+		}
+		if (OidIsValid(x->pareto))
+		{
+			cust_open_pareto(&s, x->pareto, fname);
+			cust_pareto(&b, &s);
+			sink_close(&s);
+		}
+		if (OidIsValid(x->ranks))
+			cust_ranks_row(&b, x->ranks, rank_keys[0], rank_keys[1], &fig, x->basis, fname);
 	}
 
 	MemoryContextSwitchTo(old);
@@ -652,7 +764,7 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	store = rfm_srf_store(fcinfo, &desc);
 	sink_open_store(&sink, store, desc);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	customers_run(fcinfo, TupleDescAttr(desc, 0)->atttypid, &sink, "rfm_model_customers");
+	customers_run(fcinfo, TupleDescAttr(desc, 0)->atttypid, &sink, "rfm_model_customers", NULL);
 	MemoryContextSwitchTo(old);
 	sink_close(&sink);
 	rsinfo->returnMode = SFRM_Materialize;
@@ -661,27 +773,67 @@ rfm_model_customers(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* a regclass of the array targets, InvalidOid for NULL or missing */
+static Oid
+target_of(ArrayType *a, int i)
+{
+	Datum	   *e;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(a, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT, &e, &nulls, &n);
+	return i < n && !nulls[i] ? DatumGetObjectId(e[i]) : InvalidOid;
+}
+
 /*
- * rfm_model_customers_into(the arguments of rfm_model_customers, target
- *     regclass) -> bigint: the same rows written into target, a new table of
- *     the caller's whose columns are some of the rows' (src/sink.c); the
- *     number of rows.
+ * rfm_model_customers_into(the arguments of rfm_model_customers, targets
+ *     regclass[], basis text, changed regclass, old_figures float8[],
+ *     old_revenue float8[], old_profit float8[]) -> bigint: the same rows
+ *     written into targets[1], a new table of the caller's whose columns are
+ *     some of the rows' (src/sink.c), and _segments', _pareto's and the
+ *     ranks' into targets[2..4] (each may be NULL); the number of rows.
+ *     With changed (the table of the customers an incremental refresh read
+ *     again), only the rows that differ from those the last refresh wrote
+ *     with the figures old_figures (src/customers_delta.c).
  */
 Datum
 rfm_model_customers_into(PG_FUNCTION_ARGS)
 {
 	Oid			types[OUT_COLS];
 	RowSink		sink;
+	Extra		x;
+	ArrayType  *targets;
+	Oid			target;
 
 	if (PG_ARGISNULL(16))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("rfm_model_customers_into: the target table must not be NULL")));
+				 errmsg("rfm_model_customers_into: the target tables must not be NULL")));
+	targets = PG_GETARG_ARRAYTYPE_P(16);
+	if (ARR_NDIM(targets) != 1 || ARR_ELEMTYPE(targets) != REGCLASSOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rfm_model_customers_into: targets must be a one-dimensional regclass array")));
+	target = target_of(targets, 0);
+	if (!OidIsValid(target))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rfm_model_customers_into: the table of the customers' rows must not be NULL")));
+	memset(&x, 0, sizeof(x));
+	x.segments = target_of(targets, 1);
+	x.pareto = target_of(targets, 2);
+	x.ranks = target_of(targets, 3);
+	x.basis = PG_ARGISNULL(17) ? (Datum) 0 : PG_GETARG_DATUM(17);
+	x.work = PG_ARGISNULL(18) ? InvalidOid : PG_GETARG_OID(18);
+	x.old_figures = PG_ARGISNULL(19) ? NULL : PG_GETARG_ARRAYTYPE_P(19);
+	x.old_revenue = PG_ARGISNULL(20) ? NULL : PG_GETARG_ARRAYTYPE_P(20);
+	x.old_profit = PG_ARGISNULL(21) ? NULL : PG_GETARG_ARRAYTYPE_P(21);
+
 	memcpy(types, out_types, sizeof(types));
 	types[0] = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (!OidIsValid(types[0]))
 		elog(ERROR, "rfm_model_customers_into: could not determine the customer type");
-	sink_open_table(&sink, PG_GETARG_OID(16), OUT_COLS, out_names, types, "rfm_model_customers_into");
-	customers_run(fcinfo, types[0], &sink, "rfm_model_customers_into");
+	sink_open_table(&sink, target, OUT_COLS, out_names, types, "rfm_model_customers_into");
+	customers_run(fcinfo, types[0], &sink, "rfm_model_customers_into", &x);
 	PG_RETURN_INT64((int64) sink_close(&sink));
 }

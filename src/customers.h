@@ -11,6 +11,7 @@
 #include "rfm.h"
 
 #include "fmgr.h"
+#include "utils/array.h"
 
 /* One customer of the summary, and what is computed for it. */
 typedef struct Cust
@@ -36,8 +37,16 @@ typedef struct Cust
 	int64		orders;
 	int64		revenue_rank;
 	int64		profit_rank;
+	int32		revenue_tie;	/* place among the customers of an equal revenue float, from 0 */
+	int32		profit_tie;
 	int32		x;
 	int32		score[3];		/* r, f, m */
+	int16		seg;			/* the segment's group (customers_totals.c) */
+	int16		rev_dscale;		/* revenue's digits after the point ... */
+	bool		rev_fast;		/* ... when it is rev_units millionths exactly */
+	int64		rev_units;
+	bool		in_work;		/* an incremental refresh read the customer again */
+	bool		emit;			/* the row is written */
 	bool		aov_null;
 	bool		stage_null;
 	bool		as_of_null;
@@ -61,13 +70,73 @@ typedef struct Build
 	FmgrInfo	cust_cmp;		/* the customer type's btree comparison */
 	Oid			cust_coll;
 	bool		ranking_revenue;	/* cust_rank(): ties by revenue, then customer */
+	/* the segments' names (Cust.seg indexes them; seg_null: no segment) */
+	Datum	   *segs;
+	bool	   *seg_null;
+	int			nsegs;
 } Build;
+
+/*
+ * The population's figures that a customer's row depends on: the scores'
+ * cut points, the value types' means, the groups' cut points.  An
+ * incremental refresh compares each kept customer's row under the last
+ * refresh's figures and this one's (src/customers_delta.c).
+ */
+typedef struct Figures
+{
+	int			ncut[3];		/* r, f, m */
+	double	   *cut[3];
+	double		means[3];
+	bool		has_f,
+				has_a,
+				has_basic,
+				has_high,
+				has_low,
+				has_vhigh;
+	double		cut_f,
+				cut_a,
+				cut_basic,
+				cut_high,
+				cut_low,
+				cut_vhigh;
+	bool		by_clv;
+} Figures;
 
 /* src/customers_build.c */
 extern void cust_read_summary(Build *b, Oid relid);
 extern void cust_sort_by_customer(Build *b);
 extern bool cust_percentile(const double *sorted, int64 n, double p, double *out);
 extern double *cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count);
-extern void cust_rank(Build *b, bool by_profit);
+extern void cust_rank(Build *b, bool by_profit, double *keys);
+extern int64 cust_find(Build *b, Datum customer);
+
+/* src/customers.c: calling rfm's own SQL functions */
+typedef struct Fn
+{
+	FmgrInfo	fi;
+	int			nargs;
+} Fn;
+
+extern void cust_fn_init(Fn *fn, const char *schema, const char *name, int nargs, const Oid *argtypes);
+extern Datum cust_fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *isnull);
+
+/* src/customers_delta.c: what an incremental refresh writes again */
+extern int32 cust_score_of(double x, const double *cuts, int ncut);
+extern const char *cust_ae_group(const Cust *c, const Figures *f);
+extern const char *cust_arpu_group(const Cust *c, const Figures *f);
+extern const char *cust_value_tier(const Cust *c, const Figures *f);
+extern Datum cust_figures_array(const Figures *f);
+extern void cust_mark_work(Build *b, Oid work);
+extern int64 cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
+							ArrayType *old_profit, const double *revenue_keys, const double *profit_keys);
+
+/* src/customers_totals.c: _segments and _pareto from the customers in memory */
+struct RowSink;
+extern void cust_segments(Build *b, const char *schema, struct RowSink *sink);
+extern void cust_pareto(Build *b, struct RowSink *sink);
+extern void cust_open_segments(struct RowSink *sink, Oid relid, const char *fname);
+extern void cust_open_pareto(struct RowSink *sink, Oid relid, const char *fname);
+extern void cust_ranks_row(Build *b, Oid relid, const double *revenue, const double *profit,
+						   const Figures *f, Datum basis, const char *fname);
 
 #endif							/* RFM_CUSTOMERS_H */

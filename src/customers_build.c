@@ -465,13 +465,23 @@ cmp_rank_key_arg(const void *a, const void *b, void *arg)
 #define sort_rank_keys(k, n, b) qsort_arg((k), (n), sizeof(RankKey), cmp_rank_key_arg, (b))
 #endif
 
+/* equal keys of a rank: as PostgreSQL compares float8 (-0 = 0, NaN = NaN) */
+static inline bool
+same_key(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
 /*
  * The ranks by revenue (its float orders as the numeric does: the
  * conversion is monotonic; equal floats fall back to the numeric) and by
- * profit; ties by customer.
+ * profit; ties by customer.  Each customer's tie is its place, from 0, among
+ * the customers of an equal key (a view's rank is 1 + the number of greater
+ * keys + the tie: rfm_model_rank).  keys, if not NULL, gets the n keys in
+ * rank order, -0 as 0.
  */
 void
-cust_rank(Build *b, bool by_profit)
+cust_rank(Build *b, bool by_profit, double *keys)
 {
 	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
 	double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
@@ -492,20 +502,59 @@ cust_rank(Build *b, bool by_profit)
 	{
 		int64		e = s + 1;
 
-		while (e < b->n && k[e].key == k[s].key)
+		while (e < b->n && same_key(k[e].key, k[s].key))
 			e++;
 		if (e - s > 1)
 			sort_rank_keys(k + s, e - s, b);
+		if (e - s > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("rfm_model_customers: more than %d customers of an equal %s", PG_INT32_MAX,
+							by_profit ? "profit" : "revenue")));
+		for (int64 r = s; r < e; r++)
+		{
+			Cust	   *c = &b->c[k[r].i];
+
+			if (by_profit)
+			{
+				c->profit_rank = r + 1;
+				c->profit_tie = (int32) (r - s);
+			}
+			else
+			{
+				c->revenue_rank = r + 1;
+				c->revenue_tie = (int32) (r - s);
+			}
+			if (keys != NULL)
+				keys[r] = k[r].key == 0 ? 0 : k[r].key;
+		}
 		s = e;
 	}
 	pfree(kv);
 	pfree(order);
-	for (int64 i = 0; i < b->n; i++)
-	{
-		if (by_profit)
-			b->c[k[i].i].profit_rank = i + 1;
-		else
-			b->c[k[i].i].revenue_rank = i + 1;
-	}
 	pfree(k);
+}
+
+/* where a customer is among the customers in customer order (cust_sort_by_customer); -1: not there */
+int64
+cust_find(Build *b, Datum customer)
+{
+	Cust		key;
+	int64		lo = 0,
+				hi = b->n;
+
+	key.customer = customer;
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		int			c = cmp_customer(&b->c[mid], &key, b);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }

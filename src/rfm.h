@@ -73,6 +73,9 @@ extern void rfm_srf_check(FunctionCallInfo fcinfo, const char *fname);
 extern struct Tuplestorestate *rfm_srf_store(FunctionCallInfo fcinfo, struct TupleDescData **desc);
 
 /* src/radix.c: radix sorts of doubles (ascending; -0.0 before +0.0, NaN last) */
+/* src/numeric_fast.c */
+extern void rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact);
+
 extern void rfm_radix_sort_doubles(double *v, size_t n);
 extern void rfm_radix_order(const double *v, size_t n, bool descending, int64 *order);
 extern void rfm_radix_order_int64(const int64 *v, size_t n, int64 *order);

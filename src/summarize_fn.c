@@ -215,10 +215,13 @@ rfm_summarize(PG_FUNCTION_ARGS)
 /*
  * Restrict the query in q to the customers listed in table filter (its
  * column customer), compared with the customer type's own equality
- * operator: "WHERE column = ANY (SELECT f.customer FROM filter f)".
+ * operator: "WHERE column = ANY (SELECT f.customer FROM filter f)", or,
+ * where an index on column finds each (indexed: an incremental model's
+ * states), "= ANY (ARRAY(SELECT ...))", which the planner cannot turn
+ * into a join that reads the whole table.
  */
 static void
-append_customer_filter(StringInfo q, const char *fn, const char *column, Oid key_type, Oid filter)
+append_customer_filter(StringInfo q, const char *fn, const char *column, Oid key_type, Oid filter, bool indexed)
 {
 	TypeCacheEntry *tce = lookup_type_cache(key_type, TYPECACHE_EQ_OPR);
 
@@ -230,7 +233,8 @@ append_customer_filter(StringInfo q, const char *fn, const char *column, Oid key
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("%s: customer type %s has no equality operator", fn, format_type_be(key_type))));
-	appendStringInfo(q, " WHERE %s OPERATOR(%s.%s) ANY (SELECT f.customer FROM %s f)",
+	appendStringInfo(q, indexed ? " WHERE %s OPERATOR(%s.%s) ANY (ARRAY(SELECT f.customer FROM %s f))"
+					 : " WHERE %s OPERATOR(%s.%s) ANY (SELECT f.customer FROM %s f)",
 					 column,
 					 quote_identifier(get_namespace_name(operator_namespace(tce->eq_opr))),
 					 get_opname(tce->eq_opr),
@@ -429,7 +433,7 @@ summarize_common(FunctionCallInfo fcinfo, SummarizeMode mode, bool into)
 												get_rel_name(relid)));
 	if (states && !PG_ARGISNULL(7))
 		append_customer_filter(&q, "rfm_model_states", quote_identifier(NameStr(*PG_GETARG_NAME(1))),
-							   key_type, PG_GETARG_OID(7));
+							   key_type, PG_GETARG_OID(7), false);
 
 	ctx.track_after = states;
 	summarize_begin(&ctx);
@@ -526,7 +530,7 @@ rfm_model_state_summary(PG_FUNCTION_ARGS)
 												get_rel_name(relid)));
 	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
 		append_customer_filter(&q, "rfm_model_state_summary", "s.customer",
-							   TupleDescAttr(out.outdesc, 0)->atttypid, PG_GETARG_OID(4));
+							   TupleDescAttr(out.outdesc, 0)->atttypid, PG_GETARG_OID(4), true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "rfm_model_state_summary: SPI_connect failed");
 	plan = SPI_prepare(q.data, 0, NULL);

@@ -74,7 +74,8 @@ BEGIN
     LIMIT 1;
     IF NOT FOUND AND views_kind = 'v' THEN
         -- what each view's rule depends on: itself, one table of its own of
-        -- the owner's (read and named to the guard), the guard function
+        -- the owner's (read and named to the guard), the guard function;
+        -- _customers also the table of its ranks' keys and rfm_model_rank
         SELECT x.suffix, 'v'::"char" AS relkind, owner_oid AS relowner, d.tables, d.others INTO bad
         FROM pg_catalog.unnest(ARRAY['_summary', '_fit', '_customers', '_segments', '_pareto']) AS x(suffix)
              JOIN pg_catalog.pg_class v ON v.relnamespace = nsp AND v.relname = m.name || x.suffix
@@ -84,16 +85,22 @@ BEGIN
                         count(*) FILTER (WHERE NOT ((dd.refclassid = 'pg_catalog.pg_class'::regclass
                                                      AND (dd.refobjid = v.oid OR t.oid IS NOT NULL))
                                                     OR (dd.refclassid = 'pg_catalog.pg_proc'::regclass
-                                                        AND dd.refobjid = '@extschema@.rfm_model_visible(regclass)'::regprocedure)))
+                                                        AND (dd.refobjid = '@extschema@.rfm_model_visible(regclass)'::regprocedure
+                                                             OR (x.suffix = '_customers'
+                                                                 AND dd.refobjid = '@extschema@.rfm_model_rank(float8[], float8, integer)'::regprocedure)))))
                             AS others
                  FROM pg_catalog.pg_depend dd
                       LEFT JOIN pg_catalog.pg_class t
                         ON dd.refclassid = 'pg_catalog.pg_class'::regclass AND t.oid = dd.refobjid
                        AND t.relnamespace = nsp AND t.relkind = 'r' AND t.relowner = owner_oid
                        AND t.relname IN (@extschema@.rfm_model_storage_name(m.name, x.suffix, 'a'),
-                                         @extschema@.rfm_model_storage_name(m.name, x.suffix, 'b'))
+                                         @extschema@.rfm_model_storage_name(m.name, x.suffix, 'b'),
+                                         CASE WHEN x.suffix = '_customers'
+                                              THEN @extschema@.rfm_model_storage_name(m.name, '_ranks', 'a') END,
+                                         CASE WHEN x.suffix = '_customers'
+                                              THEN @extschema@.rfm_model_storage_name(m.name, '_ranks', 'b') END)
                  WHERE dd.classid = 'pg_catalog.pg_rewrite'::regclass AND dd.objid = r.oid) d
-        WHERE d.tables <> 1 OR d.others > 0
+        WHERE d.tables <> CASE x.suffix WHEN '_customers' THEN 2 ELSE 1 END OR d.others > 0
         LIMIT 1;
     END IF;
     -- an incremental model's tables and capture function: the owner's, or
@@ -142,9 +149,14 @@ SELECT t.oid::regclass
 FROM pg_catalog.pg_namespace n
      JOIN pg_catalog.pg_class v ON v.relnamespace = n.oid AND v.relname = m.name || view_suffix AND v.relkind = 'v'
      JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
+     -- (the names of rfm_model_storage_name)
+     CROSS JOIN (SELECT CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit' WHEN '_customers' THEN 'cus'
+                                         WHEN '_segments' THEN 'seg' WHEN '_pareto' THEN 'par' END AS code) k
      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
                                 AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> v.oid
      JOIN pg_catalog.pg_class t ON t.oid = d.refobjid AND t.relkind = 'r'
+                                AND t.relnamespace = n.oid
+                                AND t.relname IN (m.name || '$' || k.code || '_a', m.name || '$' || k.code || '_b')
 WHERE n.nspname = m.schema_name
 LIMIT 1
 $$;
@@ -266,13 +278,21 @@ DECLARE
     saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
     strategies text := @extschema@.rfm_model_group_strategies();
     keep_summary boolean := false;
+    cus_cur regclass := @extschema@.rfm_model_storage(m, '_customers');
+    cus_old_gen text;
+    cus_gen text;
+    keep_customers boolean := false;
+    old_ranks regclass;
+    n bigint;
 BEGIN
-    -- The storage generation (a or b) of the tables after _summary, and of
-    -- _summary's, which an incremental model can keep for several refreshes.
+    -- The storage generation (a or b) of the tables of _fit, _segments,
+    -- _pareto and the ranks' keys, new at every refresh; and of _summary's
+    -- and _customers', which an incremental model can keep for several.
     SELECT right(c.relname, 1) INTO old_gen FROM pg_catalog.pg_class c
-    WHERE c.oid = coalesce(@extschema@.rfm_model_storage(m, '_customers'), cur);
+    WHERE c.oid = coalesce(@extschema@.rfm_model_storage(m, '_fit'), cus_cur, cur);
     gen := CASE old_gen WHEN 'a' THEN 'b' ELSE 'a' END;
     SELECT right(c.relname, 1) INTO sum_old_gen FROM pg_catalog.pg_class c WHERE c.oid = cur;
+    SELECT right(c.relname, 1) INTO cus_old_gen FROM pg_catalog.pg_class c WHERE c.oid = cus_cur;
     -- What is built from _summary reads it in the order it was written (by
     -- customer), so that its sums of floats, fits and means come out the
     -- same for the same customers however their summaries were made (a
@@ -287,10 +307,48 @@ BEGIN
     END IF;
     keep_summary := keep_summary AND cur IS NOT NULL;
     sum_gen := CASE WHEN keep_summary THEN sum_old_gen WHEN sum_old_gen = 'a' THEN 'b' ELSE 'a' END;
-    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END, sum_gen) LOOP
+    -- _customers too, when its rows were made with what this refresh has
+    -- (no CLV, whose fitted models change every row; the same basis) but
+    -- the population's figures: the rows that change are replaced in place
+    IF keep_summary AND NOT m.clv AND cus_cur IS NOT NULL AND old_gen IS NOT NULL THEN
+        old_ranks := pg_catalog.to_regclass(format('%I.%I', m.schema_name,
+                                                   @extschema@.rfm_model_storage_name(m.name, '_ranks', old_gen)));
+        keep_customers := old_ranks IS NOT NULL
+            AND (SELECT q.basis FROM @extschema@.rfm_owner_query(owner, format('SELECT r.basis FROM %s r', old_ranks))
+                     AS q(basis text))
+                = @extschema@.rfm_model_customers_basis(m, (SELECT COALESCE(vi.as_of, pg_catalog.now())
+                                                            FROM @extschema@.rfm_model_view_input vi
+                                                            WHERE vi.name = m.name));
+        keep_customers := coalesce(keep_customers, false);
+    END IF;
+    cus_gen := CASE WHEN keep_customers THEN cus_old_gen WHEN cus_old_gen = 'a' THEN 'b' ELSE 'a' END;
+    IF keep_customers THEN
+        message := message || ', the rows of _customers that do not change kept';
+    END IF;
+    FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END, sum_gen,
+                                                          cus_gen, CASE WHEN keep_customers THEN cus_cur END,
+                                                          old_ranks) LOOP
         t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix,
-                                                CASE WHEN v.view_suffix = '_summary' THEN sum_gen ELSE gen END);
-        IF v.view_suffix = '_summary' AND keep_summary THEN
+                                                CASE v.view_suffix WHEN '_summary' THEN sum_gen
+                                                                   WHEN '_customers' THEN cus_gen ELSE gen END);
+        IF v.view_suffix = '_customers' THEN
+            -- its fill makes the tables of _segments, _pareto and the
+            -- ranks' keys: one of this generation left behind goes now
+            FOREACH suffix IN ARRAY ARRAY['_segments', '_pareto', '_ranks'] LOOP
+                IF pg_catalog.to_regclass(format('%I.%I', m.schema_name,
+                                                 @extschema@.rfm_model_storage_name(m.name, suffix, gen))) IS NOT NULL THEN
+                    PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name,
+                                                                     @extschema@.rfm_model_storage_name(m.name, suffix, gen)));
+                END IF;
+            END LOOP;
+        END IF;
+        IF v.view_suffix = '_customers' AND keep_customers THEN
+            -- the rows that change replace theirs in the current table, in
+            -- place: readers see the old rows until the refresh commits
+            FOREACH stmt IN ARRAY v.fill LOOP
+                PERFORM @extschema@.rfm_owner_exec(owner, stmt);
+            END LOOP;
+        ELSIF v.view_suffix = '_summary' AND keep_summary THEN
             -- The summary rows of the customers read again or with new
             -- orders replace theirs in the current table, in place: readers
             -- see the old rows until the refresh commits, as with new
@@ -300,18 +358,23 @@ BEGIN
             eq := @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
                                                      WHERE a.attrelid = cur AND a.attname = 'customer'));
             PERFORM @extschema@.rfm_owner_exec(owner, format(
-                'DELETE FROM %1$s s WHERE s.customer %3$s ANY (SELECT w.customer FROM %2$I.%4$I w)',
+                'DELETE FROM %1$s s WHERE s.customer %3$s ANY (ARRAY(SELECT w.customer FROM %2$I.%4$I w))',
                 cur, m.schema_name, eq, m.name || '$work'));
             PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', cur, v.definition));
         ELSE
             -- a table of this generation left behind (a refresh's old tables
             -- that a reader of its own held) goes now
-            IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL THEN
+            -- (not one that _customers' fill has just made)
+            IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, t)) IS NOT NULL
+               AND v.fill IS DISTINCT FROM '{}' THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
             END IF;
             IF v.fill IS NULL THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t,
                                                                  v.definition));
+            ELSIF v.fill = '{}' THEN
+                -- made and filled by _customers' fill
+                NULL;
             ELSE
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s WITH NO DATA',
                                                                  m.schema_name, t, v.definition));
@@ -322,6 +385,14 @@ BEGIN
             IF v.unique_column IS NOT NULL THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE UNIQUE INDEX ON %I.%I (%I)', m.schema_name, t,
                                                                  v.unique_column));
+            ELSIF v.view_suffix = '_summary' AND m.incremental THEN
+                -- an incremental refresh replaces the rows of a few
+                -- customers in place: found by customer
+                PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX ON %I.%I USING %s (customer)',
+                    m.schema_name, t,
+                    @extschema@.rfm_model_state_index_method((SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                                                              WHERE a.attrelid = format('%I.%I', m.schema_name, t)::regclass
+                                                                AND a.attname = 'customer'))));
             END IF;
             PERFORM @extschema@.rfm_owner_exec(owner, format('COMMENT ON TABLE %I.%I IS %L', m.schema_name, t,
                 format('rfm model %s: the data of view %I.%I since a refresh (rfm replaces this table at each refresh: read the view)',
@@ -354,9 +425,19 @@ BEGIN
         END IF;
     END LOOP;
 
-    SELECT k.customers, k.as_of INTO customers, as_of
-    FROM @extschema@.rfm_model_keep_snapshot(m, owner,
-             @extschema@.rfm_model_storage_name(m.name, '_customers', gen)::name, strategies) k;
+    -- (without history or leads, the customers are those _fit counts: no
+    -- count of the new table)
+    IF NOT m.keep_history AND m.leads IS NULL THEN
+        SELECT q.n, q.a INTO customers, as_of
+        FROM @extschema@.rfm_owner_query(owner, format('SELECT f.customers, f.as_of FROM %I.%I f', m.schema_name,
+                                                       @extschema@.rfm_model_storage_name(m.name, '_fit', gen)))
+             AS q(n bigint, a timestamptz);
+        customers := coalesce(customers, 0);
+    ELSE
+        SELECT k.customers, k.as_of INTO customers, as_of
+        FROM @extschema@.rfm_model_keep_snapshot(m, owner,
+                 @extschema@.rfm_model_storage_name(m.name, '_customers', cus_gen)::name, strategies) k;
+    END IF;
 
     -- The swap: the views are replaced together in a subtransaction that
     -- gives up after 0.1 s and is tried again, so that a long reader makes
@@ -369,12 +450,22 @@ BEGIN
             FOREACH suffix IN ARRAY suffixes LOOP
                 CONTINUE WHEN suffix = '_summary' AND keep_summary;
                 t := @extschema@.rfm_model_storage_name(m.name, suffix,
-                                                        CASE WHEN suffix = '_summary' THEN sum_gen ELSE gen END);
+                                                        CASE suffix WHEN '_summary' THEN sum_gen
+                                                                    WHEN '_customers' THEN cus_gen ELSE gen END);
+                -- (_customers: the ranks from the keys of this refresh)
                 PERFORM @extschema@.rfm_owner_exec(owner,
-                    format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT %5$s FROM %1$I.%3$I c WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)',
+                    format('CREATE OR REPLACE VIEW %1$I.%2$I AS SELECT %5$s FROM %1$I.%3$I c WHERE @extschema@.rfm_model_visible(%4$L::pg_catalog.regclass)%6$s',
                            m.schema_name, m.name || suffix, t, format('%I.%I', m.schema_name, t),
-                           CASE suffix WHEN '_customers' THEN @extschema@.rfm_model_customers_columns(strategies)
-                                       ELSE 'c.*' END));
+                           CASE suffix WHEN '_customers'
+                                       THEN @extschema@.rfm_model_customers_columns(strategies,
+                                                format('%I.%I', m.schema_name,
+                                                       @extschema@.rfm_model_storage_name(m.name, '_ranks', gen)))
+                                       ELSE 'c.*' END,
+                           CASE suffix WHEN '_customers'
+                                       THEN format(' AND @extschema@.rfm_model_visible(%L::pg_catalog.regclass)',
+                                                   format('%I.%I', m.schema_name,
+                                                          @extschema@.rfm_model_storage_name(m.name, '_ranks', gen)))
+                                       ELSE '' END));
             END LOOP;
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             EXIT;
@@ -393,12 +484,15 @@ BEGIN
     IF old_gen IS NOT NULL THEN
         BEGIN
             PERFORM pg_catalog.set_config('lock_timeout', '10ms', true);
-            PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s',
+            PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE IF EXISTS %s',
                 (SELECT string_agg(format('%I.%I', m.schema_name,
                                           @extschema@.rfm_model_storage_name(m.name, x,
-                                              CASE WHEN x = '_summary' THEN sum_old_gen ELSE old_gen END)), ', ')
-                 FROM pg_catalog.unnest(suffixes) x
-                 WHERE NOT (x = '_summary' AND keep_summary))));
+                                              CASE x WHEN '_summary' THEN sum_old_gen
+                                                     WHEN '_customers' THEN cus_old_gen ELSE old_gen END)), ', ')
+                 FROM pg_catalog.unnest(suffixes || '_ranks'::text) x
+                 WHERE NOT (x = '_summary' AND keep_summary) AND NOT (x = '_customers' AND keep_customers)
+                   AND CASE x WHEN '_summary' THEN sum_old_gen WHEN '_customers' THEN cus_old_gen
+                              ELSE old_gen END IS NOT NULL)));
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
         EXCEPTION WHEN lock_not_available THEN
             NULL;
@@ -672,6 +766,7 @@ DECLARE
     suffix text;
     kind "char";
     gen text;
+    t text;
 BEGIN
     PERFORM @extschema@.rfm_model_lock(m, 'dropped');
     IF m.cron_job_id IS NOT NULL OR m.cron_job IS NOT NULL THEN
@@ -698,6 +793,14 @@ BEGIN
                 EXECUTE format('DROP TABLE %I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, suffix, gen));
             END IF;
         END LOOP;
+    END LOOP;
+    -- the keys of _customers' ranks, and what an incremental refresh left
+    FOREACH gen IN ARRAY ARRAY['a', 'b', 'new'] LOOP
+        t := format('%I.%I', m.schema_name, CASE gen WHEN 'new' THEN m.name || '$cus_new'
+                                                 ELSE @extschema@.rfm_model_storage_name(m.name, '_ranks', gen) END);
+        IF pg_catalog.to_regclass(t) IS NOT NULL THEN
+            EXECUTE format('DROP TABLE %s', t);
+        END IF;
     END LOOP;
     EXECUTE format('DROP TABLE IF EXISTS %I.%I', m.schema_name, m.name || '_history');
     IF m.incremental THEN

@@ -213,10 +213,10 @@ CREATE FUNCTION @extschema@.rfm_model_storage_name(model text, view_suffix text,
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 SELECT model || '$' || CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit'
                                         WHEN '_customers' THEN 'cus' WHEN '_segments' THEN 'seg'
-                                        WHEN '_pareto' THEN 'par' END || '_' || gen
+                                        WHEN '_pareto' THEN 'par' WHEN '_ranks' THEN 'rnk' END || '_' || gen
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
-    'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a';
+    'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a, and of the keys of _customers'' ranks (view_suffix _ranks): $rnk_a';
 
 -- A model's summary rows: rfm_summarize's grouping with the attributes of
 -- rfm_summary as columns of their own (no composite to take apart), and
@@ -249,24 +249,30 @@ RETURNS TABLE (customer anyelement, recency float8, frequency bigint, monetary n
                lifecycle_stage text, p_alive float8, expected_purchases float8, expected_order_value float8,
                clv float8, revenue_rank bigint, as_of timestamptz, profit float8, profit_rank bigint,
                ae_group text, ae_strategy text, arpu float8, arpu_group text, arpu_strategy text,
-               value_tier text, value_strategy text)
+               value_tier text, value_strategy text, revenue_tie integer, profit_tie integer)
 AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.rfm_model_customers(regclass, anyelement, integer, float8[], float8[], float8[],
                                                     @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
                                                     @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
                                                     float8, float8, float8, @extschema@.rfm_group_settings) IS
-    'The customers of a model''s summary table (orders > 0) with scores (quantile, or the given breaks), value type, segment, strategy, tier, lifecycle stage, the fitted models'' P(alive), expected purchases and order value and CLV, ranks, profit, and groups: the rows of <name>_customers but the leads, in one pass (called by a refresh, as the model''s owner)';
+    'The customers of a model''s summary table (orders > 0) with scores (quantile, or the given breaks), value type, segment, strategy, tier, lifecycle stage, the fitted models'' P(alive), expected purchases and order value and CLV, ranks (and ties: the place among the customers of an equal revenue float or profit, from 0), profit, and groups: the rows of <name>_customers but the leads, in one pass (called by a refresh, as the model''s owner)';
 
 -- The same rows written straight into a new table of the caller's (made in
 -- this transaction, with none of the table's code to run: src/sink.c), as
--- a refresh writes _customers; returns how many.
+-- a refresh writes _customers, with the rows of _segments and _pareto and
+-- the keys of the ranks (src/customers_totals.c) into three more; returns
+-- how many rows of customers.  With changed (an incremental refresh that
+-- keeps its _customers table: the customers it read again), only the rows
+-- that differ from those the last refresh wrote (src/customers_delta.c).
 CREATE FUNCTION @extschema@.rfm_model_customers_into(
     summary regclass, customer_type anyelement, bins integer,
     r_breaks float8[], f_breaks float8[], m_breaks float8[],
     bgnbd @extschema@.rfm_bgnbd_model, pnbd @extschema@.rfm_pnbd_model,
     gamma_gamma @extschema@.rfm_gamma_gamma_model,
     clv_horizon float8, margin float8, discount_rate float8, cost_per_order float8, cost_per_customer float8,
-    unit_days float8, settings @extschema@.rfm_group_settings, target regclass)
+    unit_days float8, settings @extschema@.rfm_group_settings, targets regclass[], basis text DEFAULT NULL,
+    changed regclass DEFAULT NULL, old_figures float8[] DEFAULT NULL, old_revenue float8[] DEFAULT NULL,
+    old_profit float8[] DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp;
@@ -274,8 +280,35 @@ COMMENT ON FUNCTION @extschema@.rfm_model_customers_into(regclass, anyelement, i
                                                          @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
                                                          @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
                                                          float8, float8, float8, @extschema@.rfm_group_settings,
-                                                         regclass) IS
-    'Writes the rows of rfm_model_customers into target, a plain table of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows (called by a refresh, as the model''s owner, to fill the new _customers table)';
+                                                         regclass[], text, regclass, float8[], float8[], float8[]) IS
+    'Writes the rows of rfm_model_customers into targets[1], and those of _segments, _pareto and the keys of the ranks (revenue, profit, figures, basis) into targets[2..4] (each may be NULL): plain tables of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows of customers (called by a refresh, as the model''s owner).  With changed, a table of the customers an incremental refresh read again, only the rows that differ from the last refresh''s, whose figures and ranks'' keys of those customers are old_figures, old_revenue and old_profit';
+
+-- A customer's rank from the keys of all customers in rank order (a
+-- refresh's $rnk table) and its tie (src/rank.c).
+CREATE FUNCTION @extschema@.rfm_model_rank(keys float8[], key float8, tie integer) RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rfm_model_rank(float8[], float8, integer) IS
+    '1 + the number of keys greater than key + tie: a customer''s revenue_rank or profit_rank in a model''s _customers view, from the keys of all customers in descending order (float8 order: NaN first) and the customer''s place among those of an equal key, from 0';
+
+-- What the rows of a model's _customers depend on besides its customers'
+-- summaries and the population's figures: an incremental refresh with the
+-- same basis as the last one keeps the rows that do not change.
+CREATE FUNCTION @extschema@.rfm_model_customers_basis(m @extschema@.rfm_model, as_of timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.format('%s; model %s; rules %s', @extschema@.rfm_model_summary_basis(as_of),
+    ROW(m.bins, m.scoring, m.r_breaks, m.f_breaks, m.m_breaks, m.time_unit, m.clv, m.clv_horizon, m.margin,
+        m.discount_rate, m.l2, m.purchase_model, m.cost_per_order, m.cost_per_customer)::text,
+    pg_catalog.md5(pg_catalog.concat_ws('|',
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_segment_action t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_strategy t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_tier t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_tier_settings t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_builtin_deleted t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_group_settings t),
+        (SELECT pg_catalog.string_agg(t::text, ',' ORDER BY t::text) FROM @extschema@.rfm_customer_group t))))
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_customers_basis(@extschema@.rfm_model, timestamptz) IS
+    'What the rows of a model''s _customers at as_of depend on besides the customers'' summaries and the population''s figures (the summary basis, the model''s scoring, CLV and profit options, the rule and settings tables), as text: an incremental refresh with the basis of the last one rewrites only the rows that change';
 
 -- The equality operator of a customer type's default hash operator class
 -- (the type's own, or one it has a binary cast to, as for varchar and
@@ -355,9 +388,18 @@ COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_mode
 -- an incremental model: its current _summary table, whose rows of the
 -- customers not in $work are kept (rfm_model_fold says when they can be):
 -- _summary's query then gives the rows that replace those of $work there.
+-- customers_storage: the generation of _customers' table, when it is not
+-- storage; keep_customers, for an incremental model without CLV whose
+-- basis has not changed: its current _customers table, kept too, with only
+-- the rows that change replaced; old_ranks: the last refresh's $rnk table
+-- (its figures and keys).  _customers' fill then writes the rows of
+-- _segments and _pareto and the ranks' keys too (rfm_model_customers_into).
 DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL,
-                                               keep_summary regclass DEFAULT NULL, summary_storage text DEFAULT NULL)
+                                               keep_summary regclass DEFAULT NULL, summary_storage text DEFAULT NULL,
+                                               customers_storage text DEFAULT NULL,
+                                               keep_customers regclass DEFAULT NULL,
+                                               old_ranks regclass DEFAULT NULL)
 RETURNS TABLE (view_suffix text, definition text, unique_column text, fill text[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -386,8 +428,23 @@ DECLARE
                                        m.name || '_summary')));
     f text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_fit', storage),
                                                       m.name || '_fit'));
-    c text := format('%I.%I', m.schema_name, coalesce(@extschema@.rfm_model_storage_name(m.name, '_customers', storage),
-                                                      m.name || '_customers'));
+    c text := coalesce(keep_customers::text,
+                       format('%I.%I', m.schema_name,
+                              coalesce(@extschema@.rfm_model_storage_name(m.name, '_customers',
+                                                                          coalesce(customers_storage, storage)),
+                                       m.name || '_customers')));
+    -- (the tables that _customers' fill makes: a refresh's only)
+    rk text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_ranks', coalesce(storage, 'a')));
+    seg_t text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_segments', coalesce(storage, 'a')));
+    par_t text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_pareto', coalesce(storage, 'a')));
+    delta text := format('%I.%I', m.schema_name, m.name || '$cus_new');
+    work text := format('%I.%I', m.schema_name, m.name || '$work');
+    eq text;
+    rank_rev text := 'c.revenue_rank';
+    rank_prof text := 'c.profit_rank';
+    made text[];
+    customers_def text;
+    basis text;
 BEGIN
     amount_expr := format('(src.%I)::%s', m.amount_column, m.amount_type);
     -- calendar days in the model's time zone, whatever the session's
@@ -566,28 +623,75 @@ WHERE l.%2$I IS NOT NULL
     lead_rows := format($q$
 SELECT l.customer, NULL::float8, 0::bigint, 0::numeric, NULL::numeric, NULL::int, NULL::int, NULL::int,
        NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::numeric,
-       'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::bigint,
+       'acquisition'::text, NULL::float8, NULL::float8, NULL::float8, NULL::float8,
        (SELECT max(sa.as_of) FROM %1$s sa),
-       NULL::float8, NULL::bigint,
-       'A'::text, NULL::float8, NULL::text, NULL::text
+       NULL::float8,
+       'A'::text, NULL::float8, NULL::text, NULL::text, NULL::int, NULL::int
 FROM (%2$s) l$q$, s, leads);
     definition := format($q$
 SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
        x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
-       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.revenue_rank,
-       x.as_of, x.profit, x.profit_rank, x.ae_group, x.arpu, x.arpu_group, x.value_tier
+       x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv,
+       x.as_of, x.profit, x.ae_group, x.arpu, x.arpu_group, x.value_tier, x.revenue_tie, x.profit_tie
 FROM @extschema@.rfm_model_customers(%1$s) x
 UNION ALL%2$s$q$, customers_args, lead_rows);
+    customers_def := definition;
     -- A refresh writes the same rows straight into the new table, without
-    -- a tuplestore or the executor's insert per row, the leads after them
-    -- (rfm_model_customers_into, src/sink.c).
+    -- a tuplestore or the executor's insert per row, the leads after them,
+    -- and the rows of _segments and _pareto and the ranks' keys, from the
+    -- customers in memory, into their new tables (rfm_model_customers_into,
+    -- src/sink.c, src/customers_totals.c).  The table keeps each customer's
+    -- tie; the view gives the ranks (rfm_model_rank over the $rnk table).
     IF storage IS NOT NULL THEN
-        fill := ARRAY[format('SELECT @extschema@.rfm_model_customers_into(%s, %L::pg_catalog.regclass)',
-                             customers_args, c),
-                      format('INSERT INTO %s%s', c, lead_rows)];
+        basis := @extschema@.rfm_model_customers_basis(m, (SELECT COALESCE(vi.as_of, pg_catalog.now())
+                                                           FROM @extschema@.rfm_model_view_input vi
+                                                           WHERE vi.name = m.name));
+        made := ARRAY[
+            format('CREATE TABLE %s (%s)', seg_t, @extschema@.rfm_model_table_columns('_segments')),
+            format('CREATE TABLE %s (%s)', par_t, @extschema@.rfm_model_table_columns('_pareto')),
+            format('CREATE TABLE %s (revenue pg_catalog.float8[], profit pg_catalog.float8[], '
+                   'figures pg_catalog.float8[], basis pg_catalog.text)', rk),
+            -- a million keys do not compress: stored as they are
+            format('ALTER TABLE %s ALTER COLUMN revenue SET STORAGE EXTERNAL, ALTER COLUMN profit SET STORAGE EXTERNAL',
+                   rk),
+            format('COMMENT ON TABLE %s IS %L', rk,
+                   format('rfm model %s: the data of view %I.%I that its ranks are counted from (rfm_model_rank), and what its rows were made with, since a refresh (rfm replaces this table at each refresh: read the view)',
+                          m.name, m.schema_name, m.name || '_customers'))];
+        IF keep_customers IS NULL THEN
+            fill := made || ARRAY[
+                format('SELECT @extschema@.rfm_model_customers_into(%s, ARRAY[%L, %L, %L, %L]::pg_catalog.regclass[], %L)',
+                       customers_args, c, seg_t, par_t, rk, basis),
+                format('INSERT INTO %s%s', c, lead_rows)];
+        ELSE
+            -- the rows that change, into a table of their own, then in
+            -- place of theirs (and of the customers gone); the leads anew
+            eq := @extschema@.rfm_model_eq_operator(cust_type::pg_catalog.regtype);
+            fill := made || ARRAY[
+                format('CREATE TABLE %s AS %s WITH NO DATA', delta, customers_def),
+                format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L]::pg_catalog.regclass[],
+    %6$L, %7$L::pg_catalog.regclass, (SELECT r.figures FROM %8$s r),
+    (SELECT pg_catalog.array_agg((k.monetary)::pg_catalog.float8) FROM %7$s w JOIN %9$s k ON k.customer %10$s w.customer
+     WHERE k.frequency OPERATOR(pg_catalog.>) 0),
+    (SELECT pg_catalog.array_agg(k.profit) FROM %7$s w JOIN %9$s k ON k.customer %10$s w.customer
+     WHERE k.frequency OPERATOR(pg_catalog.>) 0))$q$,
+                       customers_args, delta, seg_t, par_t, rk, basis, work, old_ranks, c, eq),
+                -- (found by the table's index, not by a join that reads it all)
+                format('DELETE FROM %1$s k WHERE k.customer %4$s ANY (pg_catalog.array_cat('
+                       'ARRAY(SELECT d.customer FROM %2$s d), ARRAY(SELECT w.customer FROM %3$s w)))',
+                       c, delta, work, eq)]
+                || CASE WHEN m.leads IS NULL THEN '{}'::text[]
+                        ELSE ARRAY[format('DELETE FROM %s k WHERE k.frequency OPERATOR(pg_catalog.=) 0', c)] END
+                || ARRAY[format('INSERT INTO %s SELECT * FROM %s', c, delta)]
+                || CASE WHEN m.leads IS NULL THEN '{}'::text[]
+                        ELSE ARRAY[format('INSERT INTO %s%s', c, lead_rows)] END
+                || ARRAY[format('DROP TABLE %s', delta)];
+        END IF;
+        rank_rev := format('@extschema@.rfm_model_rank((SELECT r.revenue FROM %s r), (c.monetary)::pg_catalog.float8, c.revenue_tie)', rk);
+        rank_prof := format('@extschema@.rfm_model_rank((SELECT r.profit FROM %s r), c.profit, c.profit_tie)', rk);
     END IF;
     RETURN NEXT;
-    fill := NULL;
+    -- (made, with their rows, by _customers' fill)
+    fill := CASE WHEN storage IS NOT NULL THEN '{}'::text[] END;
 
     view_suffix := '_segments';
     unique_column := 'segment';
@@ -622,8 +726,8 @@ GROUP BY c.segment$q$, c);
 WITH agg AS MATERIALIZED (
 SELECT GROUPING(b.rb) AS by_revenue, GROUPING(b.pb) AS by_profit, b.rb, b.pb, count(*) AS n,
        sum(b.monetary) AS revenue, sum(b.profit) AS profit, max(b.as_of) AS as_of
-FROM (SELECT (100 * (c.revenue_rank - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS rb,
-             (100 * (c.profit_rank - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS pb,
+FROM (SELECT (100 * (%3$s - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS rb,
+             (100 * (%4$s - 1)) / (SELECT fit.customers FROM %2$s fit) + 1 AS pb,
              c.monetary, c.profit, c.as_of
       FROM %1$s c WHERE c.frequency > 0) b
 GROUP BY GROUPING SETS ((b.rb), (b.pb), ())),
@@ -640,13 +744,13 @@ SELECT curve.customer_percent, ceil(curve.customer_percent * tot.n / 100.0)::big
        curve.revenue / NULLIF(tot.total, 0) AS revenue_share, tot.as_of,
        curve.profit, curve.profit / NULLIF(tot.total_profit, 0) AS profit_share
 FROM curve CROSS JOIN tot
-WHERE tot.n > 0$q$, c, f);
+WHERE tot.n > 0$q$, c, f, rank_rev, rank_prof);
     RETURN NEXT;
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage: of _summary, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary) and, for a table a refresh fills otherwise than from the query (_customers: rfm_model_customers_into), the statements that fill it once made from the query WITH NO DATA; keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there';
+COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text, text, regclass, regclass) IS
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage, customers_storage: of _summary, _customers, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary) and, for a table a refresh fills otherwise than from the query, the statements that fill it once made from the query WITH NO DATA (_customers: rfm_model_customers_into, which fills the tables of _segments and _pareto too, and of the ranks'' keys: theirs are empty); keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there; keep_customers: its current _customers table, kept too (fill replaces the rows that change), old_ranks the last refresh''s table of the ranks'' keys';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.
@@ -672,20 +776,35 @@ COMMENT ON FUNCTION @extschema@.rfm_model_group_strategies() IS
     'The strategy of every customer group code (rfm_group_strategy) as the branches of an SQL CASE, for a model''s _customers view and history';
 
 -- The columns of a model's _customers view over its table c: the table's
--- columns, with the groups' strategies put back in their places.
-CREATE FUNCTION @extschema@.rfm_model_customers_columns(strategies text) RETURNS text
+-- columns, with the groups' strategies put back in their places and the
+-- ranks from the keys of the table ranks (rfm_model_rank; NULL: none).
+CREATE FUNCTION @extschema@.rfm_model_customers_columns(strategies text, ranks text DEFAULT NULL) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 SELECT pg_catalog.format(
     'c.customer, c.recency, c.frequency, c.monetary, c.avg_order_value, c.r_score, c.f_score, c.m_score, '
     'c.rfm_score, c.rfm_cell, c.segment, c.value_type, c.strategy, c.tier, c.tier_discount, '
-    'c.lifecycle_stage, c.p_alive, c.expected_purchases, c.expected_order_value, c.clv, c.revenue_rank, '
-    'c.as_of, c.profit, c.profit_rank, c.ae_group, (CASE c.ae_group %1$s END)::pg_catalog.text AS ae_strategy, '
+    'c.lifecycle_stage, c.p_alive, c.expected_purchases, c.expected_order_value, c.clv, %2$s AS revenue_rank, '
+    'c.as_of, c.profit, %3$s AS profit_rank, c.ae_group, (CASE c.ae_group %1$s END)::pg_catalog.text AS ae_strategy, '
     'c.arpu, c.arpu_group, (CASE c.arpu_group %1$s END)::pg_catalog.text AS arpu_strategy, '
     'c.value_tier, (CASE c.value_tier %1$s END)::pg_catalog.text AS value_strategy',
-    coalesce(strategies, 'WHEN NULL THEN NULL'))
+    coalesce(strategies, 'WHEN NULL THEN NULL'),
+    CASE WHEN ranks IS NULL THEN 'NULL::pg_catalog.int8'
+         ELSE pg_catalog.format('@extschema@.rfm_model_rank((SELECT r.revenue FROM %s r), (c.monetary)::pg_catalog.float8, c.revenue_tie)', ranks) END,
+    CASE WHEN ranks IS NULL THEN 'NULL::pg_catalog.int8'
+         ELSE pg_catalog.format('@extschema@.rfm_model_rank((SELECT r.profit FROM %s r), c.profit, c.profit_tie)', ranks) END)
 $$;
-COMMENT ON FUNCTION @extschema@.rfm_model_customers_columns(text) IS
-    'The select list of a model''s _customers view over its table, aliased c: its columns and the groups'' strategies from the CASE branches given (rfm_model_group_strategies)';
+COMMENT ON FUNCTION @extschema@.rfm_model_customers_columns(text, text) IS
+    'The select list of a model''s _customers view over its table, aliased c: its columns, the groups'' strategies from the CASE branches given (rfm_model_group_strategies), and the ranks from the keys in the table ranks (rfm_model_rank; NULL: the ranks are NULL)';
+
+-- The columns of a view of rfm_model_columns as those of a table.
+CREATE FUNCTION @extschema@.rfm_model_table_columns(view_suffix text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', c.column_name, c.data_type), ', ' ORDER BY c.n)
+FROM @extschema@.rfm_model_columns() WITH ORDINALITY AS c(view_suffix, column_name, data_type, description, n)
+WHERE c.view_suffix = rfm_model_table_columns.view_suffix
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_table_columns(text) IS
+    'The columns of a model''s view (_segments or _pareto: of built-in types) as a table''s column definitions, for the tables a refresh fills';
 
 -- Counts a model's customers in customers_rel of its schema (its
 -- _customers view, or the table a refresh has just built) and, with

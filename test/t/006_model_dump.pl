@@ -192,7 +192,7 @@ is($node->safe_psql('src', "SELECT count(*) FROM ${\ fixed_rel('_customers')} c,
 # the five views, the history table, and the tables of the views: generation
 # a again after the creation (a) and two refreshes (b, a)
 my @fixed_rels = sort((map { "$fixed_schema.$fixed$_ " . ($_ eq '_history' ? 'r' : 'v') . " t $role" } @suffixes),
-	map { "$fixed_schema.$fixed\$${_}_a r t $role" } qw(sum fit cus seg par));
+	map { "$fixed_schema.$fixed\$${_}_a r t $role" } qw(sum fit cus seg par rnk));
 is(join("\n", grep { /^\Q$fixed_schema\E[. ]/ } split /\n/, $want{relations}),
 	join("\n", @fixed_rels, "$fixed_schema owned by $role"),
 	'the role owns the fixed model\'s views, history table and schema');
@@ -362,7 +362,7 @@ is($node->safe_psql('upd', q{
 	SELECT string_agg(n.nspname || '.' || c.relname, ',' ORDER BY n.nspname, c.relname)
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE n.nspname IN ('public', 'shop', 'upd models') AND c.relkind IN ('r', 'v', 'm')}),
-	'public.orders,shop.orders,upd models.m$cus_b,upd models.m$fit_b,upd models.m$par_b,upd models.m$seg_b,'
+	'public.orders,shop.orders,upd models.m$cus_b,upd models.m$fit_b,upd models.m$par_b,upd models.m$rnk_b,upd models.m$seg_b,'
 	. 'upd models.m$sum_b,upd models.m_history',
 	'CASCADE leaves the history table, the views\' tables and the created schema');
 

@@ -64,7 +64,7 @@ isnt($new, $old, 'the orders changed');
 my $storage_q = q{SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
                   WHERE relname LIKE 'm$%' AND relkind = 'r'};
 my $storage = $node->safe_psql('postgres', $storage_q);
-is($storage, 'm$cus_a,m$fit_a,m$par_a,m$seg_a,m$sum_a', 'the views read the tables of generation a');
+is($storage, 'm$cus_a,m$fit_a,m$par_a,m$rnk_a,m$seg_a,m$sum_a', 'the views read the tables of generation a');
 
 # Start a refresh that stops before its swap; return its pid.
 sub held_refresh
@@ -105,7 +105,7 @@ is($node->safe_psql('postgres', $model_q), $new, 'killed: the next refresh gives
 is($node->safe_psql('postgres',
 		q{SELECT string_agg(outcome, ',' ORDER BY id) FROM (SELECT * FROM rfm_refresh_log ORDER BY id DESC LIMIT 2) l}),
 	'abandoned,ok', 'killed: the next refresh marks the killed one abandoned');
-is($node->safe_psql('postgres', $storage_q), 'm$cus_b,m$fit_b,m$par_b,m$seg_b,m$sum_b',
+is($node->safe_psql('postgres', $storage_q), 'm$cus_b,m$fit_b,m$par_b,m$rnk_b,m$seg_b,m$sum_b',
 	'the next refresh swapped in generation b and dropped a');
 
 # ---- cancelled, and stopped by statement_timeout ----
@@ -125,7 +125,7 @@ for my $how ('cancel', 'statement_timeout')
 	$holder->query_safe('ROLLBACK');
 	is(last_log(), 'cancelled 57014', "$how: logged as cancelled, SQLSTATE 57014");
 	is($node->safe_psql('postgres', $model_q), $new, "$how: the model reads as before");
-	is($node->safe_psql('postgres', $storage_q), 'm$cus_b,m$fit_b,m$par_b,m$seg_b,m$sum_b',
+	is($node->safe_psql('postgres', $storage_q), 'm$cus_b,m$fit_b,m$par_b,m$rnk_b,m$seg_b,m$sum_b',
 		"$how: the tables it built are gone");
 }
 $node->safe_psql('postgres', q{CALL rfm_refresh('m')});
@@ -145,8 +145,8 @@ finish($r);
 is($node->safe_psql('postgres', $model_q), $newer, 'killed while reading the source: the model reads as before');
 $node->safe_psql('postgres', q{CALL rfm_refresh('m')});
 is($node->safe_psql('postgres', $model_q), $newer, '... and the next refresh works');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'm$%'}), '9',
-	'the five tables of one generation and their four indexes are all that is stored');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'm$%'}), '10',
+	'the six tables of one generation (the keys of the ranks too) and four indexes are all that is stored');
 
 # ---- an incremental model: killed between folding its states and the swap ----
 $node->safe_psql('postgres', q{
