@@ -342,31 +342,34 @@ SELECT * FROM pg_temp.totals_differ('mc_retail');
 ROLLBACK;
 
 -- rfm_model_rank: 1 + the keys greater than the key + the tie (the view's
--- revenue_rank and profit_rank, from a refresh's keys in rank order)
-SELECT rfm_model_rank('{5,3,3,1}', 3, 0) AS first_3, rfm_model_rank('{5,3,3,1}', 3, 1) AS second_3,
-       rfm_model_rank('{5,3,3,1}', 5, 0) AS top, rfm_model_rank('{5,3,3,1}', 1, 0) AS last,
-       rfm_model_rank('{5,3,3,1}', 9, 0) AS above_all, rfm_model_rank('{5,3,3,1}', 2, 0) AS between,
-       rfm_model_rank('{}', 1, 0) AS no_keys, rfm_model_rank('{5,3,3,1}', 3, NULL) AS no_tie;
+-- revenue_rank and profit_rank, from a refresh's keys in rank order), less
+-- the greater keys that went since, plus those that came
+SELECT rfm_model_rank('{5,3,3,1}', '{3}', '{4}', 2, 0) AS went_3_came_4, rfm_model_rank('{5,3,3,1}', '{5,1}', '{}', 3, 1) AS went_5,
+       rfm_model_rank('{5,3,3,1}', '{}', '{9,7}', 5, 0) AS came_9_7;
+SELECT rfm_model_rank('{5,3,3,1}', '{}', '{}', 3, 0) AS first_3, rfm_model_rank('{5,3,3,1}', '{}', '{}', 3, 1) AS second_3,
+       rfm_model_rank('{5,3,3,1}', '{}', '{}', 5, 0) AS top, rfm_model_rank('{5,3,3,1}', '{}', '{}', 1, 0) AS last,
+       rfm_model_rank('{5,3,3,1}', '{}', '{}', 9, 0) AS above_all, rfm_model_rank('{5,3,3,1}', '{}', '{}', 2, 0) AS between,
+       rfm_model_rank('{}', '{}', '{}', 1, 0) AS no_keys, rfm_model_rank('{5,3,3,1}', '{}', '{}', 3, NULL) AS no_tie;
 -- as float8 orders: NaN above everything, -0 equal to 0
-SELECT rfm_model_rank('{NaN,Infinity,0,-Infinity}', 'NaN', 0) AS nan, rfm_model_rank('{NaN,Infinity,0,-Infinity}', 'Infinity', 0) AS inf,
-       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '-0', 0) AS minus_zero,
-       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '-Infinity', 0) AS minus_inf;
+SELECT rfm_model_rank('{NaN,Infinity,0,-Infinity}', '{}', '{}', 'NaN', 0) AS nan, rfm_model_rank('{NaN,Infinity,0,-Infinity}', '{}', '{}', 'Infinity', 0) AS inf,
+       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '{}', '{}', '-0', 0) AS minus_zero,
+       rfm_model_rank('{NaN,Infinity,0,-Infinity}', '{}', '{}', '-Infinity', 0) AS minus_inf;
 -- each row's own keys (the function remembers the last array it read)
-SELECT k, rfm_model_rank(a, 2, 0) AS rank
+SELECT k, rfm_model_rank(a, '{}', '{}', 2, 0) AS rank
 FROM (VALUES (1, '{3,2,1}'::float8[]), (2, '{9,8,7,2}'), (3, '{3,2,1}'), (4, '{2}')) v(k, a) ORDER BY k;
 -- 50,000 keys (stored out of line): the counts of a scan of them
 CREATE TEMP TABLE mc_keys AS
 SELECT array_agg(x ORDER BY x DESC) AS a FROM (SELECT (i % 1000)::float8 / 7 - 20 AS x FROM generate_series(1, 50000) i) s;
 SELECT count(*) AS keys_tried,
-       count(*) FILTER (WHERE rfm_model_rank(mc_keys.a, t.v, 2) <> 3 + (SELECT count(*) FROM unnest(mc_keys.a) u WHERE u > t.v))
+       count(*) FILTER (WHERE rfm_model_rank(mc_keys.a, '{}', '{}', t.v, 2) <> 3 + (SELECT count(*) FROM unnest(mc_keys.a) u WHERE u > t.v))
            AS differ
 FROM mc_keys, (SELECT (i - 3)::float8 / 7 - 20 AS v FROM generate_series(0, 1100, 13) i) t;
 DROP TABLE mc_keys;
 \set VERBOSITY terse
-SELECT rfm_model_rank('{1,3}', 2, 0);
-SELECT rfm_model_rank('{3,NULL}', 2, 0);
-SELECT rfm_model_rank('{{3},{2}}', 2, 0);
-SELECT rfm_model_rank('{3,2}', 2, -1);
+SELECT rfm_model_rank('{1,3}', '{}', '{}', 2, 0);
+SELECT rfm_model_rank('{3,NULL}', '{}', '{}', 2, 0);
+SELECT rfm_model_rank('{{3},{2}}', '{}', '{}', 2, 0);
+SELECT rfm_model_rank('{3,2}', '{}', '{}', 2, -1);
 \set VERBOSITY default
 
 SELECT rfm_drop_model(name) FROM rfm_model WHERE name LIKE 'mc\_%' ORDER BY name;

@@ -238,6 +238,17 @@ SELECT w.written BETWEEN 5 AND s.rows / 2 AS few_written, w.total = s.rows AS al
 FROM inc_storage s,
      pg_temp.written(s.customers, (SELECT array_agg(f.customer_id) FROM inc_five f)) w;
 SELECT * FROM inc_diff('incp_i', 'incp_f') WHERE differing > 0;
+-- the ranks' keys stay in the $rnk table of _customers' generation; its
+-- row says which went and came since they were written (the old and new
+-- revenues of the customers read again since: up to an eighth of them)
+CREATE FUNCTION pg_temp.rank_keys(t regclass, OUT keys integer, OUT went integer, OUT came integer) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT cardinality(r.revenue), cardinality(r.revenue_removed), cardinality(r.revenue_added) FROM %s r',
+                   regexp_replace(t::text, '\$cus_', '$rnk_')) INTO keys, went, came;
+END
+$$;
+SELECT k.keys, k.went, k.came, k.keys - k.went + k.came = s.rows AS counts_add_up
+FROM inc_storage s, pg_temp.rank_keys(s.customers) k;
 DROP TABLE inc_storage, inc_five;
 
 -- Ties: a customer's rank is 1 + the customers of a greater revenue (or
@@ -272,6 +283,9 @@ $$;
 -- own; a new customer joins the lower run last, the first one leaves it; a
 -- customer's revenue changes in place of another's
 CALL inck_step(1, $$INSERT INTO inc_ties (customer_id, order_time, amount) VALUES (5, '2024-11-01', 10)$$);
+-- (the keys stay: one went, one came)
+SELECT k.keys, k.went, k.came FROM rfm_model m, pg_temp.rank_keys(rfm_model_storage(m, '_customers')) k
+WHERE m.name = 'inck_i';
 CALL inck_step(2, $$DELETE FROM inc_ties WHERE customer_id = 5 AND order_time = '2024-11-01'$$);
 CALL inck_step(3, $$UPDATE inc_ties SET amount = 20 WHERE id IN (SELECT min(id) FROM inc_ties WHERE customer_id IN (7, 8) GROUP BY customer_id)$$);
 CALL inck_step(4, $$INSERT INTO inc_ties (customer_id, order_time, amount) SELECT 500, '2024-10-01'::timestamptz + i * interval '1 day', 10 FROM generate_series(1, 5) i$$);

@@ -46,6 +46,7 @@
 #include "utils/typcache.h"
 
 
+
 PG_FUNCTION_INFO_V1(rfm_model_customers);
 PG_FUNCTION_INFO_V1(rfm_model_customers_into);
 
@@ -184,6 +185,7 @@ typedef struct Extra
 	ArrayType  *old_figures;
 	ArrayType  *old_revenue;
 	ArrayType  *old_profit;
+	ArrayType  *old_keys[2];	/* the $rnk table's keys of revenue and profit */
 } Extra;
 
 /* the id of a segment name among b->segs (made once per name) */
@@ -257,6 +259,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	int16		segtab[125];
 	double	   *sorted_metric[3] = {NULL, NULL, NULL};	/* ascending, quantile scoring */
 	double	   *rank_keys[2] = {NULL, NULL};
+	int64	   *rank_order[2];	/* the customers in rank order */
 	double		period = 0,
 				share;
 	bool		has_period;
@@ -396,6 +399,19 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			fig.means[k] = sum[k] / (double) b.n;
 	}
 
+	/*
+	 * The ranks and ties, with the keys in rank order (the $rnk table): by
+	 * revenue first, whose order also gives revenue's sorted values for its
+	 * cut points, and profit's order when profit grows with revenue alone
+	 * (no cost per order, a positive margin).
+	 */
+	rank_keys[0] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	rank_keys[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	rank_order[0] = MemoryContextAllocHuge(work, sizeof(int64) * Max(b.n, 1));
+	rank_order[1] = MemoryContextAllocHuge(work, sizeof(int64) * Max(b.n, 1));
+	cust_rank(&b, false, rank_keys[0], rank_order[0], NULL);
+	cust_rank(&b, true, rank_keys[1], rank_order[1], cpo == 0 && margin > 0 ? rank_order[0] : NULL);
+
 	/* the scores' cut points: rfm_breaks of each metric (quantile scoring), or the given ones */
 	for (int k = 0; k < 3; k++)
 	{
@@ -425,10 +441,12 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 
 				sorted_metric[k] = v;
 				for (int64 i = 0; i < b.n; i++)
-					v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : b.c[i].revenue_f;
+					v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : rank_keys[0][b.n - 1 - i];
 				for (int64 i = 0; i < b.n; i++)
 					rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
-				rfm_sort_doubles(v, b.n);
+				/* (revenue's: its ranks' keys, reversed) */
+				if (k < 2)
+					rfm_sort_doubles(v, b.n);
 				rfm_rank_cuts(v, b.n, bins, fig.cut[k]);
 			}
 		}
@@ -573,15 +591,6 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			fig.has_vhigh = cust_percentile(v, k, 1 - share, &fig.cut_vhigh);
 	}
 
-	/* the ranks and ties; the keys in rank order for the $rnk table */
-	if (x != NULL)
-	{
-		rank_keys[0] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
-		rank_keys[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
-	}
-	cust_rank(&b, false, rank_keys[0]);
-	cust_rank(&b, true, rank_keys[1]);
-
 	/* every customer's scores and segment (the segments' rows need them all) */
 	for (int64 i = 0; i < b.n; i++)
 	{
@@ -627,7 +636,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	if (x != NULL && OidIsValid(x->work))
 	{
 		cust_mark_work(&b, x->work);
-		cust_mark_emit(&b, &fig, x->old_figures, x->old_revenue, x->old_profit, rank_keys[0], rank_keys[1]);
+		cust_mark_emit(&b, &fig, x->old_figures, x->old_revenue, x->old_profit, rank_keys, rank_order);
 	}
 
 	/* the rows */
@@ -736,7 +745,8 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			sink_close(&s);
 		}
 		if (OidIsValid(x->ranks))
-			cust_ranks_row(&b, x->ranks, rank_keys[0], rank_keys[1], &fig, x->basis, fname);
+			cust_ranks_row(&b, x->ranks, rank_keys, OidIsValid(x->work) ? x->old_keys : (ArrayType *[2]) {NULL, NULL},
+						   &fig, x->basis, fname);
 	}
 
 	MemoryContextSwitchTo(old);
@@ -788,13 +798,15 @@ target_of(ArrayType *a, int i)
 /*
  * rfm_model_customers_into(the arguments of rfm_model_customers, targets
  *     regclass[], basis text, changed regclass, old_figures float8[],
- *     old_revenue float8[], old_profit float8[]) -> bigint: the same rows
+ *     old_revenue float8[], old_profit float8[], old_revenue_keys float8[],
+ *     old_profit_keys float8[]) -> bigint: the same rows
  *     written into targets[1], a new table of the caller's whose columns are
  *     some of the rows' (src/sink.c), and _segments', _pareto's and the
  *     ranks' into targets[2..4] (each may be NULL); the number of rows.
  *     With changed (the table of the customers an incremental refresh read
  *     again), only the rows that differ from those the last refresh wrote
- *     with the figures old_figures (src/customers_delta.c).
+ *     with the figures old_figures (src/customers_delta.c), and the keys
+ *     that went and came since the table's (old_*_keys).
  */
 Datum
 rfm_model_customers_into(PG_FUNCTION_ARGS)
@@ -828,6 +840,8 @@ rfm_model_customers_into(PG_FUNCTION_ARGS)
 	x.old_figures = PG_ARGISNULL(19) ? NULL : PG_GETARG_ARRAYTYPE_P(19);
 	x.old_revenue = PG_ARGISNULL(20) ? NULL : PG_GETARG_ARRAYTYPE_P(20);
 	x.old_profit = PG_ARGISNULL(21) ? NULL : PG_GETARG_ARRAYTYPE_P(21);
+	for (int k = 0; k < 2; k++)
+		x.old_keys[k] = PG_ARGISNULL(22 + k) ? NULL : PG_GETARG_ARRAYTYPE_P(22 + k);
 
 	memcpy(types, out_types, sizeof(types));
 	types[0] = get_fn_expr_argtype(fcinfo->flinfo, 1);

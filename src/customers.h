@@ -70,6 +70,8 @@ typedef struct Build
 	FmgrInfo	cust_cmp;		/* the customer type's btree comparison */
 	Oid			cust_coll;
 	bool		ranking_revenue;	/* cust_rank(): ties by revenue, then customer */
+	Datum		stages[16];		/* the lifecycle stages read, each copied once */
+	int			nstages;
 	/* the segments' names (Cust.seg indexes them; seg_null: no segment) */
 	Datum	   *segs;
 	bool	   *seg_null;
@@ -107,7 +109,7 @@ extern void cust_read_summary(Build *b, Oid relid);
 extern void cust_sort_by_customer(Build *b);
 extern bool cust_percentile(const double *sorted, int64 n, double p, double *out);
 extern double *cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count);
-extern void cust_rank(Build *b, bool by_profit, double *keys);
+extern void cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint);
 extern int64 cust_find(Build *b, Datum customer);
 
 /* src/customers.c: calling rfm's own SQL functions */
@@ -128,7 +130,7 @@ extern const char *cust_value_tier(const Cust *c, const Figures *f);
 extern Datum cust_figures_array(const Figures *f);
 extern void cust_mark_work(Build *b, Oid work);
 extern int64 cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
-							ArrayType *old_profit, const double *revenue_keys, const double *profit_keys);
+							ArrayType *old_profit, double *const keys[2], int64 *const order[2]);
 
 /* src/customers_totals.c: _segments and _pareto from the customers in memory */
 struct RowSink;
@@ -136,7 +138,7 @@ extern void cust_segments(Build *b, const char *schema, struct RowSink *sink);
 extern void cust_pareto(Build *b, struct RowSink *sink);
 extern void cust_open_segments(struct RowSink *sink, Oid relid, const char *fname);
 extern void cust_open_pareto(struct RowSink *sink, Oid relid, const char *fname);
-extern void cust_ranks_row(Build *b, Oid relid, const double *revenue, const double *profit,
+extern void cust_ranks_row(Build *b, Oid relid, double *const keys[2], ArrayType *const base[2],
 						   const Figures *f, Datum basis, const char *fname);
 
 #endif							/* RFM_CUSTOMERS_H */

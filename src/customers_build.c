@@ -9,6 +9,7 @@
 #include "customers.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -67,7 +68,29 @@ add_row(Build *b, Datum *v, bool *isnull)
 	c->T = DatumGetFloat8(v[8]);
 	c->stage_null = isnull[9];
 	if (!isnull[9])
-		c->stage = datumCopy(v[9], false, -1);
+	{
+		/* a few stages, each kept once */
+		struct varlena *t = (struct varlena *) DatumGetPointer(v[9]);
+		int			j;
+
+		for (j = 0; j < b->nstages; j++)
+		{
+			struct varlena *u = (struct varlena *) DatumGetPointer(b->stages[j]);
+
+			if (VARSIZE_ANY(t) == VARSIZE_ANY(u) && memcmp(t, u, VARSIZE_ANY(t)) == 0)
+				break;
+		}
+		if (j == b->nstages)
+		{
+			Datum		d = datumCopy(v[9], false, -1);
+
+			if (b->nstages < (int) lengthof(b->stages))
+				b->stages[b->nstages++] = d;
+			c->stage = d;
+		}
+		else
+			c->stage = b->stages[j];
+	}
 	c->as_of_null = isnull[10];
 	c->as_of = isnull[10] ? (Datum) 0 : v[10];
 	c->rv_null = isnull[11];
@@ -127,6 +150,22 @@ cust_read_summary(Build *b, Oid relid)
 	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												 get_rel_name(relid));
 
+	/*
+	 * Room for the rows the table is thought to hold (a little more): a
+	 * million rows grown by doubling would copy, and fault in, twice their
+	 * memory.
+	 */
+	{
+		Relation	r = table_open(relid, AccessShareLock);
+		double		tuples = r->rd_rel->reltuples;
+
+		table_close(r, AccessShareLock);
+		if (tuples > 0 && b->c == NULL && tuples * 1.05 + 1024 < (double) (MaxAllocHugeSize / sizeof(Cust)))
+		{
+			b->cap = (int64) (tuples * 1.05) + 1024;
+			b->c = MemoryContextAllocHuge(b->cxt, sizeof(Cust) * b->cap);
+		}
+	}
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
 	for (int i = 0; i < SUMMARY_COLS; i++)
@@ -350,11 +389,67 @@ order_by_sortsupport(Build *b, int64 *pos)
  * rows of _customers then come out the same whatever order the table gives
  * them in (an incremental model's summary table, whose changed rows are
  * deleted and inserted in place).  A table read in that order costs one
- * comparison per row; otherwise integer customers are sorted by a radix
+ * comparison per row, one in order but for a short tail a merge (above);
+ * otherwise integer customers are sorted by a radix
  * sort, others by their type's sort support (abbreviated keys), and the
  * rows put in place along the cycles of the permutation (no second copy of
  * them).
  */
+/*
+ * The table read as a long run in customer order followed by a few short
+ * ones (an incremental model's summary: rows replaced in place are added at
+ * its end, a refresh's in customer order): the short runs are sorted
+ * together, then merged into the long one from its end, each row moved
+ * once, in order.  False (nothing moved) when the rows are not so.
+ */
+#define MERGE_TAIL_SHARE 8		/* the tail: at most an eighth of the rows */
+
+static bool
+merge_tail(Build *b, int64 head)
+{
+	int64		tail = b->n - head;
+	Cust	   *t;
+	int64		i,
+				j,
+				k;
+
+	if (tail > b->n / MERGE_TAIL_SHARE)
+		return false;
+	/* the tail, sorted, aside (insertion into a small copy is enough when
+	 * its runs are few; a sort otherwise) */
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Cust) * Max(tail, 1));
+	memcpy(t, &b->c[head], sizeof(Cust) * tail);
+	{
+		Build		tb = *b;
+		int64		runs = 1;
+
+		for (i = 1; i < tail; i++)
+			runs += cmp_customer(&t[i - 1], &t[i], b) > 0;
+		if (runs > 1)
+		{
+			tb.c = t;
+			tb.n = tail;
+			tb.cap = tail;
+			cust_sort_by_customer(&tb);
+		}
+	}
+	/* merge from the back: the largest of the two ends goes last */
+	i = head - 1;
+	j = tail - 1;
+	k = b->n - 1;
+	while (j >= 0)
+	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (i >= 0 && cmp_customer(&b->c[i], &t[j], b) > 0)
+			b->c[k--] = b->c[i--];
+		else
+			b->c[k--] = t[j--];
+	}
+	pfree(t);
+	return true;
+}
+
 void
 cust_sort_by_customer(Build *b)
 {
@@ -365,6 +460,8 @@ cust_sort_by_customer(Build *b)
 		if (cmp_customer(&b->c[i - 1], &b->c[i], b) > 0)
 			break;
 	if (i >= b->n)
+		return;
+	if (merge_tail(b, i))
 		return;
 	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * b->n);
 	if (b->cust_type == INT8OID || b->cust_type == INT4OID || b->cust_type == INT2OID)
@@ -414,6 +511,16 @@ typedef struct RankKey
 	double		key;
 	int64		i;
 } RankKey;
+
+/* the same numeric, byte for byte */
+static inline bool
+same_numeric(Datum a, Datum b)
+{
+	struct varlena *x = (struct varlena *) DatumGetPointer(a);
+	struct varlena *y = (struct varlena *) DatumGetPointer(b);
+
+	return VARSIZE_ANY(x) == VARSIZE_ANY(y) && memcmp(x, y, VARSIZE_ANY(x)) == 0;
+}
 
 /* ties of the key: revenue (for the revenue rank: its float was equal), then customer */
 static int
@@ -478,33 +585,64 @@ same_key(double a, double b)
  * profit; ties by customer.  Each customer's tie is its place, from 0, among
  * the customers of an equal key (a view's rank is 1 + the number of greater
  * keys + the tie: rfm_model_rank).  keys, if not NULL, gets the n keys in
- * rank order, -0 as 0.
+ * rank order, -0 as 0; order, if not NULL, the customers in rank order.
+ * hint, if not NULL, is an order in which the keys may already be largest
+ * first (profit in the order of revenue, when profit grows with revenue
+ * alone): then only the runs of equal keys are sorted.
  */
 void
-cust_rank(Build *b, bool by_profit, double *keys)
+cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint)
 {
 	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
-	double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
 	int64		s;
+	bool		sorted = false;
 
-	for (int64 i = 0; i < b->n; i++)
-		kv[i] = by_profit ? b->c[i].profit : b->c[i].revenue_f;
 	b->ranking_revenue = !by_profit;
-	/* by the key, largest first (radix); then each run of equal keys by the ties' order */
-	rfm_radix_order(kv, b->n, true, order);
-	for (int64 r = 0; r < b->n; r++)
+	if (hint != NULL)
 	{
-		k[r].key = kv[order[r]];
-		k[r].i = order[r];
+		sorted = true;
+		for (int64 r = 0; r < b->n && sorted; r++)
+		{
+			k[r].i = hint[r];
+			k[r].key = by_profit ? b->c[hint[r]].profit : b->c[hint[r]].revenue_f;
+			sorted = !isnan(k[r].key) && (r == 0 || k[r].key <= k[r - 1].key);
+		}
 	}
+	if (!sorted)
+	{
+		double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+		int64	   *ord = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
+
+		for (int64 i = 0; i < b->n; i++)
+			kv[i] = by_profit ? b->c[i].profit : b->c[i].revenue_f;
+		/* by the key, largest first (radix) */
+		rfm_radix_order(kv, b->n, true, ord);
+		for (int64 r = 0; r < b->n; r++)
+		{
+			k[r].key = kv[ord[r]];
+			k[r].i = ord[r];
+		}
+		pfree(kv);
+		pfree(ord);
+	}
+	/*
+	 * Then each run of equal keys by the ties' order.  The customers are in
+	 * customer order and the radix sort is stable: a run whose customers
+	 * come in increasing places (and, by revenue, of one numeric) is in
+	 * that order already.
+	 */
 	for (s = 0; s < b->n;)
 	{
 		int64		e = s + 1;
+		bool		in_order = true;
 
 		while (e < b->n && same_key(k[e].key, k[s].key))
+		{
+			in_order = in_order && k[e].i > k[e - 1].i &&
+				(by_profit || same_numeric(b->c[k[e].i].revenue, b->c[k[s].i].revenue));
 			e++;
-		if (e - s > 1)
+		}
+		if (e - s > 1 && !in_order)
 			sort_rank_keys(k + s, e - s, b);
 		if (e - s > PG_INT32_MAX)
 			ereport(ERROR,
@@ -527,11 +665,11 @@ cust_rank(Build *b, bool by_profit, double *keys)
 			}
 			if (keys != NULL)
 				keys[r] = k[r].key == 0 ? 0 : k[r].key;
+			if (order != NULL)
+				order[r] = k[r].i;
 		}
 		s = e;
 	}
-	pfree(kv);
-	pfree(order);
 	pfree(k);
 }
 

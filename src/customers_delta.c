@@ -189,21 +189,17 @@ cmp_key(const void *a, const void *b)
 }
 
 static void
-mark_runs(Build *b, ArrayType *old, bool profit, const double *keys, bool *hit)
+mark_runs(Build *b, ArrayType *old, bool profit, const double *keys, const int64 *at, bool *hit)
 {
 	int			nold = 0;
 	Datum	   *e = NULL;
 	bool	   *nulls = NULL;
-	int64	   *at = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
 	double	   *moved;
 	int64		nmoved = 0,
 				nwork = 0;
 
 	for (int64 i = 0; i < b->n; i++)
-	{
-		at[(profit ? b->c[i].profit_rank : b->c[i].revenue_rank) - 1] = i;
 		nwork += b->c[i].in_work;
-	}
 	if (old != NULL)
 		deconstruct_array(old, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &e, &nulls, &nold);
 	/* the old keys and those of the customers read again, each once */
@@ -242,7 +238,6 @@ mark_runs(Build *b, ArrayType *old, bool profit, const double *keys, bool *hit)
 			hit[at[r]] = true;
 	}
 	pfree(moved);
-	pfree(at);
 }
 
 static bool
@@ -260,7 +255,7 @@ same_code(const char *a, const char *b)
  */
 int64
 cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
-			   ArrayType *old_profit, const double *revenue_keys, const double *profit_keys)
+			   ArrayType *old_profit, double *const keys[2], int64 *const order[2])
 {
 	Figures		was;
 	int64		count = 0;
@@ -274,8 +269,8 @@ cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *
 	}
 	hit = MemoryContextAllocHuge(CurrentMemoryContext, Max(b->n, 1));
 	memset(hit, 0, Max(b->n, 1));
-	mark_runs(b, old_revenue, false, revenue_keys, hit);
-	mark_runs(b, old_profit, true, profit_keys, hit);
+	mark_runs(b, old_revenue, false, keys[0], order[0], hit);
+	mark_runs(b, old_profit, true, keys[1], order[1], hit);
 	for (int64 i = 0; i < b->n; i++)
 	{
 		Cust	   *c = &b->c[i];

@@ -374,48 +374,123 @@ cust_open_pareto(RowSink *sink, Oid relid, const char *fname)
 	sink_open_table(sink, relid, 7, par_names, par_types, fname);
 }
 
+/* n keys as one float8 array, made directly */
+static Datum
+keys_array(const double *keys, int64 n, const char *fname)
+{
+	Size		bytes = (Size) ARR_OVERHEAD_NONULLS(1) + sizeof(double) * (Size) n;
+	ArrayType  *a;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(FLOAT8OID));
+	if (!AllocSizeIsValid(bytes))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: too many customers for the array of ranks", fname)));
+	a = palloc0(bytes);
+	SET_VARSIZE(a, bytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT8OID;
+	ARR_DIMS(a)[0] = (int) n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy((char *) a + ARR_OVERHEAD_NONULLS(1), keys, sizeof(double) * n);
+	return PointerGetDatum(a);
+}
+
+/*
+ * The keys that went (in base, not in now) and came (in now, not in base),
+ * both in descending order, as float8 arrays; false when they are more than
+ * an eighth of the customers (then the keys are written anew).
+ */
+static bool
+keys_diff(const double *now, int64 n, ArrayType *base, Datum *went, Datum *came, const char *fname)
+{
+	const double *old;
+	int64		m,
+				i = 0,
+				j = 0,
+				nw = 0,
+				nc = 0,
+				most = n / 8;
+	double	   *w,
+			   *c;
+
+	if (base == NULL || ARR_NDIM(base) > 1 || ARR_HASNULL(base) || ARR_ELEMTYPE(base) != FLOAT8OID)
+		return false;
+	m = ARR_NDIM(base) == 0 ? 0 : ARR_DIMS(base)[0];
+	old = (const double *) ((char *) base + ARR_OVERHEAD_NONULLS(ARR_NDIM(base)));
+	w = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * (most + 1));
+	c = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * (most + 1));
+	while (i < n || j < m)
+	{
+		int			cmp = i >= n ? -1 : j >= m ? 1 : float8_cmp_internal(now[i], old[j]);
+
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (cmp == 0)
+		{
+			i++;
+			j++;
+			continue;
+		}
+		if (nw + nc >= most)
+			return false;
+		if (cmp > 0)
+			c[nc++] = now[i++];
+		else
+			w[nw++] = old[j++];
+	}
+	*went = keys_array(w, nw, fname);
+	*came = keys_array(c, nc, fname);
+	return true;
+}
+
 /*
  * The one row of a model's $rnk table: the keys of the ranks by revenue and
- * by profit in rank order (rfm_model_rank), the figures, and the basis the
- * refresh was given (what else the rows depend on).
+ * by profit in rank order (rfm_model_rank), or, for an incremental refresh
+ * that keeps the table (base: its keys), NULL there (they stay) and the
+ * keys that went and came since; the figures; the basis the refresh was
+ * given (what else the rows depend on).
  */
 void
-cust_ranks_row(Build *b, Oid relid, const double *revenue, const double *profit, const Figures *f, Datum basis,
+cust_ranks_row(Build *b, Oid relid, double *const keys[2], ArrayType *const base[2], const Figures *f, Datum basis,
 			   const char *fname)
 {
-	static const char *const names[4] = {"revenue", "profit", "figures", "basis"};
-	static const Oid types[4] = {FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTOID};
+	static const char *const names[8] = {
+		"revenue", "profit", "revenue_removed", "revenue_added", "profit_removed", "profit_added", "figures", "basis"
+	};
+	static const Oid types[8] = {
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, TEXTOID
+	};
 	RowSink		sink;
-	Datum		v[4];
-	bool		n[4] = {false, false, false, basis == (Datum) 0};
-	const double *keys[2] = {revenue, profit};
+	Datum		v[8];
+	bool		n[8];
 
+	memset(n, false, sizeof(n));
 	for (int k = 0; k < 2; k++)
 	{
-		/* one float8 array, made directly */
-		Size		bytes = (Size) ARR_OVERHEAD_NONULLS(1) + sizeof(double) * (Size) b->n;
-		ArrayType  *a;
-
-		if (!AllocSizeIsValid(bytes))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("%s: too many customers for the array of ranks", fname)));
-		a = palloc0(bytes);
-		SET_VARSIZE(a, bytes);
-		a->ndim = 1;
-		a->dataoffset = 0;
-		a->elemtype = FLOAT8OID;
-		ARR_DIMS(a)[0] = (int) b->n;
-		ARR_LBOUND(a)[0] = 1;
-		if (b->n > 0)
-			memcpy((char *) a + ARR_OVERHEAD_NONULLS(1), keys[k], sizeof(double) * b->n);
+		if (base[k] != NULL && keys_diff(keys[k], b->n, base[k], &v[2 + 2 * k], &v[3 + 2 * k], fname))
+			n[k] = true;
 		else
-			a = construct_empty_array(FLOAT8OID);
-		v[k] = PointerGetDatum(a);
+		{
+			v[k] = keys_array(keys[k], b->n, fname);
+			v[2 + 2 * k] = v[3 + 2 * k] = PointerGetDatum(construct_empty_array(FLOAT8OID));
+		}
 	}
-	v[2] = cust_figures_array(f);
-	v[3] = basis;
-	sink_open_table(&sink, relid, 4, names, types, fname);
+	/* both keep their keys, or neither (the view reads them together) */
+	if (n[0] != n[1])
+		for (int k = 0; k < 2; k++)
+		{
+			n[k] = false;
+			v[k] = keys_array(keys[k], b->n, fname);
+			v[2 + 2 * k] = v[3 + 2 * k] = PointerGetDatum(construct_empty_array(FLOAT8OID));
+		}
+	v[6] = cust_figures_array(f);
+	v[7] = basis;
+	n[7] = basis == (Datum) 0;
+	sink_open_table(&sink, relid, 8, names, types, fname);
 	sink_put(&sink, v, n);
 	sink_close(&sink);
 }

@@ -157,27 +157,57 @@ rfm_radix_order_int64(const int64 *v, size_t n, int64 *order)
 	order_by_keys(key, n, order);
 }
 
-/* Sort n doubles ascending, in place. */
+/* Sort n images ascending; scratch holds room for n more.  The result is left in key[]. */
+static void
+radix_keys(uint64 *key, uint64 *scratch, size_t n)
+{
+	size_t	   *count = palloc0(sizeof(size_t) * 8 * 256);
+	uint64	   *k = key,
+			   *k2 = scratch;
+
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			count[b * 256 + ((k[i] >> (8 * b)) & 0xff)]++;
+	for (int b = 0; b < 8; b++)
+	{
+		size_t	   *c = count + b * 256;
+
+		if (!digit_starts(c, (k[0] >> (8 * b)) & 0xff, n))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			k2[c[(k[i] >> (8 * b)) & 0xff]++] = k[i];
+		{
+			uint64	   *t = k;
+
+			k = k2, k2 = t;
+		}
+	}
+	if (k != key)
+		memcpy(key, k, sizeof(uint64) * n);
+	pfree(count);
+}
+
+/*
+ * Sort n doubles ascending, in place: their images are sorted where they
+ * are (one scratch array, no payload: a million values fault in 8 MB of
+ * new memory, not 32).
+ */
 void
 rfm_radix_sort_doubles(double *v, size_t n)
 {
-	uint64	   *key;
-	int64	   *pay;
+	uint64	   *key = (uint64 *) v;
+	uint64	   *scratch;
 
+	StaticAssertStmt(sizeof(uint64) == sizeof(double), "a double's image must fill its place");
 	if (n < 2)
 		return;
-	key = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n * 2);
-	pay = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n * 2);
+	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n);
 	for (size_t i = 0; i < n; i++)
-	{
 		key[i] = image(v[i]);
-		pay[i] = 0;
-	}
-	radix_pairs(key, pay, key + n, pay + n, n);
+	radix_keys(key, scratch, n);
 	for (size_t i = 0; i < n; i++)
 		v[i] = value_of(key[i]);
-	pfree(key);
-	pfree(pay);
+	pfree(scratch);
 }
 
 /* the image of a row's field f (0: x, 1: v, 2: T), -0.0 taken as +0.0 */

@@ -87,7 +87,7 @@ BEGIN
                                                     OR (dd.refclassid = 'pg_catalog.pg_proc'::regclass
                                                         AND (dd.refobjid = '@extschema@.rfm_model_visible(regclass)'::regprocedure
                                                              OR (x.suffix = '_customers'
-                                                                 AND dd.refobjid = '@extschema@.rfm_model_rank(float8[], float8, integer)'::regprocedure)))))
+                                                                 AND dd.refobjid = '@extschema@.rfm_model_rank(float8[], float8[], float8[], float8, integer)'::regprocedure)))))
                             AS others
                  FROM pg_catalog.pg_depend dd
                       LEFT JOIN pg_catalog.pg_class t
@@ -284,6 +284,8 @@ DECLARE
     keep_customers boolean := false;
     old_ranks regclass;
     n bigint;
+    fit_customers bigint;
+    fit_as_of timestamptz;
 BEGIN
     -- The storage generation (a or b) of the tables of _fit, _segments,
     -- _pareto and the ranks' keys, new at every refresh; and of _summary's
@@ -310,9 +312,9 @@ BEGIN
     -- _customers too, when its rows were made with what this refresh has
     -- (no CLV, whose fitted models change every row; the same basis) but
     -- the population's figures: the rows that change are replaced in place
-    IF keep_summary AND NOT m.clv AND cus_cur IS NOT NULL AND old_gen IS NOT NULL THEN
+    IF keep_summary AND NOT m.clv AND cus_cur IS NOT NULL THEN
         old_ranks := pg_catalog.to_regclass(format('%I.%I', m.schema_name,
-                                                   @extschema@.rfm_model_storage_name(m.name, '_ranks', old_gen)));
+                                                   @extschema@.rfm_model_storage_name(m.name, '_ranks', cus_old_gen)));
         keep_customers := old_ranks IS NOT NULL
             AND (SELECT q.basis FROM @extschema@.rfm_owner_query(owner, format('SELECT r.basis FROM %s r', old_ranks))
                      AS q(basis text))
@@ -326,19 +328,21 @@ BEGIN
         message := message || ', the rows of _customers that do not change kept';
     END IF;
     FOR v IN SELECT * FROM @extschema@.rfm_model_view_sql(m, gen, CASE WHEN keep_summary THEN cur END, sum_gen,
-                                                          cus_gen, CASE WHEN keep_customers THEN cus_cur END,
-                                                          old_ranks) LOOP
+                                                          cus_gen, CASE WHEN keep_customers THEN cus_cur END) LOOP
         t := @extschema@.rfm_model_storage_name(m.name, v.view_suffix,
                                                 CASE v.view_suffix WHEN '_summary' THEN sum_gen
                                                                    WHEN '_customers' THEN cus_gen ELSE gen END);
         IF v.view_suffix = '_customers' THEN
-            -- its fill makes the tables of _segments, _pareto and the
-            -- ranks' keys: one of this generation left behind goes now
+            -- its fill makes the tables of _segments, _pareto and (unless
+            -- it keeps _customers' table) the ranks' keys: one of this
+            -- generation left behind goes now
             FOREACH suffix IN ARRAY ARRAY['_segments', '_pareto', '_ranks'] LOOP
-                IF pg_catalog.to_regclass(format('%I.%I', m.schema_name,
-                                                 @extschema@.rfm_model_storage_name(m.name, suffix, gen))) IS NOT NULL THEN
-                    PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name,
-                                                                     @extschema@.rfm_model_storage_name(m.name, suffix, gen)));
+                CONTINUE WHEN suffix = '_ranks' AND keep_customers;
+                stmt := format('%I.%I', m.schema_name,
+                               @extschema@.rfm_model_storage_name(m.name, suffix,
+                                                                  CASE WHEN suffix = '_ranks' THEN cus_gen ELSE gen END));
+                IF pg_catalog.to_regclass(stmt) IS NOT NULL THEN
+                    PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %s', stmt));
                 END IF;
             END LOOP;
         END IF;
@@ -357,10 +361,16 @@ BEGIN
             -- fits sort their rows).
             eq := @extschema@.rfm_model_eq_operator((SELECT a.atttypid FROM pg_catalog.pg_attribute a
                                                      WHERE a.attrelid = cur AND a.attname = 'customer'));
-            PERFORM @extschema@.rfm_owner_exec(owner, format(
+            -- (the rows of the summary, counted: every row has an order)
+            SELECT q.n, q.a INTO fit_customers, fit_as_of
+            FROM @extschema@.rfm_owner_query(owner, format('SELECT f.customers, f.as_of FROM %I.%I f',
+                     m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_fit', old_gen)))
+                 AS q(n bigint, a timestamptz);
+            fit_customers := fit_customers - @extschema@.rfm_owner_exec(owner, format(
                 'DELETE FROM %1$s s WHERE s.customer %3$s ANY (ARRAY(SELECT w.customer FROM %2$I.%4$I w))',
                 cur, m.schema_name, eq, m.name || '$work'));
-            PERFORM @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', cur, v.definition));
+            fit_customers := fit_customers
+                             + @extschema@.rfm_owner_exec(owner, format('INSERT INTO %s %s', cur, v.definition));
         ELSE
             -- a table of this generation left behind (a refresh's old tables
             -- that a reader of its own held) goes now
@@ -369,7 +379,16 @@ BEGIN
                AND v.fill IS DISTINCT FROM '{}' THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('DROP TABLE %I.%I', m.schema_name, t));
             END IF;
-            IF v.fill IS NULL THEN
+            IF v.view_suffix = '_fit' AND NOT m.clv AND fit_customers > 0 THEN
+                -- without the fits, _fit is _summary's count and as_of:
+                -- known from the last one and the rows replaced
+                PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s WITH NO DATA', m.schema_name, t,
+                                                                 v.definition));
+                PERFORM @extschema@.rfm_owner_exec(owner, format(
+                    'INSERT INTO %I.%I (as_of, customers, time_unit, purchase_model) VALUES (%s, %s, %L, %L)',
+                    m.schema_name, t, @extschema@.rfm_timestamptz_sql(fit_as_of), fit_customers, m.time_unit,
+                    m.purchase_model));
+            ELSIF v.fill IS NULL THEN
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s', m.schema_name, t,
                                                                  v.definition));
             ELSIF v.fill = '{}' THEN
@@ -378,6 +397,11 @@ BEGIN
             ELSE
                 PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE TABLE %I.%I AS %s WITH NO DATA',
                                                                  m.schema_name, t, v.definition));
+                IF v.view_suffix = '_customers' AND m.incremental AND NOT m.clv THEN
+                    -- rows its refreshes replace in place stay on their page
+                    PERFORM @extschema@.rfm_owner_exec(owner, format('ALTER TABLE %I.%I SET (fillfactor = 90)',
+                                                                     m.schema_name, t));
+                END IF;
                 FOREACH stmt IN ARRAY v.fill LOOP
                     PERFORM @extschema@.rfm_owner_exec(owner, stmt);
                 END LOOP;
@@ -459,12 +483,12 @@ BEGIN
                            CASE suffix WHEN '_customers'
                                        THEN @extschema@.rfm_model_customers_columns(strategies,
                                                 format('%I.%I', m.schema_name,
-                                                       @extschema@.rfm_model_storage_name(m.name, '_ranks', gen)))
+                                                       @extschema@.rfm_model_storage_name(m.name, '_ranks', cus_gen)))
                                        ELSE 'c.*' END,
                            CASE suffix WHEN '_customers'
                                        THEN format(' AND @extschema@.rfm_model_visible(%L::pg_catalog.regclass)',
                                                    format('%I.%I', m.schema_name,
-                                                          @extschema@.rfm_model_storage_name(m.name, '_ranks', gen)))
+                                                          @extschema@.rfm_model_storage_name(m.name, '_ranks', cus_gen)))
                                        ELSE '' END));
             END LOOP;
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
@@ -488,11 +512,12 @@ BEGIN
                 (SELECT string_agg(format('%I.%I', m.schema_name,
                                           @extschema@.rfm_model_storage_name(m.name, x,
                                               CASE x WHEN '_summary' THEN sum_old_gen
-                                                     WHEN '_customers' THEN cus_old_gen ELSE old_gen END)), ', ')
+                                                     WHEN '_customers' THEN cus_old_gen
+                                                     WHEN '_ranks' THEN cus_old_gen ELSE old_gen END)), ', ')
                  FROM pg_catalog.unnest(suffixes || '_ranks'::text) x
-                 WHERE NOT (x = '_summary' AND keep_summary) AND NOT (x = '_customers' AND keep_customers)
+                 WHERE NOT (x = '_summary' AND keep_summary) AND NOT (x IN ('_customers', '_ranks') AND keep_customers)
                    AND CASE x WHEN '_summary' THEN sum_old_gen WHEN '_customers' THEN cus_old_gen
-                              ELSE old_gen END IS NOT NULL)));
+                              WHEN '_ranks' THEN cus_old_gen ELSE old_gen END IS NOT NULL)));
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
         EXCEPTION WHEN lock_not_available THEN
             NULL;
@@ -795,8 +820,9 @@ BEGIN
         END LOOP;
     END LOOP;
     -- the keys of _customers' ranks, and what an incremental refresh left
-    FOREACH gen IN ARRAY ARRAY['a', 'b', 'new'] LOOP
+    FOREACH gen IN ARRAY ARRAY['a', 'b', 'new', 'rnk_new'] LOOP
         t := format('%I.%I', m.schema_name, CASE gen WHEN 'new' THEN m.name || '$cus_new'
+                                                 WHEN 'rnk_new' THEN m.name || '$rnk_new'
                                                  ELSE @extschema@.rfm_model_storage_name(m.name, '_ranks', gen) END);
         IF pg_catalog.to_regclass(t) IS NOT NULL THEN
             EXECUTE format('DROP TABLE %s', t);

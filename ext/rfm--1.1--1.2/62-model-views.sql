@@ -272,7 +272,7 @@ CREATE FUNCTION @extschema@.rfm_model_customers_into(
     clv_horizon float8, margin float8, discount_rate float8, cost_per_order float8, cost_per_customer float8,
     unit_days float8, settings @extschema@.rfm_group_settings, targets regclass[], basis text DEFAULT NULL,
     changed regclass DEFAULT NULL, old_figures float8[] DEFAULT NULL, old_revenue float8[] DEFAULT NULL,
-    old_profit float8[] DEFAULT NULL)
+    old_profit float8[] DEFAULT NULL, old_revenue_keys float8[] DEFAULT NULL, old_profit_keys float8[] DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp;
@@ -280,15 +280,30 @@ COMMENT ON FUNCTION @extschema@.rfm_model_customers_into(regclass, anyelement, i
                                                          @extschema@.rfm_bgnbd_model, @extschema@.rfm_pnbd_model,
                                                          @extschema@.rfm_gamma_gamma_model, float8, float8, float8,
                                                          float8, float8, float8, @extschema@.rfm_group_settings,
-                                                         regclass[], text, regclass, float8[], float8[], float8[]) IS
-    'Writes the rows of rfm_model_customers into targets[1], and those of _segments, _pareto and the keys of the ranks (revenue, profit, figures, basis) into targets[2..4] (each may be NULL): plain tables of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows of customers (called by a refresh, as the model''s owner).  With changed, a table of the customers an incremental refresh read again, only the rows that differ from the last refresh''s, whose figures and ranks'' keys of those customers are old_figures, old_revenue and old_profit';
+                                                         regclass[], text, regclass, float8[], float8[], float8[],
+                                                         float8[], float8[]) IS
+    'Writes the rows of rfm_model_customers into targets[1], and those of _segments, _pareto and the keys of the ranks (revenue, profit, figures, basis) into targets[2..4] (each may be NULL): plain tables of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows of customers (called by a refresh, as the model''s owner).  With changed, a table of the customers an incremental refresh read again, only the rows that differ from the last refresh''s, whose figures and ranks'' keys of those customers are old_figures, old_revenue and old_profit; the keys of the ranks stay (old_revenue_keys, old_profit_keys: those of the table) and the row of targets[4] says which went and came since, unless they are more than an eighth of the customers';
 
 -- A customer's rank from the keys of all customers in rank order (a
--- refresh's $rnk table) and its tie (src/rank.c).
-CREATE FUNCTION @extschema@.rfm_model_rank(keys float8[], key float8, tie integer) RETURNS bigint
+-- refresh's $rnk table: those of the refresh that wrote them, less those
+-- that went, plus those that came since) and its tie (src/rank.c).
+CREATE FUNCTION @extschema@.rfm_model_rank(keys float8[], removed float8[], added float8[], key float8, tie integer)
+RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.rfm_model_rank(float8[], float8, integer) IS
-    '1 + the number of keys greater than key + tie: a customer''s revenue_rank or profit_rank in a model''s _customers view, from the keys of all customers in descending order (float8 order: NaN first) and the customer''s place among those of an equal key, from 0';
+COMMENT ON FUNCTION @extschema@.rfm_model_rank(float8[], float8[], float8[], float8, integer) IS
+    '1 + the number of keys greater than key, less those of removed, plus those of added, + tie: a customer''s revenue_rank or profit_rank in a model''s _customers view, from the keys of all customers in descending order (float8 order: NaN first; removed and added too) and the customer''s place among those of an equal key, from 0';
+
+-- The SQL of a customer's rank (by revenue or by profit) in the view
+-- _customers over its table c, from the $rnk table ranks.
+CREATE FUNCTION @extschema@.rfm_model_rank_sql(ranks text, by_profit boolean) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT pg_catalog.format('@extschema@.rfm_model_rank((SELECT r.%2$s FROM %1$s r), (SELECT r.%2$s_removed FROM %1$s r), '
+                         '(SELECT r.%2$s_added FROM %1$s r), %3$s, c.%2$s_tie)',
+                         ranks, CASE WHEN by_profit THEN 'profit' ELSE 'revenue' END,
+                         CASE WHEN by_profit THEN 'c.profit' ELSE '(c.monetary)::pg_catalog.float8' END)
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_rank_sql(text, boolean) IS
+    'The SQL of revenue_rank (or profit_rank) in a model''s _customers view over its table c: rfm_model_rank of the keys in the $rnk table ranks';
 
 -- What the rows of a model's _customers depend on besides its customers'
 -- summaries and the population's figures: an incremental refresh with the
@@ -391,15 +406,15 @@ COMMENT ON FUNCTION @extschema@.rfm_model_summarize_problem(@extschema@.rfm_mode
 -- customers_storage: the generation of _customers' table, when it is not
 -- storage; keep_customers, for an incremental model without CLV whose
 -- basis has not changed: its current _customers table, kept too, with only
--- the rows that change replaced; old_ranks: the last refresh's $rnk table
--- (its figures and keys).  _customers' fill then writes the rows of
--- _segments and _pareto and the ranks' keys too (rfm_model_customers_into).
+-- the rows that change replaced, and so is its table of the ranks' keys
+-- ($rnk, of the same generation: its figures and keys say what the last
+-- refresh had).  _customers' fill writes the rows of _segments and _pareto
+-- and the ranks' keys too (rfm_model_customers_into).
 DROP FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model);
 CREATE FUNCTION @extschema@.rfm_model_view_sql(m @extschema@.rfm_model, storage text DEFAULT NULL,
                                                keep_summary regclass DEFAULT NULL, summary_storage text DEFAULT NULL,
                                                customers_storage text DEFAULT NULL,
-                                               keep_customers regclass DEFAULT NULL,
-                                               old_ranks regclass DEFAULT NULL)
+                                               keep_customers regclass DEFAULT NULL)
 RETURNS TABLE (view_suffix text, definition text, unique_column text, fill text[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -434,7 +449,9 @@ DECLARE
                                                                           coalesce(customers_storage, storage)),
                                        m.name || '_customers')));
     -- (the tables that _customers' fill makes: a refresh's only)
-    rk text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_ranks', coalesce(storage, 'a')));
+    rk text := format('%I.%I', m.schema_name,
+                      @extschema@.rfm_model_storage_name(m.name, '_ranks', coalesce(customers_storage, storage, 'a')));
+    rk_new text := format('%I.%I', m.schema_name, m.name || '$rnk_new');
     seg_t text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_segments', coalesce(storage, 'a')));
     par_t text := format('%I.%I', m.schema_name, @extschema@.rfm_model_storage_name(m.name, '_pareto', coalesce(storage, 'a')));
     delta text := format('%I.%I', m.schema_name, m.name || '$cus_new');
@@ -648,16 +665,19 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
                                                            WHERE vi.name = m.name));
         made := ARRAY[
             format('CREATE TABLE %s (%s)', seg_t, @extschema@.rfm_model_table_columns('_segments')),
-            format('CREATE TABLE %s (%s)', par_t, @extschema@.rfm_model_table_columns('_pareto')),
-            format('CREATE TABLE %s (revenue pg_catalog.float8[], profit pg_catalog.float8[], '
-                   'figures pg_catalog.float8[], basis pg_catalog.text)', rk),
-            -- a million keys do not compress: stored as they are
-            format('ALTER TABLE %s ALTER COLUMN revenue SET STORAGE EXTERNAL, ALTER COLUMN profit SET STORAGE EXTERNAL',
-                   rk),
-            format('COMMENT ON TABLE %s IS %L', rk,
-                   format('rfm model %s: the data of view %I.%I that its ranks are counted from (rfm_model_rank), and what its rows were made with, since a refresh (rfm replaces this table at each refresh: read the view)',
-                          m.name, m.schema_name, m.name || '_customers'))];
+            format('CREATE TABLE %s (%s)', par_t, @extschema@.rfm_model_table_columns('_pareto'))];
         IF keep_customers IS NULL THEN
+            made := made || ARRAY[
+                format('CREATE TABLE %s (revenue pg_catalog.float8[], profit pg_catalog.float8[], '
+                       'revenue_removed pg_catalog.float8[], revenue_added pg_catalog.float8[], '
+                       'profit_removed pg_catalog.float8[], profit_added pg_catalog.float8[], '
+                       'figures pg_catalog.float8[], basis pg_catalog.text)', rk),
+                -- a million keys do not compress: stored as they are
+                format('ALTER TABLE %s ALTER COLUMN revenue SET STORAGE EXTERNAL, ALTER COLUMN profit SET STORAGE EXTERNAL',
+                       rk),
+                format('COMMENT ON TABLE %s IS %L', rk,
+                       format('rfm model %s: the data of view %I.%I that its ranks are counted from (rfm_model_rank), and what its rows were made with, since a refresh (rfm replaces this table, or its row, at each refresh: read the view)',
+                              m.name, m.schema_name, m.name || '_customers'))];
             fill := made || ARRAY[
                 format('SELECT @extschema@.rfm_model_customers_into(%s, ARRAY[%L, %L, %L, %L]::pg_catalog.regclass[], %L)',
                        customers_args, c, seg_t, par_t, rk, basis),
@@ -665,29 +685,48 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
         ELSE
             -- the rows that change, into a table of their own, then in
             -- place of theirs (and of the customers gone); the leads anew
+            -- (the ranks' keys stay; which went and came since, into a row
+            -- of a table of its own, then into the $rnk table's row)
             eq := @extschema@.rfm_model_eq_operator(cust_type::pg_catalog.regtype);
             fill := made || ARRAY[
                 format('CREATE TABLE %s AS %s WITH NO DATA', delta, customers_def),
+                format('CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA', rk_new, rk),
+                -- (the old keys of the customers read again: found by the
+                -- index, in one pass)
                 format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L]::pg_catalog.regclass[],
-    %6$L, %7$L::pg_catalog.regclass, (SELECT r.figures FROM %8$s r),
-    (SELECT pg_catalog.array_agg((k.monetary)::pg_catalog.float8) FROM %7$s w JOIN %9$s k ON k.customer %10$s w.customer
-     WHERE k.frequency OPERATOR(pg_catalog.>) 0),
-    (SELECT pg_catalog.array_agg(k.profit) FROM %7$s w JOIN %9$s k ON k.customer %10$s w.customer
-     WHERE k.frequency OPERATOR(pg_catalog.>) 0))$q$,
-                       customers_args, delta, seg_t, par_t, rk, basis, work, old_ranks, c, eq),
-                -- (found by the table's index, not by a join that reads it all)
-                format('DELETE FROM %1$s k WHERE k.customer %4$s ANY (pg_catalog.array_cat('
-                       'ARRAY(SELECT d.customer FROM %2$s d), ARRAY(SELECT w.customer FROM %3$s w)))',
+    %6$L, %7$L::pg_catalog.regclass, (SELECT r.figures FROM %8$s r), o.revenue, o.profit,
+    (SELECT r.revenue FROM %8$s r), (SELECT r.profit FROM %8$s r))
+FROM (SELECT pg_catalog.array_agg((k.monetary)::pg_catalog.float8) AS revenue, pg_catalog.array_agg(k.profit) AS profit
+      FROM %9$s k
+      WHERE k.customer %10$s ANY (ARRAY(SELECT w.customer FROM %7$s w)) AND k.frequency OPERATOR(pg_catalog.>) 0) o$q$,
+                       customers_args, delta, seg_t, par_t, rk_new, basis, work, rk, c, eq),
+                -- (keys that stay are NULL there: the table's TOASTed keys are kept, not copied)
+                format('UPDATE %1$s r SET revenue = coalesce(n.revenue, r.revenue), profit = coalesce(n.profit, r.profit), '
+                       'revenue_removed = n.revenue_removed, revenue_added = n.revenue_added, '
+                       'profit_removed = n.profit_removed, profit_added = n.profit_added, figures = n.figures, '
+                       'basis = n.basis FROM %2$s n', rk, rk_new),
+                format('DROP TABLE %s', rk_new),
+                -- the customers gone (found by the table's index, not by a
+                -- join that reads it all), then the rows that change: an
+                -- update of a row whose page has room for it (the table of
+                -- an incremental model has: fillfactor) touches no index
+                format('DELETE FROM %1$s k WHERE k.customer %4$s ANY (ARRAY(SELECT w.customer FROM %3$s w '
+                       'WHERE NOT EXISTS (SELECT 1 FROM %2$s d WHERE d.customer %4$s w.customer)))',
                        c, delta, work, eq)]
                 || CASE WHEN m.leads IS NULL THEN '{}'::text[]
                         ELSE ARRAY[format('DELETE FROM %s k WHERE k.frequency OPERATOR(pg_catalog.=) 0', c)] END
-                || ARRAY[format('INSERT INTO %s SELECT * FROM %s', c, delta)]
+                || ARRAY[format('INSERT INTO %s SELECT * FROM %s d ON CONFLICT (customer) DO UPDATE SET %s', c, delta,
+                                (SELECT pg_catalog.string_agg(format('%1$I = EXCLUDED.%1$I', a.attname), ', '
+                                                              ORDER BY a.attnum)
+                                 FROM pg_catalog.pg_attribute a
+                                 WHERE a.attrelid = keep_customers AND a.attnum > 0 AND NOT a.attisdropped
+                                   AND a.attname <> 'customer'))]
                 || CASE WHEN m.leads IS NULL THEN '{}'::text[]
                         ELSE ARRAY[format('INSERT INTO %s%s', c, lead_rows)] END
                 || ARRAY[format('DROP TABLE %s', delta)];
         END IF;
-        rank_rev := format('@extschema@.rfm_model_rank((SELECT r.revenue FROM %s r), (c.monetary)::pg_catalog.float8, c.revenue_tie)', rk);
-        rank_prof := format('@extschema@.rfm_model_rank((SELECT r.profit FROM %s r), c.profit, c.profit_tie)', rk);
+        rank_rev := @extschema@.rfm_model_rank_sql(rk, false);
+        rank_prof := @extschema@.rfm_model_rank_sql(rk, true);
     END IF;
     RETURN NEXT;
     -- (made, with their rows, by _customers' fill)
@@ -749,8 +788,8 @@ WHERE tot.n > 0$q$, c, f, rank_rev, rank_prof);
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text, text, regclass, regclass) IS
-    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage, customers_storage: of _summary, _customers, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary) and, for a table a refresh fills otherwise than from the query, the statements that fill it once made from the query WITH NO DATA (_customers: rfm_model_customers_into, which fills the tables of _segments and _pareto too, and of the ranks'' keys: theirs are empty); keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there; keep_customers: its current _customers table, kept too (fill replaces the rows that change), old_ranks the last refresh''s table of the ranks'' keys';
+COMMENT ON FUNCTION @extschema@.rfm_model_view_sql(@extschema@.rfm_model, text, regclass, text, text, regclass) IS
+    'The queries of a model''s five views in build order, reading the tables of storage generation storage (a or b; summary_storage, customers_storage: of _summary, _customers, when it differs), or the views themselves when it is NULL; with the column of each table''s unique index (none for _summary) and, for a table a refresh fills otherwise than from the query, the statements that fill it once made from the query WITH NO DATA (_customers: rfm_model_customers_into, which fills the tables of _segments and _pareto too, and of the ranks'' keys: theirs are empty); keep_summary: an incremental model''s current _summary table, which the others then read, and _summary''s query gives only the rows of the customers in $work, which replace theirs there; keep_customers: its current _customers table, kept too (fill replaces the rows that change), with its table of the ranks'' keys ($rnk, whose row fill updates)';
 
 -- The history of a 1.2 model keeps the groups and profit too; a refresh
 -- copies the columns its model's _customers and _history have in common.
@@ -788,10 +827,8 @@ SELECT pg_catalog.format(
     'c.arpu, c.arpu_group, (CASE c.arpu_group %1$s END)::pg_catalog.text AS arpu_strategy, '
     'c.value_tier, (CASE c.value_tier %1$s END)::pg_catalog.text AS value_strategy',
     coalesce(strategies, 'WHEN NULL THEN NULL'),
-    CASE WHEN ranks IS NULL THEN 'NULL::pg_catalog.int8'
-         ELSE pg_catalog.format('@extschema@.rfm_model_rank((SELECT r.revenue FROM %s r), (c.monetary)::pg_catalog.float8, c.revenue_tie)', ranks) END,
-    CASE WHEN ranks IS NULL THEN 'NULL::pg_catalog.int8'
-         ELSE pg_catalog.format('@extschema@.rfm_model_rank((SELECT r.profit FROM %s r), c.profit, c.profit_tie)', ranks) END)
+    coalesce(@extschema@.rfm_model_rank_sql(ranks, false), 'NULL::pg_catalog.int8'),
+    coalesce(@extschema@.rfm_model_rank_sql(ranks, true), 'NULL::pg_catalog.int8'))
 $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_customers_columns(text, text) IS
     'The select list of a model''s _customers view over its table, aliased c: its columns, the groups'' strategies from the CASE branches given (rfm_model_group_strategies), and the ranks from the keys in the table ranks (rfm_model_rank; NULL: the ranks are NULL)';

@@ -190,7 +190,9 @@ BEGIN
     -- each table that is missing (a model's first refresh, or one dropped by hand)
     IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state')) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TABLE %I.%I (customer %s NOT NULL, state @extschema@.rfm_state NOT NULL, after_as_of boolean NOT NULL)',
+            'CREATE TABLE %I.%I (customer %s NOT NULL, state @extschema@.rfm_state NOT NULL, after_as_of boolean NOT NULL) '
+            -- (a state a refresh adds new orders to stays on its page)
+            'WITH (fillfactor = 90)',
             m.schema_name, m.name || '$state', cust_type));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$state',
