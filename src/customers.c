@@ -497,12 +497,8 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		}
 	}
 	if (setting(gs, "arpu_basic_share", &share))
-	{
-		int64		k;
-		double	   *v = cust_sorted_values(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), &k);
-
-		fig.has_basic = cust_percentile(v, k, share, &fig.cut_basic);
-	}
+		fig.has_basic = cust_field_percentile(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), share,
+											  &fig.cut_basic);
 
 	/* per customer: the fitted models' values */
 	for (int64 i = 0; i < b.n; i++)

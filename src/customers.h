@@ -109,6 +109,7 @@ extern void cust_read_summary(Build *b, Oid relid);
 extern void cust_sort_by_customer(Build *b);
 extern bool cust_percentile(const double *sorted, int64 n, double p, double *out);
 extern double *cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count);
+extern bool cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, double *out);
 extern void cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint);
 extern int64 cust_find(Build *b, Datum customer);
 

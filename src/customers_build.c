@@ -252,6 +252,98 @@ cust_percentile(const double *sorted, int64 n, double p, double *out)
 	return true;
 }
 
+/* the k-th smallest of v[0..n) (from 0), v reordered; no NaN in v */
+static double
+select_kth(double *v, int64 n, int64 k)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		double		pivot = v[lo + (hi - lo) / 2];
+		int64		i = lo,
+					j = hi;
+
+		while (i <= j)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/*
+ * percentile_cont(p) of the non-NULL values of one field, by selection (no
+ * sort: the two order statistics it interpolates between); false: no values.
+ */
+bool
+cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, double *out)
+{
+	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
+	int64		k = 0;
+	bool		nan = false;
+	double		first_row,
+				second_row;
+
+	for (int64 i = 0; i < b->n; i++)
+	{
+		char	   *c = (char *) &b->c[i];
+
+		if (null_offset != 0 && *(bool *) (c + null_offset))
+			continue;
+		v[k] = *(double *) (c + offset);
+		nan = nan || isnan(v[k]);
+		k++;
+	}
+	if (k == 0 || nan || p < 0 || p > 1 || isnan(p))
+	{
+		/* (the errors and the NaN order of the sort) */
+		bool		r;
+
+		rfm_sort_doubles(v, k);
+		r = cust_percentile(v, k, p, out);
+		pfree(v);
+		return r;
+	}
+	first_row = floor(p * (k - 1));
+	second_row = ceil(p * (k - 1));
+	{
+		double		lo = select_kth(v, k, (int64) first_row);
+		double		hi = lo;
+
+		/* the next order statistic: the least of those above */
+		if (second_row != first_row)
+		{
+			hi = v[(int64) first_row + 1];
+			for (int64 i = (int64) first_row + 2; i < k; i++)
+				if (v[i] < hi)
+					hi = v[i];
+		}
+		*out = first_row == second_row ? lo : lo + ((p * (k - 1) - first_row) * (hi - lo));
+	}
+	pfree(v);
+	return true;
+}
+
 /* the sorted non-NULL values of one field */
 double *
 cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count)
@@ -389,54 +481,77 @@ order_by_sortsupport(Build *b, int64 *pos)
  * rows of _customers then come out the same whatever order the table gives
  * them in (an incremental model's summary table, whose changed rows are
  * deleted and inserted in place).  A table read in that order costs one
- * comparison per row, one in order but for a short tail a merge (above);
+ * comparison per row, one in order but for a few rows a merge (above);
  * otherwise integer customers are sorted by a radix
  * sort, others by their type's sort support (abbreviated keys), and the
  * rows put in place along the cycles of the permutation (no second copy of
  * them).
  */
 /*
- * The table read as a long run in customer order followed by a few short
- * ones (an incremental model's summary: rows replaced in place are added at
- * its end, a refresh's in customer order): the short runs are sorted
- * together, then merged into the long one from its end, each row moved
- * once, in order.  False (nothing moved) when the rows are not so.
+ * The table read nearly in customer order: an incremental model's summary,
+ * written in customer order, whose rows replaced in place went to its end
+ * or, after a vacuum, into the room of deleted ones.  The rows out of place
+ * -- smaller than the last row kept, or greater than both neighbours that
+ * are in order -- are taken aside and sorted, the others closed up, and the
+ * two merged from the back, each row moved about once, in order.  False
+ * (nothing moved) when more than an eighth of the rows are out of place.
  */
-#define MERGE_TAIL_SHARE 8		/* the tail: at most an eighth of the rows */
+#define ASIDE_SHARE 8
 
 static bool
-merge_tail(Build *b, int64 head)
+merge_aside(Build *b)
 {
-	int64		tail = b->n - head;
+	int64		n = b->n,
+				most = n / ASIDE_SHARE,
+				nside = 0,
+				nkeep = 0,
+				last = -1;
+	bool	   *aside = palloc0(Max(n, 1));
 	Cust	   *t;
 	int64		i,
 				j,
 				k;
 
-	if (tail > b->n / MERGE_TAIL_SHARE)
-		return false;
-	/* the tail, sorted, aside (insertion into a small copy is enough when
-	 * its runs are few; a sort otherwise) */
-	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Cust) * Max(tail, 1));
-	memcpy(t, &b->c[head], sizeof(Cust) * tail);
+	for (i = 0; i < n; i++)
 	{
-		Build		tb = *b;
-		int64		runs = 1;
-
-		for (i = 1; i < tail; i++)
-			runs += cmp_customer(&t[i - 1], &t[i], b) > 0;
-		if (runs > 1)
+		if (last >= 0 && cmp_customer(&b->c[i], &b->c[last], b) < 0)
+			aside[i] = true;
+		else if (i + 1 < n && cmp_customer(&b->c[i], &b->c[i + 1], b) > 0 &&
+				 (last < 0 || cmp_customer(&b->c[i + 1], &b->c[last], b) > 0))
+			aside[i] = true;		/* a spike: its next row follows the last kept */
+		else
+			last = i;
+		if (aside[i] && ++nside > most)
 		{
-			tb.c = t;
-			tb.n = tail;
-			tb.cap = tail;
-			cust_sort_by_customer(&tb);
+			pfree(aside);
+			return false;
 		}
 	}
-	/* merge from the back: the largest of the two ends goes last */
-	i = head - 1;
-	j = tail - 1;
-	k = b->n - 1;
+	/* the rows aside, sorted; the others closed up, in place */
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Cust) * Max(nside, 1));
+	for (i = 0, j = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (aside[i])
+			t[j++] = b->c[i];
+		else if (nkeep++ != i)
+			b->c[nkeep - 1] = b->c[i];
+	}
+	pfree(aside);
+	if (nside > 1)
+	{
+		Build		tb = *b;
+
+		tb.c = t;
+		tb.n = nside;
+		tb.cap = nside;
+		cust_sort_by_customer(&tb);
+	}
+	/* merge from the back: the larger of the two ends goes last */
+	i = nkeep - 1;
+	j = nside - 1;
+	k = n - 1;
 	while (j >= 0)
 	{
 		if ((k & 0xFFFF) == 0)
@@ -461,7 +576,7 @@ cust_sort_by_customer(Build *b)
 			break;
 	if (i >= b->n)
 		return;
-	if (merge_tail(b, i))
+	if (merge_aside(b))
 		return;
 	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * b->n);
 	if (b->cust_type == INT8OID || b->cust_type == INT4OID || b->cust_type == INT2OID)

@@ -12,6 +12,12 @@
  * src/group.c		rfm_group_label, rfm_group_strategy: customer groups
  * src/customers.c	rfm_model_customers: a model's customers in one pass
  * src/customers_build.c	its summary read into arrays, the population's figures
+ * src/customers_delta.c	which rows an incremental refresh writes again
+ * src/customers_totals.c	_segments and _pareto from the customers in memory
+ * src/rank.c		rfm_model_rank: the ranks a model's view computes
+ * src/numeric_fast.c	a numeric as a double without printing it
+ * src/sink.c		rows written straight into a new table
+ * src/radix.c		radix sorts of doubles and integers
  * src/storage.c	rfm_model_visible: the guard of a model's views
  * src/bgnbd.c		BG/NBD and MBG/NBD fits and predictions
  * src/gamma_gamma.c	Gamma-Gamma fit and rfm_expected_order_value
@@ -26,6 +32,9 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARSIZE_ANY and friends, out of postgres.h since 16 */
+#endif
 
 #include <math.h>
 

@@ -672,8 +672,10 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
                        'revenue_removed pg_catalog.float8[], revenue_added pg_catalog.float8[], '
                        'profit_removed pg_catalog.float8[], profit_added pg_catalog.float8[], '
                        'figures pg_catalog.float8[], basis pg_catalog.text)', rk),
-                -- a million keys do not compress: stored as they are
-                format('ALTER TABLE %s ALTER COLUMN revenue SET STORAGE EXTERNAL, ALTER COLUMN profit SET STORAGE EXTERNAL',
+                -- keys do not compress: stored as they are
+                format('ALTER TABLE %s ALTER COLUMN revenue SET STORAGE EXTERNAL, ALTER COLUMN profit SET STORAGE EXTERNAL, '
+                       'ALTER COLUMN revenue_removed SET STORAGE EXTERNAL, ALTER COLUMN revenue_added SET STORAGE EXTERNAL, '
+                       'ALTER COLUMN profit_removed SET STORAGE EXTERNAL, ALTER COLUMN profit_added SET STORAGE EXTERNAL',
                        rk),
                 format('COMMENT ON TABLE %s IS %L', rk,
                        format('rfm model %s: the data of view %I.%I that its ranks are counted from (rfm_model_rank), and what its rows were made with, since a refresh (rfm replaces this table, or its row, at each refresh: read the view)',
@@ -690,7 +692,7 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
             eq := @extschema@.rfm_model_eq_operator(cust_type::pg_catalog.regtype);
             fill := made || ARRAY[
                 format('CREATE TABLE %s AS %s WITH NO DATA', delta, customers_def),
-                format('CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA', rk_new, rk),
+                format('CREATE TABLE %s (LIKE %s INCLUDING STORAGE)', rk_new, rk),
                 -- (the old keys of the customers read again: found by the
                 -- index, in one pass)
                 format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L]::pg_catalog.regclass[],

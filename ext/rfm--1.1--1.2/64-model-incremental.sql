@@ -206,6 +206,12 @@ BEGIN
                                                       WHERE a.attrelid = m.source::regclass
                                                         AND a.attname = m.customer_column AND NOT a.attisdropped))));
     END IF;
+    -- the customers with orders after their state's as_of, which every
+    -- refresh reads again: found without reading all states
+    IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$state_after')) IS NULL THEN
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %I.%I (after_as_of) WHERE after_as_of',
+            m.name || '$state_after', m.schema_name, m.name || '$state'));
+    END IF;
     -- the rows of new orders are copied with the column types of the source
     -- (without modifiers, so that a wider column later loses nothing)
     IF pg_catalog.to_regclass(changes) IS NULL THEN
@@ -372,8 +378,9 @@ BEGIN
     IF reason IS NOT NULL THEN
         -- every change visible now is in what the next statements read
         PERFORM @extschema@.rfm_owner_exec(owner, format('DELETE FROM %s', changes));
-        -- the index is built after the rows, not kept up row by row
-        PERFORM @extschema@.rfm_owner_exec(owner, format('DROP INDEX %I.%I', m.schema_name, m.name || '$state_customer'));
+        -- the indexes are built after the rows, not kept up row by row
+        PERFORM @extschema@.rfm_owner_exec(owner, format('DROP INDEX %I.%I, %I.%I', m.schema_name,
+                                                         m.name || '$state_customer', m.schema_name, m.name || '$state_after'));
         PERFORM @extschema@.rfm_owner_exec(owner, format('TRUNCATE %s', st));
         -- written straight into the truncated table, a block at a time
         SELECT q.n INTO n FROM @extschema@.rfm_owner_query(owner, format(
@@ -385,6 +392,8 @@ BEGIN
         PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %s USING %s (customer)',
                                                          m.name || '$state_customer', st,
                                                          @extschema@.rfm_model_state_index_method(cust_typid)));
+        PERFORM @extschema@.rfm_owner_exec(owner, format('CREATE INDEX %I ON %s (after_as_of) WHERE after_as_of',
+                                                         m.name || '$state_after', st));
         -- one row per customer: the planner then finds a few states by the index
         PERFORM @extschema@.rfm_owner_exec(owner, format('ANALYZE %s', st));
         -- new orders committed since the DELETE may be in the states read:
