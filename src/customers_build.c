@@ -10,6 +10,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "utils/rel.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
