@@ -250,13 +250,7 @@ rfm_discounted_price(PG_FUNCTION_ARGS)
 static inline int64
 add64(int64 a, int64 b)
 {
-	int64		r;
-
-	if (pg_add_s64_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("rfm_loyalty_points: points out of range")));
-	return r;
+	return rfm_add_int64(a, b, "rfm_loyalty_points: points");
 }
 
 static inline int64

@@ -19,7 +19,6 @@
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
-#include "common/int.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -50,17 +49,6 @@ num_is_zero(Datum a)
 	return DatumGetBool(DirectFunctionCall2(numeric_eq, a, num_of(0)));
 }
 
-static int64
-add_int64(int64 a, int64 b)
-{
-	int64		s;
-
-	if (pg_add_s64_overflow(a, b, &s))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("bigint out of range")));
-	return s;
-}
 
 /*
  * Sums of revenues, exact: in millionths in an integer while each revenue
@@ -158,7 +146,7 @@ cust_segments(Build *b, const char *schema, RowSink *sink)
 		a->n++;
 		numsum_add(&a->rev, c);
 		a->recency = float8_pl(a->recency, c->recency);
-		a->orders = add_int64(a->orders, c->orders);
+		a->orders = rfm_add_int64(a->orders, c->orders, "bigint");
 		for (int k = 0; k < 3; k++)
 			a->score[k] += c->score[k];
 		if (!c->p_alive_null)

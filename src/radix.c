@@ -63,6 +63,18 @@ digit_starts(size_t *c, int first, size_t n)
 	return true;
 }
 
+/* the counts of each byte's 256 digits over n images (8 x 256) */
+static size_t *
+digit_counts(const uint64 *k, size_t n)
+{
+	size_t	   *count = palloc0(sizeof(size_t) * 8 * 256);
+
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			count[b * 256 + ((k[i] >> (8 * b)) & 0xff)]++;
+	return count;
+}
+
 /*
  * Sort n (image, payload) pairs ascending by image, stably; scratch holds
  * room for n more of each.  The result is left in key[] and pay[].
@@ -70,15 +82,12 @@ digit_starts(size_t *c, int first, size_t n)
 static void
 radix_pairs(uint64 *key, int64 *pay, uint64 *key_scratch, int64 *pay_scratch, size_t n)
 {
-	size_t	   *count = palloc0(sizeof(size_t) * 8 * 256);
+	size_t	   *count = digit_counts(key, n);
 	uint64	   *k = key,
 			   *k2 = key_scratch;
 	int64	   *p = pay,
 			   *p2 = pay_scratch;
 
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++)
-			count[b * 256 + ((k[i] >> (8 * b)) & 0xff)]++;
 	for (int b = 0; b < 8; b++)
 	{
 		size_t	   *c = count + b * 256;
@@ -161,13 +170,10 @@ rfm_radix_order_int64(const int64 *v, size_t n, int64 *order)
 static void
 radix_keys(uint64 *key, uint64 *scratch, size_t n)
 {
-	size_t	   *count = palloc0(sizeof(size_t) * 8 * 256);
+	size_t	   *count = digit_counts(key, n);
 	uint64	   *k = key,
 			   *k2 = scratch;
 
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++)
-			count[b * 256 + ((k[i] >> (8 * b)) & 0xff)]++;
 	for (int b = 0; b < 8; b++)
 	{
 		size_t	   *c = count + b * 256;

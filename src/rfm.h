@@ -38,11 +38,26 @@
 
 #include <math.h>
 
+#include "common/int.h"
+
 /*
  * Scores are small integers; a bin count beyond this is almost certainly a
  * mistake (and would make the per-score tables of later features huge).
  */
 #define RFM_MAX_BINS	1000
+
+/* a + b, or the error "<what> out of range" */
+static inline int64
+rfm_add_int64(int64 a, int64 b, const char *what)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s out of range", what)));
+	return r;
+}
 
 /* Raise the standard error for a bin count outside 1..RFM_MAX_BINS. */
 static inline void

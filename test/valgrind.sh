@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/rfm-valgrind.XXXXXX)
 chown postgres "$work"
 runuser -u postgres -- "$bin/initdb" -D "$work/data" -A trust >/dev/null
 runuser -u postgres -- valgrind --quiet --trace-children=yes --num-callers=30 --error-limit=no \
-    --log-file="$work/vg.%p.log" "$bin/postgres" -D "$work/data" -p 5470 -k "$work" \
+    --log-file="$work/vg.%p.log" "$bin/postgres" -D "$work/data" -p 5470 -k "$work" -c jit=off \
     > "$work/server.log" 2>&1 &
 for _ in $(seq 1 120); do
     runuser -u postgres -- psql -h "$work" -p 5470 -Atc 'select 1' postgres >/dev/null 2>&1 && break
