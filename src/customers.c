@@ -500,19 +500,13 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		fig.has_basic = cust_field_percentile(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), share,
 											  &fig.cut_basic);
 
-	/* per customer: the fitted models' values */
-	for (int64 i = 0; i < b.n; i++)
+	/* per customer: the fitted models' values (NULL as read, without models) */
+	for (int64 i = 0; i < b.n && any_model; i++)
 	{
 		Cust	   *c = &b.c[i];
 		double		x = (double) c->x;
 		bool		isnull;
 
-		c->p_alive_null = true;
-		c->expected_null = true;
-		c->clv_null = true;
-		c->eov_null = true;
-		if (!any_model)
-			continue;
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(row_cxt);
 		MemoryContextSwitchTo(row_cxt);

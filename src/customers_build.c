@@ -96,6 +96,8 @@ add_row(Build *b, Datum *v, bool *isnull)
 	c->as_of = isnull[10] ? (Datum) 0 : v[10];
 	c->rv_null = isnull[11];
 	c->repeat_value = isnull[11] ? 0 : DatumGetFloat8(v[11]);
+	/* no fitted model's values until there are models */
+	c->p_alive_null = c->expected_null = c->eov_null = c->clv_null = true;
 	MemoryContextSwitchTo(old);
 }
 

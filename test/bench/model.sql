@@ -110,3 +110,7 @@ SELECT name, ms, round(ms / (SELECT ms FROM results WHERE name = 'hand-written r
            AS "ratio to hand-written rebuild",
        round(ms / (SELECT ms FROM results WHERE name = 'rfm_refresh'), 2) AS "ratio to rfm_refresh"
 FROM results;
+-- the incremental refresh against the full refresh of the same model too
+SELECT round((SELECT ms FROM results WHERE name LIKE 'rfm_refresh of the incremental model after%')
+             / (SELECT ms FROM results WHERE name = 'rfm_refresh of the incremental model, full'), 2)
+           AS "incremental / the same model's full refresh";
