@@ -297,6 +297,46 @@ FROM inck_i_customers GROUP BY monetary ORDER BY monetary DESC;
 SELECT rfm_drop_model('inck_i'), rfm_drop_model('inck_f');
 DROP PROCEDURE inck_step(integer, text);
 DROP TABLE inc_ties, inck_steps;
+
+-- _customers kept in place with text customers, leads, 4 bins (no segment)
+-- and a cost per order: a lead who buys, a customer gone, a changed amount,
+-- a new lead; a changed rule table makes every row again (no "kept")
+CREATE TABLE inc_txt (id bigserial PRIMARY KEY, customer text, t timestamptz, amount numeric);
+INSERT INTO inc_txt (customer, t, amount)
+SELECT 'c' || ((i * 7919) % 300), timestamptz '2024-01-01 00:00+00' + (i % 300) * interval '1 day', ((i % 97) + 1)::numeric / 4
+FROM generate_series(1, 5000) i;
+CREATE TABLE inc_txt_leads AS SELECT 'c' || i AS id FROM generate_series(0, 349) i;
+SELECT count(*) FROM rfm_create_model('inct2_i', 'inc_txt', 'customer', 't', 'amount', as_of => '2025-01-01 00:00+00',
+                                      clv => false, incremental => true, leads => 'inc_txt_leads', leads_column => 'id',
+                                      bins => 4, cost_per_order => 0.5);
+SELECT count(*) FROM rfm_create_model('inct2_f', 'inc_txt', 'customer', 't', 'amount', as_of => '2025-01-01 00:00+00',
+                                      clv => false, leads => 'inc_txt_leads', leads_column => 'id', bins => 4,
+                                      cost_per_order => 0.5);
+INSERT INTO inc_txt (customer, t, amount) VALUES ('c5', '2024-12-01', 10), ('c310', '2024-12-02', 7.25), ('c0', '2024-12-03', 3);
+DELETE FROM inc_txt WHERE customer = 'c7';
+UPDATE inc_txt SET amount = amount * 2 WHERE customer = 'c9';
+CALL rfm_refresh('inct2_i');
+CALL rfm_refresh('inct2_f');
+SELECT (SELECT message FROM rfm_refresh_log WHERE model = 'inct2_i' ORDER BY id DESC LIMIT 1) LIKE '%_customers that do not change kept' AS kept,
+       (SELECT count(*) FROM inct2_i_customers WHERE frequency = 0) AS leads,
+       (SELECT sum(differing) FROM inc_diff('inct2_i', 'inct2_f')) AS differing;
+INSERT INTO inc_txt_leads VALUES ('c400');
+INSERT INTO inc_txt (customer, t, amount) VALUES ('c6', '2024-12-04', 1);
+CALL rfm_refresh('inct2_i');
+CALL rfm_refresh('inct2_f');
+SELECT (SELECT message FROM rfm_refresh_log WHERE model = 'inct2_i' ORDER BY id DESC LIMIT 1) LIKE '%_customers that do not change kept' AS kept,
+       (SELECT count(*) FROM inct2_i_customers WHERE frequency = 0) AS leads,
+       (SELECT sum(differing) FROM inc_diff('inct2_i', 'inct2_f')) AS differing;
+BEGIN;
+UPDATE rfm_strategy SET label_en = label_en || '!' WHERE code = (SELECT min(code) FROM rfm_strategy);
+INSERT INTO inc_txt (customer, t, amount) VALUES ('c8', '2024-12-05', 1);
+CALL rfm_refresh('inct2_i');
+CALL rfm_refresh('inct2_f');
+SELECT (SELECT message FROM rfm_refresh_log WHERE model = 'inct2_i' ORDER BY id DESC LIMIT 1) LIKE '%_customers that do not change kept' AS kept,
+       (SELECT sum(differing) FROM inc_diff('inct2_i', 'inct2_f')) AS differing;
+ROLLBACK;
+SELECT rfm_drop_model('inct2_i'), rfm_drop_model('inct2_f');
+DROP TABLE inc_txt, inc_txt_leads;
 -- the states are found by a btree index on customer (integers have one;
 -- a type with only a hash operator class gets a hash index)
 SELECT am.amname AS state_index, rfm_model_state_index_method('xid') AS for_xid
