@@ -303,6 +303,23 @@ FROM mc.into_few;
 ROLLBACK;
 DROP TABLE mc.into_old;
 DROP FUNCTION mc.into_trigger();
+-- the customers an incremental refresh read again come from a table of the
+-- caller's too: another role's (whose code could run) is refused, 42501
+CREATE TABLE mc.other_work (customer text);
+GRANT CREATE ON SCHEMA mc TO regress_mc_other;
+SET ROLE regress_mc_other;
+BEGIN;
+CREATE TABLE mc.own_sum AS SELECT * FROM mc."mc_pkg$sum_a";
+CREATE TABLE mc.own_t (customer text, segment text);
+\set VERBOSITY terse
+SELECT rfm_model_customers_into('mc.own_sum', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
+                                1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs), ARRAY['mc.own_t'::regclass],
+                                NULL, 'mc.other_work'::regclass);
+\set VERBOSITY default
+ROLLBACK;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA mc FROM regress_mc_other;
+DROP TABLE mc.other_work;
 REVOKE ALL ON mc."mc_pkg$sum_a" FROM regress_mc_other;
 REVOKE USAGE ON SCHEMA mc FROM regress_mc_other;
 DROP ROLE regress_mc_other;
