@@ -327,6 +327,7 @@ cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, dou
 		pfree(v);
 		return r;
 	}
+	CHECK_FOR_INTERRUPTS();
 	first_row = floor(p * (k - 1));
 	second_row = ceil(p * (k - 1));
 	{
@@ -517,6 +518,8 @@ merge_aside(Build *b)
 
 	for (i = 0; i < n; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (last >= 0 && cmp_customer(&b->c[i], &b->c[last], b) < 0)
 			aside[i] = true;
 		else if (i + 1 < n && cmp_customer(&b->c[i], &b->c[i + 1], b) > 0 &&
@@ -649,11 +652,8 @@ cmp_tie(const RankKey *a, const RankKey *b, Build *build)
 
 	if (build->ranking_revenue)
 	{
-		struct varlena *rx = (struct varlena *) DatumGetPointer(x->revenue);
-		struct varlena *ry = (struct varlena *) DatumGetPointer(y->revenue);
-
 		/* equal floats are nearly always the same numeric: same bytes, no call */
-		if (VARSIZE_ANY(rx) != VARSIZE_ANY(ry) || memcmp(rx, ry, VARSIZE_ANY(rx)) != 0)
+		if (!same_numeric(x->revenue, y->revenue))
 		{
 			int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, x->revenue, y->revenue));
 
@@ -712,7 +712,8 @@ void
 cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint)
 {
 	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
-	int64		s;
+	int64		s,
+				runs = 0;
 	bool		sorted = false;
 
 	b->ranking_revenue = !by_profit;
@@ -753,6 +754,9 @@ cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hin
 	{
 		int64		e = s + 1;
 		bool		in_order = true;
+
+		if ((++runs & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 
 		while (e < b->n && same_key(k[e].key, k[s].key))
 		{

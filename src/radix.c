@@ -17,17 +17,8 @@
 
 #include "miscadmin.h"
 
-/* the order-preserving image of a double */
-static inline uint64
-image(double d)
-{
-	uint64		u;
-
-	if (isnan(d))
-		return PG_UINT64_MAX;
-	memcpy(&u, &d, sizeof(u));
-	return (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
-}
+/* the order-preserving image of a double (rfm.h) */
+#define image(d) rfm_double_image(d)
 
 static inline double
 value_of(uint64 u)

@@ -49,19 +49,11 @@ typedef struct RankCache
 	KeysCache	k[3];			/* the keys, those removed since, those added since */
 } RankCache;
 
-/* order-reversing image: larger keys (NaN largest) get smaller images */
+/* order-reversing image: larger keys (NaN largest) get smaller images; -0 as 0 */
 static inline uint64
 image_desc(double d)
 {
-	uint64		u;
-
-	if (isnan(d))
-		return 0;
-	if (d == 0)
-		d = 0;
-	memcpy(&u, &d, sizeof(u));
-	u = (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
-	return PG_UINT64_MAX - u;
+	return ~rfm_double_image(d + 0.0);
 }
 
 static void

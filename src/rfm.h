@@ -46,6 +46,23 @@
  */
 #define RFM_MAX_BINS	1000
 
+/*
+ * The order-preserving 64-bit image of a double: images compare as the
+ * values do in PostgreSQL's float8 order (NaN after everything), but -0.0
+ * just before +0.0 (the radix sorts of src/radix.c; src/rank.c adds 0.0
+ * first, which makes -0.0 +0.0).
+ */
+static inline uint64
+rfm_double_image(double d)
+{
+	uint64		u;
+
+	if (isnan(d))
+		return PG_UINT64_MAX;
+	memcpy(&u, &d, sizeof(u));
+	return (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
+}
+
 /* a + b, or the error "<what> out of range" */
 static inline int64
 rfm_add_int64(int64 a, int64 b, const char *what)

@@ -142,6 +142,18 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_owner(@extschema@.rfm_model) IS
     'The owner of a model, as whom rfm works on its objects, after checking that they are the views (each over a table of its own), or materialized views, and the table rfm_create_model made, all the owner''s, as are an incremental model''s tables ($state, $changes, $work, $added) and capture function';
 
+-- The name of the table that holds a model's view's data in storage
+-- generation gen ('a' or 'b'): <name>$sum_a for <name>_summary and so on
+-- (the longest, 6 bytes after a name of at most 53, fits in 63).
+CREATE FUNCTION @extschema@.rfm_model_storage_name(model text, view_suffix text, gen text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+SELECT model || '$' || CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit'
+                                        WHEN '_customers' THEN 'cus' WHEN '_segments' THEN 'seg'
+                                        WHEN '_pareto' THEN 'par' WHEN '_ranks' THEN 'rnk' END || '_' || gen
+$$;
+COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
+    'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a, and of the keys of _customers'' ranks (view_suffix _ranks): $rnk_a';
+
 -- The table a model's view reads now (NULL for a materialized view).
 CREATE FUNCTION @extschema@.rfm_model_storage(m @extschema@.rfm_model, view_suffix text) RETURNS regclass
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -149,14 +161,12 @@ SELECT t.oid::regclass
 FROM pg_catalog.pg_namespace n
      JOIN pg_catalog.pg_class v ON v.relnamespace = n.oid AND v.relname = m.name || view_suffix AND v.relkind = 'v'
      JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
-     -- (the names of rfm_model_storage_name)
-     CROSS JOIN (SELECT CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit' WHEN '_customers' THEN 'cus'
-                                         WHEN '_segments' THEN 'seg' WHEN '_pareto' THEN 'par' END AS code) k
      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
                                 AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> v.oid
      JOIN pg_catalog.pg_class t ON t.oid = d.refobjid AND t.relkind = 'r'
                                 AND t.relnamespace = n.oid
-                                AND t.relname IN (m.name || '$' || k.code || '_a', m.name || '$' || k.code || '_b')
+                                AND t.relname IN (@extschema@.rfm_model_storage_name(m.name, view_suffix, 'a'),
+                                                  @extschema@.rfm_model_storage_name(m.name, view_suffix, 'b'))
 WHERE n.nspname = m.schema_name
 LIMIT 1
 $$;

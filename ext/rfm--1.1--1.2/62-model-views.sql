@@ -206,18 +206,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.rfm_model_day_time(@extschema@.rfm_model, text) IS
     'The SQL of a time of a model''s summary: for a date column, the day at midnight in the model''s time zone (rfm_summary gives it in the session''s)';
 
--- The name of the table that holds a model's view's data in storage
--- generation gen ('a' or 'b'): <name>$sum_a for <name>_summary and so on
--- (the longest, 6 bytes after a name of at most 53, fits in 63).
-CREATE FUNCTION @extschema@.rfm_model_storage_name(model text, view_suffix text, gen text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-SELECT model || '$' || CASE view_suffix WHEN '_summary' THEN 'sum' WHEN '_fit' THEN 'fit'
-                                        WHEN '_customers' THEN 'cus' WHEN '_segments' THEN 'seg'
-                                        WHEN '_pareto' THEN 'par' WHEN '_ranks' THEN 'rnk' END || '_' || gen
-$$;
-COMMENT ON FUNCTION @extschema@.rfm_model_storage_name(text, text, text) IS
-    'The name of the table holding the data of a model''s view in storage generation a or b: <name>$sum_a, $fit_a, $cus_a, $seg_a, $par_a, and of the keys of _customers'' ranks (view_suffix _ranks): $rnk_a';
-
 -- A model's summary rows: rfm_summarize's grouping with the attributes of
 -- rfm_summary as columns of their own (no composite to take apart), and
 -- only customers with an order on or before as_of (those whose summary IS
