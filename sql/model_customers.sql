@@ -216,6 +216,44 @@ SELECT count(*) FROM rfm_model_customers('mc.mc_pkg_summary', NULL::text, 5, NUL
 SELECT count(*) = 995 AS own_table_read
 FROM rfm_model_customers('mc."mc_pkg$sum_a"', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 0, 0, 0, 1,
                          (SELECT gs FROM rfm_group_settings gs));
+-- The summary table is read in customer order whatever order its rows are
+-- stored in (an incremental model's in-place rows move): shuffled, or in
+-- order but for rows here and there (runs of rows written into the room of
+-- others, rows far before their place), the rows are those of the table in
+-- order.
+CREATE FUNCTION pg_temp.customers_of(t regclass) RETURNS SETOF mc."mc_pkg$cus_a" LANGUAGE sql AS $fn$
+    SELECT x.customer, x.recency, x.frequency, x.monetary, x.avg_order_value, x.r_score, x.f_score, x.m_score,
+           x.rfm_score, x.rfm_cell, x.segment, x.value_type, x.strategy, x.tier, x.tier_discount,
+           x.lifecycle_stage, x.p_alive, x.expected_purchases, x.expected_order_value, x.clv, x.as_of, x.profit,
+           x.ae_group, x.arpu, x.arpu_group, x.value_tier, x.revenue_tie, x.profit_tie
+    FROM rfm_model_customers(t, NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 0, 0, 0, 1,
+                             (SELECT gs FROM rfm_group_settings gs)) x
+$fn$;
+CREATE TABLE mc.sum_ordered AS SELECT * FROM mc."mc_pkg$sum_a" ORDER BY customer;
+CREATE TABLE mc.sum_shuffled AS SELECT * FROM mc."mc_pkg$sum_a" ORDER BY md5(customer);
+CREATE TABLE mc.sum_nearly AS
+SELECT s.* FROM mc."mc_pkg$sum_a" s
+ORDER BY CASE WHEN hashtext(s.customer) % 13 = 0 THEN md5(s.customer)
+              WHEN hashtext(s.customer) % 29 = 1 THEN 'zz' || s.customer
+              ELSE s.customer END;
+SELECT t AS stored, (SELECT count(*) FROM (SELECT * FROM pg_temp.customers_of(t::regclass)
+                                           EXCEPT ALL SELECT * FROM pg_temp.customers_of('mc.sum_ordered')) d) AS differ,
+       (SELECT count(*) FROM pg_temp.customers_of(t::regclass)) AS customers
+FROM unnest(ARRAY['mc.sum_shuffled', 'mc.sum_nearly']) t;
+-- It is read by a plain scan unless something applies to a query of it
+-- that a scan would miss: then by the query.  Row-level security (forced
+-- on the owner here) hides the rows its policy hides.
+-- (Its owner, an ordinary role: a superuser bypasses every policy.)
+CREATE POLICY some_customers ON mc.sum_nearly USING (customer < 'M');
+ALTER TABLE mc.sum_nearly ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+ALTER TABLE mc.sum_nearly OWNER TO regress_mc_other;
+SET ROLE regress_mc_other;
+SELECT (SELECT count(*) FROM pg_temp.customers_of('mc.sum_nearly')) AS read_under_policy,
+       (SELECT count(*) FROM mc.sum_nearly WHERE orders > 0) AS rows_the_policy_shows;
+RESET ROLE;
+SELECT count(*) AS rows_before_m FROM mc.sum_ordered WHERE customer < 'M';
+DROP TABLE mc.sum_ordered, mc.sum_shuffled, mc.sum_nearly;
+DROP FUNCTION pg_temp.customers_of(regclass);
 -- rfm_model_customers_into writes the same rows straight into a table,
 -- as a refresh fills its new _customers table: only a plain table of the
 -- calling role made (or truncated) in the same transaction, with no code to

@@ -259,6 +259,11 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	int16		segtab[125];
 	double	   *sorted_metric[3] = {NULL, NULL, NULL};	/* ascending, quantile scoring */
 	double	   *rank_keys[2] = {NULL, NULL};
+	double	   *key[2];			/* each customer's revenue, profit */
+	double	   *arpu = NULL;	/* the ARPUs there are */
+	int64		narpu = 0;
+	double		aov_sum = 0;
+	int64		naov = 0;
 	int64	   *rank_order[2];	/* the customers in rank order */
 	double		period = 0,
 				share;
@@ -367,10 +372,29 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	has_period = setting(gs, "arpu_period_days", &period);
 	fig.has_high = setting(gs, "arpu_high", &fig.cut_high);
 
+	if (any_model)
+	{
+		/* (room for one: the reading makes room for all) */
+		b.m = MemoryContextAllocHuge(work, sizeof(CustModel));
+		b.mcap = 1;
+	}
 	cust_read_summary(&b, relid);
 	cust_sort_by_customer(&b);
 
-	/* per customer: the floats, profit, ARPU; the means of the value types */
+	/*
+	 * per customer: profit, ARPU; the means of the value types and of the
+	 * average order value (in customer order); the columns that the
+	 * population's figures are taken from, apart (one pass over the rows)
+	 */
+	key[0] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	key[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	if (!fixed)
+	{
+		sorted_metric[0] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+		sorted_metric[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	}
+	if (has_period)
+		arpu = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
 	{
 		double		sum[3] = {0, 0, 0};
 
@@ -378,15 +402,9 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		{
 			Cust	   *c = &b.c[i];
 
-			rfm_numeric_parts(c->revenue, &c->revenue_f, &c->rev_units, &c->rev_dscale, &c->rev_fast);
-			if (!c->aov_null)
-			{
-				int64		u;
-				int16		d;
-				bool		e;
-
-				rfm_numeric_parts(c->aov, &c->aov_f, &u, &d, &e);
-			}
+			if ((i & 0xffff) == 0)
+				CHECK_FOR_INTERRUPTS();
+			/* (revenue's and the average order value's floats: read with them) */
 			c->profit = float8_mi(float8_mi(float8_mul(margin, c->revenue_f), float8_mul(cpo, (double) c->orders)),
 								  cpc);
 			c->arpu_null = !has_period ||
@@ -394,6 +412,20 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			sum[0] = float8_pl(sum[0], c->recency);
 			sum[1] = float8_pl(sum[1], (double) c->orders);
 			sum[2] = float8_pl(sum[2], c->revenue_f);
+			if (!c->aov_null)
+			{
+				aov_sum = float8_pl(aov_sum, c->aov_f);
+				naov++;
+			}
+			key[0][i] = c->revenue_f;
+			key[1][i] = c->profit;
+			if (!fixed)
+			{
+				sorted_metric[0][i] = -c->recency;
+				sorted_metric[1][i] = (double) c->orders;
+			}
+			if (!c->arpu_null)
+				arpu[narpu++] = c->arpu;
 		}
 		for (int k = 0; k < 3 && b.n > 0; k++)
 			fig.means[k] = sum[k] / (double) b.n;
@@ -409,8 +441,13 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	rank_keys[1] = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
 	rank_order[0] = MemoryContextAllocHuge(work, sizeof(int64) * Max(b.n, 1));
 	rank_order[1] = MemoryContextAllocHuge(work, sizeof(int64) * Max(b.n, 1));
-	cust_rank(&b, false, rank_keys[0], rank_order[0], NULL);
-	cust_rank(&b, true, rank_keys[1], rank_order[1], cpo == 0 && margin > 0 ? rank_order[0] : NULL);
+	for (int k = 0; k < 2; k++)
+	{
+		b.rank[k] = MemoryContextAllocHuge(work, sizeof(int64) * Max(b.n, 1));
+		b.tie[k] = MemoryContextAllocHuge(work, sizeof(int32) * Max(b.n, 1));
+	}
+	cust_rank(&b, false, key[0], rank_keys[0], rank_order[0], NULL);
+	cust_rank(&b, true, key[1], rank_keys[1], rank_order[1], cpo == 0 && margin > 0 ? rank_order[0] : NULL);
 
 	/* the scores' cut points: rfm_breaks of each metric (quantile scoring), or the given ones */
 	for (int k = 0; k < 3; k++)
@@ -437,14 +474,18 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			fig.cut[k] = palloc(sizeof(double) * Max(bins - 1, 1));
 			if (b.n > 0)
 			{
-				double	   *v = MemoryContextAllocHuge(work, sizeof(double) * b.n);
+				double	   *v;
 
-				sorted_metric[k] = v;
-				for (int64 i = 0; i < b.n; i++)
-					v[i] = k == 0 ? -b.c[i].recency : k == 1 ? (double) b.c[i].orders : rank_keys[0][b.n - 1 - i];
+				/* (revenue's: its ranks' keys, reversed) */
+				if (k == 2)
+				{
+					v = sorted_metric[2] = MemoryContextAllocHuge(work, sizeof(double) * b.n);
+					for (int64 i = 0; i < b.n; i++)
+						v[i] = rank_keys[0][b.n - 1 - i];
+				}
+				v = sorted_metric[k];
 				for (int64 i = 0; i < b.n; i++)
 					rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
-				/* (revenue's: its ranks' keys, reversed) */
 				if (k < 2)
 					rfm_sort_doubles(v, b.n);
 				rfm_rank_cuts(v, b.n, bins, fig.cut[k]);
@@ -480,30 +521,20 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		}
 		else
 		{
-			double		s = 0;
-
 			fig.cut_f = fig.means[1];
 			fig.has_f = true;
-			na = 0;
-			for (int64 i = 0; i < b.n; i++)
-				if (!b.c[i].aov_null)
-				{
-					s = float8_pl(s, b.c[i].aov_f);
-					na++;
-				}
-			fig.has_a = na > 0;
+			fig.has_a = naov > 0;
 			if (fig.has_a)
-				fig.cut_a = s / (double) na;
+				fig.cut_a = aov_sum / (double) naov;
 		}
 	}
 	if (setting(gs, "arpu_basic_share", &share))
-		fig.has_basic = cust_field_percentile(&b, offsetof(Cust, arpu), offsetof(Cust, arpu_null), share,
-											  &fig.cut_basic);
+		fig.has_basic = cust_values_percentile(arpu, narpu, share, &fig.cut_basic);
 
 	/* per customer: the fitted models' values (NULL as read, without models) */
 	for (int64 i = 0; i < b.n && any_model; i++)
 	{
-		Cust	   *c = &b.c[i];
+		CustModel  *c = cust_model(&b, &b.c[i]);
 		double		x = (double) c->x;
 		bool		isnull;
 
@@ -567,7 +598,18 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		double	   *v;
 
 		if (fig.by_clv)
-			v = cust_sorted_values(&b, offsetof(Cust, clv), offsetof(Cust, clv_null), &k);
+		{
+			v = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+			k = 0;
+			for (int64 i = 0; i < b.n; i++)
+			{
+				CustModel  *m = cust_model(&b, &b.c[i]);
+
+				if (!m->clv_null)
+					v[k++] = m->clv;
+			}
+			rfm_sort_doubles(v, k);
+		}
 		else if (sorted_metric[2] != NULL)
 		{
 			v = sorted_metric[2];
@@ -633,6 +675,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	for (int64 i = 0; i < b.n; i++)
 	{
 		Cust	   *c = &b.c[i];
+		CustModel  *m = cust_model(&b, c);
 		Datum		v[OUT_COLS];
 		bool		n[OUT_COLS];
 		const char *g;
@@ -684,32 +727,32 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			v[14] = cust_fn_call(&f_discount, a1, n1, &n[14]);
 		}
 		{
-			Datum		a2[2] = {c->stage, Float8GetDatum(c->p_alive)};
-			bool		n2[2] = {c->stage_null, c->p_alive_null};
+			Datum		a2[2] = {c->stage, Float8GetDatum(m->p_alive)};
+			bool		n2[2] = {c->stage_null, m->p_alive_null};
 
 			v[15] = cust_fn_call(&f_stage, a2, n2, &n[15]);
 		}
-		v[16] = Float8GetDatum(c->p_alive);
-		n[16] = c->p_alive_null;
-		v[17] = Float8GetDatum(c->expected);
-		n[17] = c->expected_null;
-		v[18] = Float8GetDatum(c->eov);
-		n[18] = c->eov_null;
-		v[19] = Float8GetDatum(c->clv);
-		n[19] = c->clv_null;
-		v[20] = Int64GetDatum(c->revenue_rank);
+		v[16] = Float8GetDatum(m->p_alive);
+		n[16] = m->p_alive_null;
+		v[17] = Float8GetDatum(m->expected);
+		n[17] = m->expected_null;
+		v[18] = Float8GetDatum(m->eov);
+		n[18] = m->eov_null;
+		v[19] = Float8GetDatum(m->clv);
+		n[19] = m->clv_null;
+		v[20] = Int64GetDatum(b.rank[0][i]);
 		v[21] = c->as_of;
 		n[21] = c->as_of_null;
 		v[22] = Float8GetDatum(c->profit);
-		v[23] = Int64GetDatum(c->profit_rank);
+		v[23] = Int64GetDatum(b.rank[1][i]);
 		g = cust_ae_group(c, &fig);
 		group_out(&f_group, groups, &ngroups, work, g, &v[24], &n[24]);
 		v[26] = Float8GetDatum(c->arpu);
 		n[26] = c->arpu_null;
 		group_out(&f_group, groups, &ngroups, work, cust_arpu_group(c, &fig), &v[27], &n[27]);
-		group_out(&f_group, groups, &ngroups, work, cust_value_tier(c, &fig), &v[29], &n[29]);
-		v[31] = Int32GetDatum(c->revenue_tie);
-		v[32] = Int32GetDatum(c->profit_tie);
+		group_out(&f_group, groups, &ngroups, work, cust_value_tier(c, m, &fig), &v[29], &n[29]);
+		v[31] = Int32GetDatum(b.tie[0][i]);
+		v[32] = Int32GetDatum(b.tie[1][i]);
 		for (int k = 0; k < OUT_COLS; k++)
 			if (n[k])
 				v[k] = (Datum) 0;

@@ -1,19 +1,25 @@
 /*
  * customers.h
- *		What src/customers.c (rfm_model_customers) and src/customers_build.c
- *		(reading a model's summary table into arrays, and the population's
- *		figures: percentiles, sorted columns, ranks) share: one customer's
- *		row and the build of all of them.
+ *		What src/customers.c (rfm_model_customers), src/customers_read.c
+ *		(reading a model's summary table into arrays) and
+ *		src/customers_build.c (the population's figures: percentiles,
+ *		sorted columns, ranks) share: one customer's row and the build of
+ *		all of them.
  */
 #ifndef RFM_CUSTOMERS_H
 #define RFM_CUSTOMERS_H
 
 #include "rfm.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
 
-/* One customer of the summary, and what is computed for it. */
+/*
+ * One customer of the summary, and what is computed for it.  What only the
+ * fitted models use is apart (CustModel), and only with fitted models: the
+ * rows of a million customers are passed over many times.
+ */
 typedef struct Cust
 {
 	Datum		customer;
@@ -23,40 +29,42 @@ typedef struct Cust
 	Datum		as_of;
 	double		recency;
 	double		tenure;
-	double		tx;
-	double		T;
-	double		repeat_value;
 	double		revenue_f;
 	double		aov_f;
 	double		profit;
 	double		arpu;
-	double		p_alive;
-	double		expected;
-	double		eov;
-	double		clv;
 	int64		orders;
-	int64		revenue_rank;
-	int64		profit_rank;
-	int32		revenue_tie;	/* place among the customers of an equal revenue float, from 0 */
-	int32		profit_tie;
-	int32		x;
+	int64		rev_units;
+	int64		mi;				/* its CustModel in Build.m */
 	int32		score[3];		/* r, f, m */
 	int16		seg;			/* the segment's group (customers_totals.c) */
 	int16		rev_dscale;		/* revenue's digits after the point ... */
 	bool		rev_fast;		/* ... when it is rev_units millionths exactly */
-	int64		rev_units;
 	bool		in_work;		/* an incremental refresh read the customer again */
 	bool		emit;			/* the row is written */
 	bool		aov_null;
 	bool		stage_null;
 	bool		as_of_null;
-	bool		rv_null;
 	bool		arpu_null;
+} Cust;
+
+/* A customer's fitted models' inputs (from the summary) and values. */
+typedef struct CustModel
+{
+	double		tx;
+	double		T;
+	double		repeat_value;
+	double		p_alive;
+	double		expected;
+	double		eov;
+	double		clv;
+	int32		x;
+	bool		rv_null;
 	bool		p_alive_null;
 	bool		expected_null;
 	bool		eov_null;
 	bool		clv_null;
-} Cust;
+} CustModel;
 
 typedef struct Build
 {
@@ -76,7 +84,54 @@ typedef struct Build
 	Datum	   *segs;
 	bool	   *seg_null;
 	int			nsegs;
+	/*
+	 * Each customer's ranks (1 + its place in rank order) and ties (its place
+	 * among the customers of an equal key, from 0), by revenue [0] and by
+	 * profit [1], indexed as c (cust_rank): apart, so that setting them in
+	 * rank order does not touch every row.
+	 */
+	int64	   *rank[2];
+	int32	   *tie[2];
+	/* the customers an incremental refresh read again: their places in c */
+	int64	   *work;
+	int64		nwork;
+	/* the customers' CustModel, in the order read; NULL: no fitted models */
+	CustModel  *m;
+	int64		nm;
+	int64		mcap;
+	/* while the summary is read (src/customers_read.c) */
+	Cust	   *aside;			/* rows out of customer order, merged in after */
+	int64		naside;
+	int64		aside_cap;
+	char	   *arena;			/* where the rows' numerics and customers are copied */
+	Size		arena_left;
 } Build;
+
+/* every value NULL: a customer's CustModel without fitted models */
+extern const CustModel cust_no_model;
+
+static inline CustModel *
+cust_model(const Build *b, const Cust *c)
+{
+	return b->m != NULL ? &b->m[c->mi] : (CustModel *) &cust_no_model;
+}
+
+/* -1, 0, 1 as customer x is before, the same as or after customer y */
+static inline int
+cust_cmp_customer(Datum x, Datum y, Build *build)
+{
+	switch (build->cust_type)
+	{
+		case INT8OID:
+			return (DatumGetInt64(x) > DatumGetInt64(y)) - (DatumGetInt64(x) < DatumGetInt64(y));
+		case INT4OID:
+			return (DatumGetInt32(x) > DatumGetInt32(y)) - (DatumGetInt32(x) < DatumGetInt32(y));
+		case INT2OID:
+			return (DatumGetInt16(x) > DatumGetInt16(y)) - (DatumGetInt16(x) < DatumGetInt16(y));
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x, y));
+	}
+}
 
 /*
  * The population's figures that a customer's row depends on: the scores'
@@ -104,13 +159,15 @@ typedef struct Figures
 	bool		by_clv;
 } Figures;
 
-/* src/customers_build.c */
+/* src/customers_read.c */
 extern void cust_read_summary(Build *b, Oid relid);
+
+/* src/customers_build.c */
 extern void cust_sort_by_customer(Build *b);
 extern bool cust_percentile(const double *sorted, int64 n, double p, double *out);
 extern double *cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count);
-extern bool cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, double *out);
-extern void cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint);
+extern void cust_rank(Build *b, bool by_profit, const double *kv, double *keys, int64 *order, const int64 *hint);
+extern bool cust_values_percentile(double *v, int64 k, double p, double *out);
 extern int64 cust_find(Build *b, Datum customer);
 
 /* src/customers.c: calling rfm's own SQL functions */
@@ -127,7 +184,7 @@ extern Datum cust_fn_call(Fn *fn, const Datum *args, const bool *nulls, bool *is
 extern int32 cust_score_of(double x, const double *cuts, int ncut);
 extern const char *cust_ae_group(const Cust *c, const Figures *f);
 extern const char *cust_arpu_group(const Cust *c, const Figures *f);
-extern const char *cust_value_tier(const Cust *c, const Figures *f);
+extern const char *cust_value_tier(const Cust *c, const CustModel *m, const Figures *f);
 extern Datum cust_figures_array(const Figures *f);
 extern void cust_mark_work(Build *b, Oid work);
 extern int64 cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,

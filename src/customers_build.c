@@ -1,10 +1,10 @@
 /*
  * customers_build.c
- *		The first half of rfm_model_customers (src/customers.c): a model's
- *		summary table read once into arrays (as the model's owner, through a
- *		receiver of its own), and the population's figures taken from them:
- *		percentile_cont's cut points, the sorted values of a column, and the
- *		ranks by revenue and by profit (ties by customer).
+ *		The population's figures of rfm_model_customers (src/customers.c),
+ *		taken from the summary rows in memory (src/customers_read.c):
+ *		percentile_cont's cut points, the sorted values of a column, the
+ *		customers in customer order, and the ranks by revenue and by profit
+ *		(ties by customer).
  */
 #include "customers.h"
 
@@ -22,209 +22,6 @@
 #include "utils/memutils.h"
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
-
-/* The columns read from the summary table, in this order. */
-#define SUMMARY_COLS 12
-static const char *const summary_cols[SUMMARY_COLS] = {
-	"customer", "recency", "orders", "revenue", "avg_order_value", "tenure", "repeat_frequency",
-	"repeat_recency", "age", "lifecycle_rule_stage", "as_of", "repeat_value"
-};
-static const Oid summary_types[SUMMARY_COLS] = {
-	InvalidOid, FLOAT8OID, INT8OID, NUMERICOID, NUMERICOID, FLOAT8OID, INT4OID,
-	FLOAT8OID, FLOAT8OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID
-};
-
-/* ---- reading the summary ---- */
-
-static void
-add_row(Build *b, Datum *v, bool *isnull)
-{
-	Cust	   *c;
-	MemoryContext old;
-
-	CHECK_FOR_INTERRUPTS();
-	for (int i = 0; i <= 8; i++)
-		if (isnull[i] && i != 4)
-			elog(ERROR, "rfm_model_customers: summary column %s is NULL", summary_cols[i]);
-	if (b->n == b->cap)
-	{
-		b->cap = Max(b->cap * 2, 1024);
-		b->c = b->c == NULL
-			? MemoryContextAllocHuge(b->cxt, sizeof(Cust) * b->cap)
-			: repalloc_huge(b->c, sizeof(Cust) * b->cap);
-	}
-	c = &b->c[b->n++];
-	memset(c, 0, sizeof(Cust));
-	old = MemoryContextSwitchTo(b->cxt);
-	c->customer = datumCopy(v[0], b->cust_byval, b->cust_len);
-	c->recency = DatumGetFloat8(v[1]);
-	c->orders = DatumGetInt64(v[2]);
-	c->revenue = datumCopy(v[3], false, -1);
-	c->aov_null = isnull[4];
-	if (!isnull[4])
-		c->aov = datumCopy(v[4], false, -1);
-	c->tenure = DatumGetFloat8(v[5]);
-	c->x = DatumGetInt32(v[6]);
-	c->tx = DatumGetFloat8(v[7]);
-	c->T = DatumGetFloat8(v[8]);
-	c->stage_null = isnull[9];
-	if (!isnull[9])
-	{
-		/* a few stages, each kept once */
-		struct varlena *t = (struct varlena *) DatumGetPointer(v[9]);
-		int			j;
-
-		for (j = 0; j < b->nstages; j++)
-		{
-			struct varlena *u = (struct varlena *) DatumGetPointer(b->stages[j]);
-
-			if (VARSIZE_ANY(t) == VARSIZE_ANY(u) && memcmp(t, u, VARSIZE_ANY(t)) == 0)
-				break;
-		}
-		if (j == b->nstages)
-		{
-			Datum		d = datumCopy(v[9], false, -1);
-
-			if (b->nstages < (int) lengthof(b->stages))
-				b->stages[b->nstages++] = d;
-			c->stage = d;
-		}
-		else
-			c->stage = b->stages[j];
-	}
-	c->as_of_null = isnull[10];
-	c->as_of = isnull[10] ? (Datum) 0 : v[10];
-	c->rv_null = isnull[11];
-	c->repeat_value = isnull[11] ? 0 : DatumGetFloat8(v[11]);
-	/* no fitted model's values until there are models */
-	c->p_alive_null = c->expected_null = c->eov_null = c->clv_null = true;
-	MemoryContextSwitchTo(old);
-}
-
-static void
-check_desc(TupleDesc d, Oid cust_type)
-{
-	if (d->natts != SUMMARY_COLS)
-		elog(ERROR, "rfm_model_customers: the summary query returns %d columns", d->natts);
-	for (int i = 0; i < SUMMARY_COLS; i++)
-	{
-		Oid			want = i == 0 ? cust_type : summary_types[i];
-
-		if (TupleDescAttr(d, i)->atttypid != want)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("rfm_model_customers: column %s of the summary is of type %s, not %s",
-							summary_cols[i], format_type_be(TupleDescAttr(d, i)->atttypid),
-							format_type_be(want))));
-	}
-}
-
-#if PG_VERSION_NUM >= 140000
-typedef struct BuildReceiver
-{
-	DestReceiver pub;
-	Build	   *b;
-} BuildReceiver;
-
-static bool
-build_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	slot_getallattrs(slot);
-	add_row(((BuildReceiver *) self)->b, slot->tts_values, slot->tts_isnull);
-	return true;
-}
-
-static void
-build_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	check_desc(typeinfo, ((BuildReceiver *) self)->b->cust_type);
-}
-
-static void
-build_noop(DestReceiver *self)
-{
-}
-#endif
-
-void
-cust_read_summary(Build *b, Oid relid)
-{
-	StringInfoData q;
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												 get_rel_name(relid));
-
-	/*
-	 * Room for the rows the table is thought to hold (a little more): a
-	 * million rows grown by doubling would copy, and fault in, twice their
-	 * memory.
-	 */
-	{
-		Relation	r = table_open(relid, AccessShareLock);
-		double		tuples = r->rd_rel->reltuples;
-
-		table_close(r, AccessShareLock);
-		if (tuples > 0 && b->c == NULL && tuples * 1.05 + 1024 < (double) (MaxAllocHugeSize / sizeof(Cust)))
-		{
-			b->cap = (int64) (tuples * 1.05) + 1024;
-			b->c = MemoryContextAllocHuge(b->cxt, sizeof(Cust) * b->cap);
-		}
-	}
-	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	for (int i = 0; i < SUMMARY_COLS; i++)
-		appendStringInfo(&q, "%ss.%s", i ? ", " : "", quote_identifier(summary_cols[i]));
-	appendStringInfo(&q, " FROM %s s WHERE s.orders OPERATOR(pg_catalog.>) 0", rel);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "rfm_model_customers: SPI_connect failed");
-#if PG_VERSION_NUM >= 140000
-	{
-		BuildReceiver r;
-		SPIExecuteOptions opts;
-		int			rc;
-
-		memset(&r, 0, sizeof(r));
-		r.pub.receiveSlot = build_receive;
-		r.pub.rStartup = build_startup;
-		r.pub.rShutdown = build_noop;
-		r.pub.rDestroy = build_noop;
-		r.pub.mydest = DestNone;
-		r.b = b;
-		memset(&opts, 0, sizeof(opts));
-		opts.read_only = true;
-		opts.dest = (DestReceiver *) &r;
-		rc = SPI_execute_extended(q.data, &opts);
-		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
-			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(rc));
-	}
-#else
-	{
-		SPIPlanPtr	plan = SPI_prepare(q.data, 0, NULL);
-		Portal		portal;
-		Datum		v[SUMMARY_COLS];
-		bool		isnull[SUMMARY_COLS];
-
-		if (plan == NULL)
-			elog(ERROR, "rfm_model_customers: %s", SPI_result_code_string(SPI_result));
-		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-		for (;;)
-		{
-			SPI_cursor_fetch(portal, true, 10000);
-			if (SPI_processed == 0)
-				break;
-			check_desc(SPI_tuptable->tupdesc, b->cust_type);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
-				add_row(b, v, isnull);
-			}
-			SPI_freetuptable(SPI_tuptable);
-		}
-		SPI_cursor_close(portal);
-	}
-#endif
-	SPI_finish();
-}
 
 /* ---- the population's figures ---- */
 
@@ -295,37 +92,23 @@ select_kth(double *v, int64 n, int64 k)
 }
 
 /*
- * percentile_cont(p) of the non-NULL values of one field, by selection (no
- * sort: the two order statistics it interpolates between); false: no values.
+ * percentile_cont(p) of the k values v (reordered), by selection (no sort:
+ * the two order statistics it interpolates between); false: no values.
  */
 bool
-cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, double *out)
+cust_values_percentile(double *v, int64 k, double p, double *out)
 {
-	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
-	int64		k = 0;
 	bool		nan = false;
 	double		first_row,
 				second_row;
 
-	for (int64 i = 0; i < b->n; i++)
-	{
-		char	   *c = (char *) &b->c[i];
-
-		if (null_offset != 0 && *(bool *) (c + null_offset))
-			continue;
-		v[k] = *(double *) (c + offset);
-		nan = nan || isnan(v[k]);
-		k++;
-	}
+	for (int64 i = 0; i < k; i++)
+		nan = nan || isnan(v[i]);
 	if (k == 0 || nan || p < 0 || p > 1 || isnan(p))
 	{
 		/* (the errors and the NaN order of the sort) */
-		bool		r;
-
 		rfm_sort_doubles(v, k);
-		r = cust_percentile(v, k, p, out);
-		pfree(v);
-		return r;
+		return cust_percentile(v, k, p, out);
 	}
 	CHECK_FOR_INTERRUPTS();
 	first_row = floor(p * (k - 1));
@@ -344,7 +127,6 @@ cust_field_percentile(Build *b, size_t offset, size_t null_offset, double p, dou
 		}
 		*out = first_row == second_row ? lo : lo + ((p * (k - 1) - first_row) * (hi - lo));
 	}
-	pfree(v);
 	return true;
 }
 
@@ -375,20 +157,7 @@ cust_sorted_values(Build *b, size_t offset, size_t null_offset, int64 *count)
 static inline int
 cmp_customer(const Cust *x, const Cust *y, Build *build)
 {
-	switch (build->cust_type)
-	{
-		case INT8OID:
-			return (DatumGetInt64(x->customer) > DatumGetInt64(y->customer)) -
-				(DatumGetInt64(x->customer) < DatumGetInt64(y->customer));
-		case INT4OID:
-			return (DatumGetInt32(x->customer) > DatumGetInt32(y->customer)) -
-				(DatumGetInt32(x->customer) < DatumGetInt32(y->customer));
-		case INT2OID:
-			return (DatumGetInt16(x->customer) > DatumGetInt16(y->customer)) -
-				(DatumGetInt16(x->customer) < DatumGetInt16(y->customer));
-		default:
-			return DatumGetInt32(FunctionCall2Coll(&build->cust_cmp, build->cust_coll, x->customer, y->customer));
-	}
+	return cust_cmp_customer(x->customer, y->customer, build);
 }
 
 /* ---- the customers in customer order ---- */
@@ -484,93 +253,13 @@ order_by_sortsupport(Build *b, int64 *pos)
  * summary table: what is computed from them (the means' float sums) and the
  * rows of _customers then come out the same whatever order the table gives
  * them in (an incremental model's summary table, whose changed rows are
- * deleted and inserted in place).  A table read in that order costs one
- * comparison per row, one in order but for a few rows a merge (above);
- * otherwise integer customers are sorted by a radix
+ * deleted and inserted in place).  Rows read in that order cost one
+ * comparison each (the reading puts the few out of order in place:
+ * src/customers_read.c); otherwise integer customers are sorted by a radix
  * sort, others by their type's sort support (abbreviated keys), and the
  * rows put in place along the cycles of the permutation (no second copy of
  * them).
  */
-/*
- * The table read nearly in customer order: an incremental model's summary,
- * written in customer order, whose rows replaced in place went to its end
- * or, after a vacuum, into the room of deleted ones.  The rows out of place
- * -- smaller than the last row kept, or greater than both neighbours that
- * are in order -- are taken aside and sorted, the others closed up, and the
- * two merged from the back, each row moved about once, in order.  False
- * (nothing moved) when more than an eighth of the rows are out of place.
- */
-#define ASIDE_SHARE 8
-
-static bool
-merge_aside(Build *b)
-{
-	int64		n = b->n,
-				most = n / ASIDE_SHARE,
-				nside = 0,
-				nkeep = 0,
-				last = -1;
-	bool	   *aside = palloc0(Max(n, 1));
-	Cust	   *t;
-	int64		i,
-				j,
-				k;
-
-	for (i = 0; i < n; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (last >= 0 && cmp_customer(&b->c[i], &b->c[last], b) < 0)
-			aside[i] = true;
-		else if (i + 1 < n && cmp_customer(&b->c[i], &b->c[i + 1], b) > 0 &&
-				 (last < 0 || cmp_customer(&b->c[i + 1], &b->c[last], b) > 0))
-			aside[i] = true;		/* a spike: its next row follows the last kept */
-		else
-			last = i;
-		if (aside[i] && ++nside > most)
-		{
-			pfree(aside);
-			return false;
-		}
-	}
-	/* the rows aside, sorted; the others closed up, in place */
-	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Cust) * Max(nside, 1));
-	for (i = 0, j = 0; i < n; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (aside[i])
-			t[j++] = b->c[i];
-		else if (nkeep++ != i)
-			b->c[nkeep - 1] = b->c[i];
-	}
-	pfree(aside);
-	if (nside > 1)
-	{
-		Build		tb = *b;
-
-		tb.c = t;
-		tb.n = nside;
-		tb.cap = nside;
-		cust_sort_by_customer(&tb);
-	}
-	/* merge from the back: the larger of the two ends goes last */
-	i = nkeep - 1;
-	j = nside - 1;
-	k = n - 1;
-	while (j >= 0)
-	{
-		if ((k & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (i >= 0 && cmp_customer(&b->c[i], &t[j], b) > 0)
-			b->c[k--] = b->c[i--];
-		else
-			b->c[k--] = t[j--];
-	}
-	pfree(t);
-	return true;
-}
-
 void
 cust_sort_by_customer(Build *b)
 {
@@ -581,8 +270,6 @@ cust_sort_by_customer(Build *b)
 		if (cmp_customer(&b->c[i - 1], &b->c[i], b) > 0)
 			break;
 	if (i >= b->n)
-		return;
-	if (merge_aside(b))
 		return;
 	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * b->n);
 	if (b->cust_type == INT8OID || b->cust_type == INT4OID || b->cust_type == INT2OID)
@@ -702,16 +389,19 @@ same_key(double a, double b)
  * conversion is monotonic; equal floats fall back to the numeric) and by
  * profit; ties by customer.  Each customer's tie is its place, from 0, among
  * the customers of an equal key (a view's rank is 1 + the number of greater
- * keys + the tie: rfm_model_rank).  keys, if not NULL, gets the n keys in
+ * keys + the tie: rfm_model_rank), into b->rank and b->tie; kv: each
+ * customer's key, as b->c.  keys, if not NULL, gets the n keys in
  * rank order, -0 as 0; order, if not NULL, the customers in rank order.
  * hint, if not NULL, is an order in which the keys may already be largest
  * first (profit in the order of revenue, when profit grows with revenue
  * alone): then only the runs of equal keys are sorted.
  */
 void
-cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hint)
+cust_rank(Build *b, bool by_profit, const double *kv, double *keys, int64 *order, const int64 *hint)
 {
 	RankKey    *k = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RankKey) * Max(b->n, 1));
+	int64	   *rank = b->rank[by_profit ? 1 : 0];
+	int32	   *tie = b->tie[by_profit ? 1 : 0];
 	int64		s,
 				runs = 0;
 	bool		sorted = false;
@@ -723,17 +413,14 @@ cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hin
 		for (int64 r = 0; r < b->n && sorted; r++)
 		{
 			k[r].i = hint[r];
-			k[r].key = by_profit ? b->c[hint[r]].profit : b->c[hint[r]].revenue_f;
+			k[r].key = kv[hint[r]];
 			sorted = !isnan(k[r].key) && (r == 0 || k[r].key <= k[r - 1].key);
 		}
 	}
 	if (!sorted)
 	{
-		double	   *kv = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(b->n, 1));
 		int64	   *ord = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(b->n, 1));
 
-		for (int64 i = 0; i < b->n; i++)
-			kv[i] = by_profit ? b->c[i].profit : b->c[i].revenue_f;
 		/* by the key, largest first (radix) */
 		rfm_radix_order(kv, b->n, true, ord);
 		for (int64 r = 0; r < b->n; r++)
@@ -741,7 +428,6 @@ cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hin
 			k[r].key = kv[ord[r]];
 			k[r].i = ord[r];
 		}
-		pfree(kv);
 		pfree(ord);
 	}
 	/*
@@ -773,18 +459,8 @@ cust_rank(Build *b, bool by_profit, double *keys, int64 *order, const int64 *hin
 							by_profit ? "profit" : "revenue")));
 		for (int64 r = s; r < e; r++)
 		{
-			Cust	   *c = &b->c[k[r].i];
-
-			if (by_profit)
-			{
-				c->profit_rank = r + 1;
-				c->profit_tie = (int32) (r - s);
-			}
-			else
-			{
-				c->revenue_rank = r + 1;
-				c->revenue_tie = (int32) (r - s);
-			}
+			rank[k[r].i] = r + 1;
+			tie[k[r].i] = (int32) (r - s);
 			if (keys != NULL)
 				keys[r] = k[r].key == 0 ? 0 : k[r].key;
 			if (order != NULL)

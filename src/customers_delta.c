@@ -52,10 +52,10 @@ cust_arpu_group(const Cust *c, const Figures *f)
 }
 
 const char *
-cust_value_tier(const Cust *c, const Figures *f)
+cust_value_tier(const Cust *c, const CustModel *m, const Figures *f)
 {
 	if (f->by_clv)
-		return c->clv_null ? NULL : rfm_value_tier_of(c->clv, !f->has_low, f->cut_low, !f->has_vhigh, f->cut_vhigh);
+		return m->clv_null ? NULL : rfm_value_tier_of(m->clv, !f->has_low, f->cut_low, !f->has_vhigh, f->cut_vhigh);
 	return rfm_value_tier_of(c->revenue_f, !f->has_low, f->cut_low, !f->has_vhigh, f->cut_vhigh);
 }
 
@@ -161,6 +161,8 @@ cust_mark_work(Build *b, Oid work)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("rfm_model_customers_into: the customers read again must be of type %s",
 						format_type_be(b->cust_type))));
+	b->work = MemoryContextAllocHuge(b->cxt, sizeof(int64) * Max(SPI_processed, 1));
+	b->nwork = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -171,8 +173,11 @@ cust_mark_work(Build *b, Oid work)
 		if (isnull)
 			continue;
 		at = cust_find(b, d);
-		if (at >= 0)
+		if (at >= 0 && !b->c[at].in_work)
+		{
 			b->c[at].in_work = true;
+			b->work[b->nwork++] = at;
+		}
 	}
 	SPI_finish();
 }
@@ -196,10 +201,8 @@ mark_runs(Build *b, ArrayType *old, bool profit, const double *keys, const int64
 	bool	   *nulls = NULL;
 	double	   *moved;
 	int64		nmoved = 0,
-				nwork = 0;
+				nwork = b->nwork;
 
-	for (int64 i = 0; i < b->n; i++)
-		nwork += b->c[i].in_work;
 	if (old != NULL)
 		deconstruct_array(old, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &e, &nulls, &nold);
 	/* the old keys and those of the customers read again, each once */
@@ -207,9 +210,12 @@ mark_runs(Build *b, ArrayType *old, bool profit, const double *keys, const int64
 	for (int j = 0; j < nold; j++)
 		if (!nulls[j])
 			moved[nmoved++] = DatumGetFloat8(e[j]);
-	for (int64 i = 0; i < b->n; i++)
-		if (b->c[i].in_work)
-			moved[nmoved++] = profit ? b->c[i].profit : b->c[i].revenue_f;
+	for (int64 w = 0; w < nwork; w++)
+	{
+		Cust	   *c = &b->c[b->work[w]];
+
+		moved[nmoved++] = profit ? c->profit : c->revenue_f;
+	}
 	for (int64 j = 0; j < nmoved; j++)
 		if (moved[j] == 0)
 			moved[j] = 0;
@@ -290,7 +296,7 @@ cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *
 			(c->revenue_f > was.means[2]) != (c->revenue_f > now->means[2]) ||
 			!same_code(cust_ae_group(c, &was), cust_ae_group(c, now)) ||
 			!same_code(cust_arpu_group(c, &was), cust_arpu_group(c, now)) ||
-			!same_code(cust_value_tier(c, &was), cust_value_tier(c, now));
+			!same_code(cust_value_tier(c, cust_model(b, c), &was), cust_value_tier(c, cust_model(b, c), now));
 		c->emit = emit;
 		count += emit;
 	}

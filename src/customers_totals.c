@@ -139,6 +139,7 @@ cust_segments(Build *b, const char *schema, RowSink *sink)
 	for (int64 i = 0; i < b->n; i++)
 	{
 		Cust	   *c = &b->c[i];
+		CustModel  *m = cust_model(b, c);
 		SegAcc	   *a = &acc[c->seg];
 
 		if ((i & 0xffff) == 0)
@@ -149,14 +150,14 @@ cust_segments(Build *b, const char *schema, RowSink *sink)
 		a->orders = rfm_add_int64(a->orders, c->orders, "bigint");
 		for (int k = 0; k < 3; k++)
 			a->score[k] += c->score[k];
-		if (!c->p_alive_null)
+		if (!m->p_alive_null)
 		{
-			a->alive = float8_pl(a->alive, c->p_alive);
+			a->alive = float8_pl(a->alive, m->p_alive);
 			a->n_alive++;
 		}
-		if (!c->clv_null)
+		if (!m->clv_null)
 		{
-			a->clv = a->any_clv ? float8_pl(a->clv, c->clv) : c->clv;
+			a->clv = a->any_clv ? float8_pl(a->clv, m->clv) : m->clv;
 			a->any_clv = true;
 		}
 		a->profit = float8_pl(a->profit, c->profit);
@@ -280,8 +281,8 @@ cust_pareto(Build *b, RowSink *sink)
 	for (int64 i = 0; i < b->n; i++)
 	{
 		Cust	   *c = &b->c[i];
-		int			rb = (int) ((100 * (c->revenue_rank - 1)) / b->n + 1);
-		int			pb = (int) ((100 * (c->profit_rank - 1)) / b->n + 1);
+		int			rb = (int) ((100 * (b->rank[0][i] - 1)) / b->n + 1);
+		int			pb = (int) ((100 * (b->rank[1][i] - 1)) / b->n + 1);
 
 		if ((i & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();

@@ -676,11 +676,13 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
             -- the rows that change, into a table of their own, then in
             -- place of theirs (and of the customers gone); the leads anew
             -- (the ranks' keys stay; which went and came since, into a row
-            -- of a table of its own, then into the $rnk table's row)
+            -- of a table of its own, then into the $rnk table's row).  The
+            -- two tables live for this statement list only: unlogged, so
+            -- that their rows are not written to the WAL twice.
             eq := @extschema@.rfm_model_eq_operator(cust_type::pg_catalog.regtype);
             fill := made || ARRAY[
-                format('CREATE TABLE %s AS %s WITH NO DATA', delta, customers_def),
-                format('CREATE TABLE %s (LIKE %s INCLUDING STORAGE)', rk_new, rk),
+                format('CREATE UNLOGGED TABLE %s AS %s WITH NO DATA', delta, customers_def),
+                format('CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING STORAGE)', rk_new, rk),
                 -- (the old keys of the customers read again: found by the
                 -- index, in one pass)
                 format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L]::pg_catalog.regclass[],
