@@ -396,6 +396,41 @@ SELECT * FROM pg_temp.differ('mc_retail');
 SELECT * FROM pg_temp.totals_differ('mc_retail');
 ROLLBACK;
 
+-- A model reads each customer's revenue and average order value as the
+-- double that numeric_float8 gives, without printing them: exactly by one
+-- IEEE operation for up to 53 bits, else (an average has 16 or more
+-- digits) by an estimate moved to the double whose rounding interval holds
+-- the value, compared in 128-bit integers.  The test compares it with
+-- numeric_float8 through the library's hook (not part of the extension).
+CREATE FUNCTION pg_temp.as_float(numeric) RETURNS float8 AS '$libdir/rfm', 'rfm_numeric_to_float8'
+    LANGUAGE C IMMUTABLE STRICT;
+SELECT kind, count(*) AS n, count(*) FILTER (WHERE pg_temp.as_float(v) IS DISTINCT FROM v::float8) AS differ
+FROM (-- averages of orders, as a summary computes them
+      SELECT 'averages' AS kind,
+             (round((hashint8(i) & 1048575)::numeric * 1.37, 2) + (hashint8(i * 3) & 1023))
+             / (1 + (hashint8(i * 7) & 63)) AS v
+      FROM generate_series(1, 60000) i
+      UNION ALL
+      -- integers past 2^53: the odd ones lie halfway between two doubles (to the even one)
+      SELECT 'past 2^53', 9007199254740992::numeric * (1 + i % 1000) + (hashint8(i) & 65535) * (1 - 2 * (i % 2))
+      FROM generate_series(1, 40000) i
+      UNION ALL
+      -- halfway between two doubles with digits after the point (whole and
+      -- half units apart in [2^52, 2^53) and [2^51, 2^52)): the estimate
+      -- can land on the odd one
+      SELECT 'halfway', CASE WHEN i % 2 = 0 THEN 4503599627370496::numeric + (hashint8(i) & 1048575) + 0.5
+                             ELSE 2251799813685248::numeric + (hashint8(i) & 1048575) + 0.25 + 0.5 * (i % 4 / 2) END
+             * (1 - 2 * (i % 3 / 2))
+      FROM generate_series(1, 40000) i
+      UNION ALL
+      -- many digits at many scales, either sign
+      SELECT 'many digits', round((hashint8(i)::numeric / 7) * (10::numeric ^ ((i % 40) - 25)), i % 30)
+      FROM generate_series(1, 60000) i
+      UNION ALL
+      SELECT 'special', v FROM unnest('{0, -0.0, 1e-300, 1e300, 123456789012345678901234567890.123, NaN}'::numeric[]) v) s
+GROUP BY kind ORDER BY kind;
+DROP FUNCTION pg_temp.as_float(numeric);
+
 -- rfm_model_rank: 1 + the keys greater than the key + the tie (the view's
 -- revenue_rank and profit_rank, from a refresh's keys in rank order), less
 -- the greater keys that went since, plus those that came

@@ -10,12 +10,21 @@
  * double, as IEEE arithmetic rounds exactly.  The digits are read from the
  * numeric's stored form (base-10000 digits, a weight and a display scale,
  * in a short or a long header: the on-disk format PostgreSQL keeps across
- * versions); anything else -- NaN, infinities, more digits, a value stored
- * out of line or compressed -- goes through numeric_float8.
+ * versions).  With more digits (an average order value has 16 or more), N
+ * up to 128 bits and F <= 22: the quotient computed in doubles is within
+ * two units in the last place of the nearest double; it is then moved to
+ * the double whose rounding interval holds N * 10^-F, found by comparing
+ * the exact value with the midpoints between doubles in 128-bit integers
+ * (ties to even, as strtod rounds).  Anything else -- NaN, infinities,
+ * values that do not fit those bounds, a value stored out of line or
+ * compressed -- goes through numeric_float8.
  */
 #include "rfm.h"
 
 #include "utils/fmgrprotos.h"
+
+#include <float.h>
+#include <math.h>
 
 #define NUM_SIGN_MASK			0xC000
 #define NUM_NEG					0x4000
@@ -35,6 +44,117 @@ static const double pow10d[23] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
 	1e18, 1e19, 1e20, 1e21, 1e22
 };
+
+#ifdef HAVE_INT128
+/* the number of bits of x (0 for 0) */
+static int
+bits128(uint128 x)
+{
+	uint64		hi = (uint64) (x >> 64);
+
+	return hi != 0 ? 128 - __builtin_clzll(hi) : (uint64) x != 0 ? 64 - __builtin_clzll((uint64) x) : 0;
+}
+
+static uint128
+pow10_128(int f)
+{
+	uint128		p = 1;
+
+	while (f-- > 0)
+		p *= 10;
+	return p;
+}
+
+/*
+ * The sign of n * 10^-f - m * 2^e (n, m > 0; f >= 0); false when the
+ * products would not fit in 127 bits.
+ */
+static bool
+cmp_dyadic(uint128 n, int f, uint64 m, int e, int *sign)
+{
+	uint128		a = n,
+				b = m;
+	uint128		p = pow10_128(f);
+	int			pb = bits128(p);
+
+	/* n vs m * 2^e * 10^f: shift the side that e favours */
+	if (e < 0)
+	{
+		if (bits128(a) - e > 127)
+			return false;
+		a <<= -e;
+	}
+	else
+	{
+		if (bits128(b) + e > 127)
+			return false;
+		b <<= e;
+	}
+	if (bits128(b) + pb > 127)
+		return false;
+	b *= p;
+	*sign = (a > b) - (a < b);
+	return true;
+}
+
+/* the midpoint between x (> 0, normal) and the next double up: m * 2^e, m odd */
+static void
+midpoint_up(double x, uint64 *m, int *e)
+{
+	int			ex;
+	double		fr = frexp(x, &ex);
+	uint64		s = (uint64) ldexp(fr, 53);
+
+	*m = 2 * s + 1;
+	*e = ex - 53 - 1;
+}
+
+/*
+ * The double nearest n * 10^-f (n > 0, 0 <= f <= 22), ties to even, into
+ * *out; false when the bounds of the integers do not hold (then the caller
+ * goes the slow way).
+ */
+static bool
+nearest_double(uint128 n, int f, double *out)
+{
+	double		c = (double) n / pow10d[f];
+
+	for (int step = 0; step < 4; step++)
+	{
+		double		lo = nextafter(c, 0);
+		uint64		m;
+		int			e,
+					up,
+					down;
+
+		if (!isfinite(c) || c < DBL_MIN || lo < DBL_MIN)
+			return false;
+		midpoint_up(c, &m, &e);
+		if (!cmp_dyadic(n, f, m, e, &up))
+			return false;
+		midpoint_up(lo, &m, &e);
+		if (!cmp_dyadic(n, f, m, e, &down))
+			return false;
+		if (up > 0)
+			c = nextafter(c, INFINITY);
+		else if (down < 0)
+			c = lo;
+		else
+		{
+			/* within c's interval; on a midpoint, the even one of the two */
+			int			ex;
+
+			if (up == 0 && ((uint64) ldexp(frexp(c, &ex), 53) & 1))
+				c = nextafter(c, INFINITY);
+			else if (down == 0 && ((uint64) ldexp(frexp(c, &ex), 53) & 1))
+				c = lo;
+			*out = c;
+			return true;
+		}
+	}
+	return false;
+}
+#endif
 
 /*
  * The value of the numeric d as numeric_float8 gives it, into *f; and, when
@@ -57,6 +177,10 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 	const char *digits;
 	uint64		n = 0;
 	bool		fits = true;
+#ifdef HAVE_INT128
+	uint128		wide = 0;
+	bool		wide_fits = true;
+#endif
 
 	*exact = false;
 	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
@@ -91,19 +215,36 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 		ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
 	}
 	/* N: the digits as one integer; the value is N * 10^-frac */
-	for (int i = 0; i < ndigits && fits; i++)
+	for (int i = 0; i < ndigits; i++)
 	{
 		int16		dig;
 
 		memcpy(&dig, digits + i * sizeof(int16), sizeof(dig));
 		if (dig < 0 || dig >= 10000)
 			goto slow;
-		fits = n < (UINT64CONST(1) << EXACT_BITS) / 10000 + 1;
-		n = n * 10000 + (uint64) dig;
+		if (fits)
+		{
+			fits = n < (UINT64CONST(1) << EXACT_BITS) / 10000 + 1;
+			n = n * 10000 + (uint64) dig;
+		}
+#ifdef HAVE_INT128
+		wide_fits = wide_fits && bits128(wide) <= 110;
+		wide = wide * 10000 + (uint64) dig;
+#endif
 	}
-	if (!fits || n >= (UINT64CONST(1) << EXACT_BITS))
-		goto slow;
 	frac = ndigits == 0 ? 0 : 4 * (ndigits - 1 - weight);
+	if (!fits || n >= (UINT64CONST(1) << EXACT_BITS))
+	{
+#ifdef HAVE_INT128
+		if (wide_fits && frac >= 0 && frac <= 22 && nearest_double(wide, frac, f))
+		{
+			if (neg)
+				*f = -*f;
+			return;
+		}
+#endif
+		goto slow;
+	}
 	if (frac >= 0 && frac <= 22)
 		*f = (double) n / pow10d[frac];
 	else if (frac < 0 && -frac <= 22 && (double) n * pow10d[-frac] < (double) (UINT64CONST(1) << EXACT_BITS))
@@ -142,4 +283,22 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 
 slow:
 	*f = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+}
+
+/*
+ * rfm_numeric_to_float8(numeric) -> float8: rfm_numeric_parts' double, for
+ * the tests, which compare it with numeric_float8 (not part of the
+ * extension's SQL: a test creates it for itself).
+ */
+PG_FUNCTION_INFO_V1(rfm_numeric_to_float8);
+Datum
+rfm_numeric_to_float8(PG_FUNCTION_ARGS)
+{
+	double		f;
+	int64		u;
+	int16		d;
+	bool		e;
+
+	rfm_numeric_parts(PG_GETARG_DATUM(0), &f, &u, &d, &e);
+	PG_RETURN_FLOAT8(f);
 }
