@@ -395,12 +395,16 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	}
 	if (has_period)
 		arpu = MemoryContextAllocHuge(work, sizeof(double) * Max(b.n, 1));
+	b.rev_units_exact = true;
 	{
 		double		sum[3] = {0, 0, 0};
 
 		for (int64 i = 0; i < b.n; i++)
 		{
 			Cust	   *c = &b.c[i];
+
+			b.rev_units_exact = b.rev_units_exact && c->rev_fast &&
+				c->rev_units < (INT64CONST(1) << 53) && c->rev_units > -(INT64CONST(1) << 53);
 
 			if ((i & 0xffff) == 0)
 				CHECK_FOR_INTERRUPTS();

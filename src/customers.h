@@ -78,6 +78,11 @@ typedef struct Build
 	FmgrInfo	cust_cmp;		/* the customer type's btree comparison */
 	Oid			cust_coll;
 	bool		ranking_revenue;	/* cust_rank(): ties by revenue, then customer */
+	/*
+	 * Every revenue is a whole number of millionths (rev_fast) of less than
+	 * 2^53: equal floats are then equal values (cust_rank).
+	 */
+	bool		rev_units_exact;
 	Datum		stages[16];		/* the lifecycle stages read, each copied once */
 	int			nstages;
 	/* the segments' names (Cust.seg indexes them; seg_null: no segment) */

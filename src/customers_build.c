@@ -444,10 +444,15 @@ cust_rank(Build *b, bool by_profit, const double *kv, double *keys, int64 *order
 		if ((++runs & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 
+		/*
+		 * (Revenues of equal floats that are all whole millionths of less
+		 * than 2^53 are equal values: in customer order, whatever their
+		 * display scales; no need to look at each.)
+		 */
 		while (e < b->n && same_key(k[e].key, k[s].key))
 		{
 			in_order = in_order && k[e].i > k[e - 1].i &&
-				(by_profit || same_numeric(b->c[k[e].i].revenue, b->c[k[s].i].revenue));
+				(by_profit || b->rev_units_exact || same_numeric(b->c[k[e].i].revenue, b->c[k[s].i].revenue));
 			e++;
 		}
 		if (e - s > 1 && !in_order)
