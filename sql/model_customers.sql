@@ -355,7 +355,27 @@ SELECT rfm_model_customers_into('mc.own_sum', NULL::text, 5, NULL, NULL, NULL, N
                                 NULL, 'mc.other_work'::regclass);
 \set VERBOSITY default
 ROLLBACK;
+-- and the rows that change go in place only into a table of the caller's:
+-- another role's, even one it may write, is refused, 42501
 RESET ROLE;
+CREATE TABLE mc.other_cus AS SELECT * FROM mc."mc_pkg$cus_a";
+CREATE UNIQUE INDEX ON mc.other_cus (customer);
+GRANT SELECT, INSERT, UPDATE ON mc.other_cus TO regress_mc_other;
+SET ROLE regress_mc_other;
+BEGIN;
+CREATE TABLE mc.own_sum AS SELECT * FROM mc."mc_pkg$sum_a";
+CREATE TABLE mc.own_t (customer text, segment text);
+CREATE TABLE mc.own_work (customer text);
+\set VERBOSITY terse
+SELECT rfm_model_customers_into('mc.own_sum', NULL::text, 5, NULL, NULL, NULL, NULL, NULL, NULL,
+                                1, 1, 0, 0, 0, 1, (SELECT gs FROM rfm_group_settings gs),
+                                ARRAY['mc.own_t', NULL, NULL, NULL, 'mc.other_cus']::regclass[],
+                                NULL, 'mc.own_work'::regclass);
+\set VERBOSITY default
+ROLLBACK;
+RESET ROLE;
+SELECT count(*) AS other_rows_untouched FROM (SELECT * FROM mc.other_cus EXCEPT SELECT * FROM mc."mc_pkg$cus_a") d;
+DROP TABLE mc.other_cus;
 REVOKE CREATE ON SCHEMA mc FROM regress_mc_other;
 DROP TABLE mc.other_work;
 REVOKE ALL ON mc."mc_pkg$sum_a" FROM regress_mc_other;

@@ -843,7 +843,10 @@ target_of(ArrayType *a, int i)
  *     With changed (the table of the customers an incremental refresh read
  *     again), only the rows that differ from those the last refresh wrote
  *     with the figures old_figures (src/customers_delta.c), and the keys
- *     that went and came since the table's (old_*_keys).
+ *     that went and came since the table's (old_*_keys); those rows go in
+ *     place of theirs in targets[5], the current table of the rows, where
+ *     it is a table of the caller's that can be written so (src/sink_upsert.c),
+ *     else into targets[1].
  */
 Datum
 rfm_model_customers_into(PG_FUNCTION_ARGS)
@@ -853,6 +856,8 @@ rfm_model_customers_into(PG_FUNCTION_ARGS)
 	Extra		x;
 	ArrayType  *targets;
 	Oid			target;
+	Oid			in_place;
+	Oid			in_place_index;
 
 	if (PG_ARGISNULL(16))
 		ereport(ERROR,
@@ -884,7 +889,17 @@ rfm_model_customers_into(PG_FUNCTION_ARGS)
 	types[0] = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (!OidIsValid(types[0]))
 		elog(ERROR, "rfm_model_customers_into: could not determine the customer type");
-	sink_open_table(&sink, target, OUT_COLS, out_names, types, "rfm_model_customers_into");
+	/*
+	 * An incremental refresh's rows that change: in place of theirs in the
+	 * current table (targets[5]) where it can be written so, else into the
+	 * new table targets[1], which the refresh then upserts
+	 */
+	in_place = target_of(targets, 4);
+	if (OidIsValid(x.work) && OidIsValid(in_place) &&
+		OidIsValid(in_place_index = sink_can_upsert(in_place, "customer")))
+		sink_open_upsert(&sink, in_place, in_place_index, 0, OUT_COLS, out_names, types, "rfm_model_customers_into");
+	else
+		sink_open_table(&sink, target, OUT_COLS, out_names, types, "rfm_model_customers_into");
 	customers_run(fcinfo, types[0], &sink, "rfm_model_customers_into", &x);
 	PG_RETURN_INT64((int64) sink_close(&sink));
 }

@@ -49,6 +49,57 @@ refuse(Relation rel, const char *fname, const char *why)
 			 errhint("A refresh calls it, as the model's owner, on the table it has just made.")));
 }
 
+/* each column of the table rel: one of the rows' columns, by name and type */
+void
+sink_map_columns(RowSink *s, Relation rel, int ncolumns, const char *const *names, const Oid *types,
+				 const char *fname)
+{
+	TupleDesc	td = RelationGetDescr(rel);
+
+	s->column_of = palloc(sizeof(int) * Max(td->natts, 1));
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(td, i);
+		int			k;
+
+		if (a->attisdropped)
+			refuse(rel, fname, "has a dropped column");
+		for (k = 0; k < ncolumns; k++)
+			if (strcmp(NameStr(a->attname), names[k]) == 0)
+				break;
+		if (k == ncolumns)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s has no column \"%s\" for table \"%s\"", fname, NameStr(a->attname),
+							RelationGetRelationName(rel))));
+		if (OidIsValid(types[k]) && a->atttypid != types[k])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" is of type %s, but %s makes %s",
+							NameStr(a->attname), RelationGetRelationName(rel), format_type_be(a->atttypid),
+							fname, format_type_be(types[k]))));
+		s->column_of[i] = k;
+	}
+}
+
+/* the row's values in the table's columns, NOT NULL checked */
+void
+sink_row_values(RowSink *s, Datum *values, bool *nulls)
+{
+	TupleDesc	td = RelationGetDescr(s->rel);
+
+	for (int i = 0; i < td->natts; i++)
+	{
+		s->values[i] = values[s->column_of[i]];
+		s->nulls[i] = nulls[s->column_of[i]];
+		if (s->nulls[i] && TupleDescAttr(td, i)->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+							NameStr(TupleDescAttr(td, i)->attname), RelationGetRelationName(s->rel))));
+	}
+}
+
 void
 sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, const Oid *types,
 				const char *fname)
@@ -77,31 +128,7 @@ sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, c
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		refuse(rel, fname, "may not be written by its owner");
 
-	/* each column of the table: one of the rows' columns, by name and type */
-	s->column_of = palloc(sizeof(int) * Max(td->natts, 1));
-	for (int i = 0; i < td->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(td, i);
-		int			k;
-
-		if (a->attisdropped)
-			refuse(rel, fname, "has a dropped column");
-		for (k = 0; k < ncolumns; k++)
-			if (strcmp(NameStr(a->attname), names[k]) == 0)
-				break;
-		if (k == ncolumns)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("%s has no column \"%s\" for table \"%s\"", fname, NameStr(a->attname),
-							RelationGetRelationName(rel))));
-		if (OidIsValid(types[k]) && a->atttypid != types[k])
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of table \"%s\" is of type %s, but %s makes %s",
-							NameStr(a->attname), RelationGetRelationName(rel), format_type_be(a->atttypid),
-							fname, format_type_be(types[k]))));
-		s->column_of[i] = k;
-	}
+	sink_map_columns(s, rel, ncolumns, names, types, fname);
 	s->rel = rel;
 	s->cxt = CurrentMemoryContext;
 	s->bistate = GetBulkInsertState();
@@ -141,6 +168,11 @@ sink_put(RowSink *s, Datum *values, bool *nulls)
 	HeapTuple	tuple;
 	MemoryContext old;
 
+	if (s->index != NULL)
+	{
+		sink_upsert_put(s, values, nulls);
+		return;
+	}
 	s->rows++;
 	if (s->store != NULL)
 	{
@@ -148,16 +180,7 @@ sink_put(RowSink *s, Datum *values, bool *nulls)
 		return;
 	}
 	td = RelationGetDescr(s->rel);
-	for (int i = 0; i < td->natts; i++)
-	{
-		s->values[i] = values[s->column_of[i]];
-		s->nulls[i] = nulls[s->column_of[i]];
-		if (s->nulls[i] && TupleDescAttr(td, i)->attnotnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-							NameStr(TupleDescAttr(td, i)->attname), RelationGetRelationName(s->rel))));
-	}
+	sink_row_values(s, values, nulls);
 	old = MemoryContextSwitchTo(s->cxt);
 	tuple = heap_form_tuple(td, s->values, s->nulls);
 	MemoryContextSwitchTo(old);
@@ -171,7 +194,13 @@ sink_put(RowSink *s, Datum *values, bool *nulls)
 uint64
 sink_close(RowSink *s)
 {
-	if (s->rel != NULL)
+	if (s->rel != NULL && s->index != NULL)
+	{
+		sink_upsert_close(s);
+		table_close(s->rel, NoLock);
+		s->rel = NULL;
+	}
+	else if (s->rel != NULL)
 	{
 		sink_flush(s);
 		FreeBulkInsertState(s->bistate);

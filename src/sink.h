@@ -32,6 +32,16 @@ typedef struct RowSink
 	Datum	   *values;
 	bool	   *nulls;
 	uint64		rows;
+	/* ... or rows in place of those of the same key (src/sink_upsert.c) */
+	Relation	index;
+	MemoryContext scan_cxt;		/* of the index scan, for as long as the sink */
+	struct IndexInfo *index_info;
+	struct IndexScanDescData *scan;
+	TupleTableSlot *found;
+	Oid			key_proc;
+	Oid			key_collation;
+	int			key_column;
+	uint64		updated;
 } RowSink;
 
 /*
@@ -44,6 +54,22 @@ typedef struct RowSink
 extern void sink_open_table(RowSink *s, Oid relid, int ncolumns, const char *const *names, const Oid *types,
 							const char *fname);
 extern void sink_open_store(RowSink *s, Tuplestorestate *store, TupleDesc desc);
+
+/*
+ * The rows replace those of the same key in a table of the caller's that
+ * was there before, or are added (src/sink_upsert.c): sink_can_upsert gives
+ * the index to find them by, or InvalidOid when the table is not one that
+ * can be written so.
+ */
+extern Oid	sink_can_upsert(Oid relid, const char *key_name);
+extern void sink_open_upsert(RowSink *s, Oid relid, Oid index, int key_column, int ncolumns,
+							 const char *const *names, const Oid *types, const char *fname);
+extern void sink_upsert_put(RowSink *s, Datum *values, bool *nulls);
+extern void sink_upsert_close(RowSink *s);
+/* (shared by the two) */
+extern void sink_map_columns(RowSink *s, Relation rel, int ncolumns, const char *const *names, const Oid *types,
+							 const char *fname);
+extern void sink_row_values(RowSink *s, Datum *values, bool *nulls);
 extern void sink_put(RowSink *s, Datum *values, bool *nulls);
 extern uint64 sink_close(RowSink *s);
 

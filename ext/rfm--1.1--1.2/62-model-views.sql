@@ -270,7 +270,7 @@ COMMENT ON FUNCTION @extschema@.rfm_model_customers_into(regclass, anyelement, i
                                                          float8, float8, float8, @extschema@.rfm_group_settings,
                                                          regclass[], text, regclass, float8[], float8[], float8[],
                                                          float8[], float8[]) IS
-    'Writes the rows of rfm_model_customers into targets[1], and those of _segments, _pareto and the keys of the ranks (revenue, profit, figures, basis) into targets[2..4] (each may be NULL): plain tables of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows of customers (called by a refresh, as the model''s owner).  With changed, a table of the customers an incremental refresh read again, only the rows that differ from the last refresh''s, whose figures and ranks'' keys of those customers are old_figures, old_revenue and old_profit; the keys of the ranks stay (old_revenue_keys, old_profit_keys: those of the table) and the row of targets[4] says which went and came since, unless they are more than an eighth of the customers';
+    'Writes the rows of rfm_model_customers into targets[1], and those of _segments, _pareto and the keys of the ranks (revenue, profit, figures, basis) into targets[2..4] (each may be NULL): plain tables of the caller''s made in this transaction, without triggers, rules, indexes, constraints or row-level security, whose columns are some of those rows'' (by name and type), a block of rows at a time; returns the number of rows of customers (called by a refresh, as the model''s owner).  With changed, a table of the customers an incremental refresh read again, only the rows that differ from the last refresh''s, whose figures and ranks'' keys of those customers are old_figures, old_revenue and old_profit; the keys of the ranks stay (old_revenue_keys, old_profit_keys: those of the table) and the row of targets[4] says which went and came since, unless they are more than an eighth of the customers''; those rows replace theirs in targets[5], the current table of the rows, or join it, where it is a table of the caller''s with one plain unique btree index on customer and nothing else to do on a write (no trigger, rule, row-level security, check constraint, default or generated column), else they go into targets[1]';
 
 -- A customer's rank from the keys of all customers in rank order (a
 -- refresh's $rnk table: those of the refresh that wrote them, less those
@@ -673,38 +673,44 @@ UNION ALL%2$s$q$, customers_args, lead_rows);
                        customers_args, c, seg_t, par_t, rk, basis),
                 format('INSERT INTO %s%s', c, lead_rows)];
         ELSE
-            -- the rows that change, into a table of their own, then in
-            -- place of theirs (and of the customers gone); the leads anew
-            -- (the ranks' keys stay; which went and came since, into a row
-            -- of a table of its own, then into the $rnk table's row).  The
-            -- two tables live for this statement list only: unlogged, so
-            -- that their rows are not written to the WAL twice.
+            -- the rows that change, in place of theirs (found by the
+            -- table's index: rfm_model_customers_into, src/sink_upsert.c),
+            -- or, where the table is not one it writes so (an index or a
+            -- trigger added, say), into a table of their own, then upserted;
+            -- the customers gone deleted; the leads anew (the ranks' keys
+            -- stay; which went and came since, into a row of a table of its
+            -- own, then into the $rnk table's row).  The two tables live for
+            -- this statement list only: unlogged, so that their rows are not
+            -- written to the WAL twice.
             eq := @extschema@.rfm_model_eq_operator(cust_type::pg_catalog.regtype);
             fill := made || ARRAY[
                 format('CREATE UNLOGGED TABLE %s AS %s WITH NO DATA', delta, customers_def),
                 format('CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING STORAGE)', rk_new, rk),
                 -- (the old keys of the customers read again: found by the
                 -- index, in one pass)
-                format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L]::pg_catalog.regclass[],
+                format($q$SELECT @extschema@.rfm_model_customers_into(%1$s, ARRAY[%2$L, %3$L, %4$L, %5$L, %11$L]::pg_catalog.regclass[],
     %6$L, %7$L::pg_catalog.regclass, (SELECT r.figures FROM %8$s r), o.revenue, o.profit,
     (SELECT r.revenue FROM %8$s r), (SELECT r.profit FROM %8$s r))
 FROM (SELECT pg_catalog.array_agg((k.monetary)::pg_catalog.float8) AS revenue, pg_catalog.array_agg(k.profit) AS profit
       FROM %9$s k
       WHERE k.customer %10$s ANY (ARRAY(SELECT w.customer FROM %7$s w)) AND k.frequency OPERATOR(pg_catalog.>) 0) o$q$,
-                       customers_args, delta, seg_t, par_t, rk_new, basis, work, rk, c, eq),
+                       customers_args, delta, seg_t, par_t, rk_new, basis, work, rk, c, eq, keep_customers),
                 -- (keys that stay are NULL there: the table's TOASTed keys are kept, not copied)
                 format('UPDATE %1$s r SET revenue = coalesce(n.revenue, r.revenue), profit = coalesce(n.profit, r.profit), '
                        'revenue_removed = n.revenue_removed, revenue_added = n.revenue_added, '
                        'profit_removed = n.profit_removed, profit_added = n.profit_added, figures = n.figures, '
                        'basis = n.basis FROM %2$s n', rk, rk_new),
                 format('DROP TABLE %s', rk_new),
-                -- the customers gone (found by the table's index, not by a
-                -- join that reads it all), then the rows that change: an
-                -- update of a row whose page has room for it (the table of
-                -- an incremental model has: fillfactor) touches no index
+                -- the customers gone: read again, without an order in the
+                -- summary now (found by the tables' indexes, not by a join
+                -- that reads them all); then the rows that change, where they
+                -- were not written in place: an update of a row whose page
+                -- has room for it (the table of an incremental model has:
+                -- fillfactor) touches no index
                 format('DELETE FROM %1$s k WHERE k.customer %4$s ANY (ARRAY(SELECT w.customer FROM %3$s w '
-                       'WHERE NOT EXISTS (SELECT 1 FROM %2$s d WHERE d.customer %4$s w.customer)))',
-                       c, delta, work, eq)]
+                       'WHERE NOT EXISTS (SELECT 1 FROM %2$s d WHERE d.customer %4$s w.customer '
+                       'AND d.orders OPERATOR(pg_catalog.>) 0)))',
+                       c, s, work, eq)]
                 || CASE WHEN m.leads IS NULL THEN '{}'::text[]
                         ELSE ARRAY[format('DELETE FROM %s k WHERE k.frequency OPERATOR(pg_catalog.=) 0', c)] END
                 || ARRAY[format('INSERT INTO %s SELECT * FROM %s d ON CONFLICT (customer) DO UPDATE SET %s', c, delta,
