@@ -175,6 +175,9 @@ setting(HeapTupleHeader gs, const char *name, double *v)
  * tables of _segments, _pareto and the ranks' keys, and, for an incremental
  * refresh that keeps the _customers table, what says which rows to write.
  */
+/* numbers of orders up to this many are counted, not sorted */
+#define ORDERS_COUNTED 65536
+
 typedef struct Extra
 {
 	Oid			segments;
@@ -264,6 +267,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	int64		narpu = 0;
 	double		aov_sum = 0;
 	int64		naov = 0;
+	int64		max_orders = 0;	/* (every summary row has an order or more) */
 	int64	   *rank_order[2];	/* the customers in rank order */
 	double		period = 0,
 				share;
@@ -428,6 +432,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 				sorted_metric[0][i] = -c->recency;
 				sorted_metric[1][i] = (double) c->orders;
 			}
+			max_orders = Max(max_orders, c->orders);
 			if (!c->arpu_null)
 				arpu[narpu++] = c->arpu;
 		}
@@ -490,7 +495,20 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 				v = sorted_metric[k];
 				for (int64 i = 0; i < b.n; i++)
 					rfm_check_not_nan(v[i], "rfm_model_customers", "a metric");
-				if (k < 2)
+				if (k == 1 && max_orders < ORDERS_COUNTED)
+				{
+					/* whole numbers of orders, from 1: counted, not sorted */
+					int64	   *count = MemoryContextAllocZero(work, sizeof(int64) * (max_orders + 1));
+					int64		at = 0;
+
+					for (int64 i = 0; i < b.n; i++)
+						count[b.c[i].orders]++;
+					for (int64 o = 1; o <= max_orders; o++)
+						for (int64 j = 0; j < count[o]; j++)
+							v[at++] = (double) o;
+					pfree(count);
+				}
+				else if (k < 2)
 					rfm_sort_doubles(v, b.n);
 				rfm_rank_cuts(v, b.n, bins, fig.cut[k]);
 			}
