@@ -268,6 +268,8 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 	double		aov_sum = 0;
 	int64		naov = 0;
 	int64		max_orders = 0;	/* (every summary row has an order or more) */
+	bool		in_place;
+	EmitCheck	emit;
 	int64	   *rank_order[2];	/* the customers in rank order */
 	double		period = 0,
 				share;
@@ -382,8 +384,8 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 		b.m = MemoryContextAllocHuge(work, sizeof(CustModel));
 		b.mcap = 1;
 	}
+	/* (in customer order: src/customers_read.c) */
 	cust_read_summary(&b, relid);
-	cust_sort_by_customer(&b);
 
 	/*
 	 * per customer: profit, ARPU; the means of the value types and of the
@@ -645,7 +647,17 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			fig.has_vhigh = cust_percentile(v, k, 1 - share, &fig.cut_vhigh);
 	}
 
-	/* every customer's scores and segment (the segments' rows need them all) */
+	/*
+	 * every customer's scores and segment (the segments' rows need them
+	 * all); an incremental refresh writes only the rows that differ from
+	 * the table's
+	 */
+	in_place = x != NULL && OidIsValid(x->work);
+	if (in_place)
+	{
+		cust_mark_work(&b, x->work);
+		cust_emit_begin(&b, &fig, x->old_figures, x->old_revenue, x->old_profit, rank_keys, rank_order, &emit);
+	}
 	for (int64 i = 0; i < b.n; i++)
 	{
 		Cust	   *c = &b.c[i];
@@ -683,14 +695,7 @@ customers_run(FunctionCallInfo fcinfo, Oid cust_type, RowSink *sink, const char 
 			else
 				c->seg = segtab[t];
 		}
-		c->emit = true;
-	}
-
-	/* an incremental refresh: only the rows that differ from the table's */
-	if (x != NULL && OidIsValid(x->work))
-	{
-		cust_mark_work(&b, x->work);
-		cust_mark_emit(&b, &fig, x->old_figures, x->old_revenue, x->old_profit, rank_keys, rank_order);
+		c->emit = !in_place || cust_emit_of(&b, c, i, &emit, &fig);
 	}
 
 	/* the rows */

@@ -192,8 +192,15 @@ extern const char *cust_arpu_group(const Cust *c, const Figures *f);
 extern const char *cust_value_tier(const Cust *c, const CustModel *m, const Figures *f);
 extern Datum cust_figures_array(const Figures *f);
 extern void cust_mark_work(Build *b, Oid work);
-extern int64 cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
-							ArrayType *old_profit, double *const keys[2], int64 *const order[2]);
+typedef struct EmitCheck
+{
+	bool		all;			/* every row (no last figures to compare with) */
+	Figures		was;			/* the last refresh's figures */
+	bool	   *hit;			/* in a run of equal keys that a customer read again left or joined */
+} EmitCheck;
+extern void cust_emit_begin(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
+							ArrayType *old_profit, double *const keys[2], int64 *const order[2], EmitCheck *e);
+extern bool cust_emit_of(Build *b, const Cust *c, int64 i, const EmitCheck *e, const Figures *now);
 
 /* src/customers_totals.c: _segments and _pareto from the customers in memory */
 struct RowSink;

@@ -476,7 +476,7 @@ cust_rank(Build *b, bool by_profit, const double *kv, double *keys, int64 *order
 	pfree(k);
 }
 
-/* where a customer is among the customers in customer order (cust_sort_by_customer); -1: not there */
+/* where a customer is among the customers in customer order (cust_read_summary); -1: not there */
 int64
 cust_find(Build *b, Datum customer)
 {

@@ -253,53 +253,51 @@ same_code(const char *a, const char *b)
 }
 
 /*
- * Sets emit on the customers whose rows an incremental refresh writes
- * again (c->score holds this refresh's scores); old_figures: the last
- * refresh's (all of them when it is not such an array); old_revenue,
- * old_profit: the keys that the customers read again had then.  Returns
- * how many.
+ * What decides which rows an incremental refresh writes again (cust_emit_of):
+ * old_figures, the last refresh's figures (every row, when it is not such
+ * an array); old_revenue, old_profit: the keys that the customers read
+ * again had then, whose runs of equal keys are marked (e->hit), with those
+ * of the keys they have now.
  */
-int64
-cust_mark_emit(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
-			   ArrayType *old_profit, double *const keys[2], int64 *const order[2])
+void
+cust_emit_begin(Build *b, const Figures *now, ArrayType *old_figures, ArrayType *old_revenue,
+				ArrayType *old_profit, double *const keys[2], int64 *const order[2], EmitCheck *e)
 {
-	Figures		was;
-	int64		count = 0;
-	bool	   *hit;
+	e->all = !figures_parse(old_figures, now, &e->was);
+	e->hit = NULL;
+	if (e->all)
+		return;
+	e->hit = MemoryContextAllocHuge(CurrentMemoryContext, Max(b->n, 1));
+	memset(e->hit, 0, Max(b->n, 1));
+	mark_runs(b, old_revenue, false, keys[0], order[0], e->hit);
+	mark_runs(b, old_profit, true, keys[1], order[1], e->hit);
+}
 
-	if (!figures_parse(old_figures, now, &was))
+/*
+ * Whether customer c (place i; c->score holds this refresh's scores) gets
+ * its row written again: read again, in a run of equal keys that moved, or
+ * with scores, value type or groups that differ under the last refresh's
+ * figures and this one's.
+ */
+bool
+cust_emit_of(Build *b, const Cust *c, int64 i, const EmitCheck *e, const Figures *now)
+{
+	const Figures *was = &e->was;
+	const CustModel *m = cust_model(b, c);
+
+	if (e->all || c->in_work || e->hit[i])
+		return true;
+	for (int k = 0; k < 3; k++)
 	{
-		for (int64 i = 0; i < b->n; i++)
-			b->c[i].emit = true;
-		return b->n;
-	}
-	hit = MemoryContextAllocHuge(CurrentMemoryContext, Max(b->n, 1));
-	memset(hit, 0, Max(b->n, 1));
-	mark_runs(b, old_revenue, false, keys[0], order[0], hit);
-	mark_runs(b, old_profit, true, keys[1], order[1], hit);
-	for (int64 i = 0; i < b->n; i++)
-	{
-		Cust	   *c = &b->c[i];
-		bool		emit = c->in_work || hit[i];
+		double		x = k == 0 ? -c->recency : k == 1 ? (double) c->orders : c->revenue_f;
 
-		if ((i & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
-		for (int k = 0; k < 3 && !emit; k++)
-		{
-			double		x = k == 0 ? -c->recency : k == 1 ? (double) c->orders : c->revenue_f;
-
-			emit = cust_score_of(x, was.cut[k], was.ncut[k]) != c->score[k];
-		}
-		emit = emit ||
-			(c->recency < was.means[0]) != (c->recency < now->means[0]) ||
-			((double) c->orders > was.means[1]) != ((double) c->orders > now->means[1]) ||
-			(c->revenue_f > was.means[2]) != (c->revenue_f > now->means[2]) ||
-			!same_code(cust_ae_group(c, &was), cust_ae_group(c, now)) ||
-			!same_code(cust_arpu_group(c, &was), cust_arpu_group(c, now)) ||
-			!same_code(cust_value_tier(c, cust_model(b, c), &was), cust_value_tier(c, cust_model(b, c), now));
-		c->emit = emit;
-		count += emit;
+		if (cust_score_of(x, was->cut[k], was->ncut[k]) != c->score[k])
+			return true;
 	}
-	pfree(hit);
-	return count;
+	return (c->recency < was->means[0]) != (c->recency < now->means[0]) ||
+		((double) c->orders > was->means[1]) != ((double) c->orders > now->means[1]) ||
+		(c->revenue_f > was->means[2]) != (c->revenue_f > now->means[2]) ||
+		!same_code(cust_ae_group(c, was), cust_ae_group(c, now)) ||
+		!same_code(cust_arpu_group(c, was), cust_arpu_group(c, now)) ||
+		!same_code(cust_value_tier(c, m, was), cust_value_tier(c, m, now));
 }

@@ -422,6 +422,7 @@ read_by_query(Build *b, Oid relid)
 	SPI_finish();
 }
 
+/* The summary rows of relid into b, in customer order. */
 void
 cust_read_summary(Build *b, Oid relid)
 {
