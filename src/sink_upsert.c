@@ -61,7 +61,9 @@ sink_can_upsert(Oid relid, const char *key_name)
 		!(td->constr != NULL &&
 		  (td->constr->num_check > 0 || td->constr->num_defval > 0 || td->constr->has_generated_stored)) &&
 		list_length(indexes) == 1 &&
-		pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE) == ACLCHECK_OK)
+		/* (each: a mask of two passes with either) */
+		pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) == ACLCHECK_OK)
 	{
 		HeapTuple	t = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(linitial_oid(indexes)));
 
