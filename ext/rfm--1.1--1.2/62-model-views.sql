@@ -701,14 +701,15 @@ FROM (SELECT pg_catalog.array_agg((k.monetary)::pg_catalog.float8) AS revenue, p
                        'profit_removed = n.profit_removed, profit_added = n.profit_added, figures = n.figures, '
                        'basis = n.basis FROM %2$s n', rk, rk_new),
                 format('DROP TABLE %s', rk_new),
-                -- the customers gone: read again, without an order in the
-                -- summary now (found by the tables' indexes, not by a join
-                -- that reads them all); then the rows that change, where they
-                -- were not written in place: an update of a row whose page
-                -- has room for it (the table of an incremental model has:
-                -- fillfactor) touches no index
+                -- the customers gone: read again (not those whose new
+                -- orders were added to their states: they have orders),
+                -- without an order in the summary now (found by the tables'
+                -- indexes, not by a join that reads them all); then the rows
+                -- that change, where they were not written in place: an
+                -- update of a row whose page has room for it (the table of
+                -- an incremental model has: fillfactor) touches no index
                 format('DELETE FROM %1$s k WHERE k.customer %4$s ANY (ARRAY(SELECT w.customer FROM %3$s w '
-                       'WHERE NOT EXISTS (SELECT 1 FROM %2$s d WHERE d.customer %4$s w.customer '
+                       'WHERE NOT w.merged AND NOT EXISTS (SELECT 1 FROM %2$s d WHERE d.customer %4$s w.customer '
                        'AND d.orders OPERATOR(pg_catalog.>) 0)))',
                        c, s, work, eq)]
                 || CASE WHEN m.leads IS NULL THEN '{}'::text[]

@@ -234,10 +234,11 @@ BEGIN
     END IF;
     IF pg_catalog.to_regclass(format('%I.%I', m.schema_name, m.name || '$work')) IS NULL THEN
         PERFORM @extschema@.rfm_owner_exec(owner, format(
-            'CREATE TABLE %I.%I (customer %s)', m.schema_name, m.name || '$work', cust_type));
+            'CREATE TABLE %I.%I (customer %s, merged boolean NOT NULL DEFAULT false)',
+            m.schema_name, m.name || '$work', cust_type));
         PERFORM @extschema@.rfm_owner_exec(owner, format(
             'COMMENT ON TABLE %I.%I IS %L', m.schema_name, m.name || '$work',
-            format('rfm model %s: the customers one refresh reads again from the source', m.name)));
+            format('rfm model %s: the customers one refresh reads again from the source, and (merged) those whose new orders it adds to their stored states', m.name)));
     END IF;
     IF pg_catalog.to_regprocedure(fn || '()') IS NULL THEN
         -- no operator and no function of the customer type runs here: keys,
@@ -463,7 +464,7 @@ BEGIN
     -- the customers whose new orders were added: their summary rows are new too
     IF merging THEN
         merged := @extschema@.rfm_owner_exec(owner, format(
-            'INSERT INTO %1$s (customer) SELECT DISTINCT a.customer FROM %2$s a '
+            'INSERT INTO %1$s (customer, merged) SELECT DISTINCT a.customer, true FROM %2$s a '
             'WHERE NOT EXISTS (SELECT 1 FROM %1$s w WHERE w.customer %3$s a.customer)',
             work, added, eq));
         IF merged > 0 THEN
