@@ -185,9 +185,10 @@ sink_upsert_put(RowSink *s, Datum *values, bool *nulls)
 	{
 		ivalue[0] = values[s->key_column];
 		inull[0] = false;
+		/* (an update keeps the key: the index may delete old versions bottom-up) */
 		index_insert(s->index, ivalue, inull, &tuple->t_self, s->rel, UNIQUE_CHECK_YES,
 #if PG_VERSION_NUM >= 140000
-					 false,
+					 found,
 #endif
 					 s->index_info);
 	}
