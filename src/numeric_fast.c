@@ -156,6 +156,47 @@ nearest_double(uint128 n, int f, double *out)
 }
 #endif
 
+bool
+rfm_numeric_form(const struct varlena *num, RfmNumericForm *f, bool *special)
+{
+	const char *p = VARDATA_ANY(num);
+	int			len = VARSIZE_ANY_EXHDR(num);
+	uint16		h;
+
+	*special = false;
+	if (len < (int) sizeof(uint16))
+		return false;
+	memcpy(&h, p, sizeof(h));
+	if ((h & NUM_SIGN_MASK) == NUM_SPECIAL)
+	{
+		*special = true;
+		return false;
+	}
+	if (h & NUM_SHORT)
+	{
+		f->neg = (h & NUM_SHORT_SIGN_MASK) != 0;
+		f->dscale = (h & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+		f->weight = (int) (int16) (((h & NUM_SHORT_WEIGHT_SIGN) ? ~NUM_SHORT_WEIGHT_MASK : 0) |
+								   (h & NUM_SHORT_WEIGHT_MASK));
+		f->digits = p + sizeof(uint16);
+		f->ndigits = (len - (int) sizeof(uint16)) / (int) sizeof(int16);
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 2 * (int) sizeof(uint16))
+			return false;
+		f->neg = (h & NUM_SIGN_MASK) == NUM_NEG;
+		f->dscale = h & NUM_DSCALE_MASK;
+		memcpy(&w, p + sizeof(uint16), sizeof(w));
+		f->weight = w;
+		f->digits = p + 2 * sizeof(uint16);
+		f->ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
+	}
+	return true;
+}
+
 /*
  * The value of the numeric d as numeric_float8 gives it, into *f; and, when
  * it has at most 6 digits after the point (its display scale), exactly in
@@ -166,15 +207,9 @@ void
 rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
-	const char *p;
-	int			len;
-	uint16		h;
-	bool		neg;
-	int			weight,
-				scale,
-				ndigits,
-				frac;
-	const char *digits;
+	RfmNumericForm form;
+	bool		special;
+	int			frac;
 	uint64		n = 0;
 	bool		fits = true;
 #ifdef HAVE_INT128
@@ -183,43 +218,14 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 #endif
 
 	*exact = false;
-	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v) || !rfm_numeric_form(v, &form, &special))
 		goto slow;
-	p = VARDATA_ANY(v);
-	len = VARSIZE_ANY_EXHDR(v);
-	if (len < (int) sizeof(uint16))
-		goto slow;
-	memcpy(&h, p, sizeof(h));
-	if ((h & NUM_SIGN_MASK) == NUM_SPECIAL)
-		goto slow;
-	if (h & NUM_SHORT)
-	{
-		neg = (h & NUM_SHORT_SIGN_MASK) != 0;
-		scale = (h & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
-		weight = (int) (int16) (((h & NUM_SHORT_WEIGHT_SIGN) ? ~NUM_SHORT_WEIGHT_MASK : 0) |
-								(h & NUM_SHORT_WEIGHT_MASK));
-		digits = p + sizeof(uint16);
-		ndigits = (len - (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 2 * (int) sizeof(uint16))
-			goto slow;
-		neg = (h & NUM_SIGN_MASK) == NUM_NEG;
-		scale = h & NUM_DSCALE_MASK;
-		memcpy(&w, p + sizeof(uint16), sizeof(w));
-		weight = w;
-		digits = p + 2 * sizeof(uint16);
-		ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
 	/* N: the digits as one integer; the value is N * 10^-frac */
-	for (int i = 0; i < ndigits; i++)
+	for (int i = 0; i < form.ndigits; i++)
 	{
 		int16		dig;
 
-		memcpy(&dig, digits + i * sizeof(int16), sizeof(dig));
+		memcpy(&dig, form.digits + i * sizeof(int16), sizeof(dig));
 		if (dig < 0 || dig >= 10000)
 			goto slow;
 		if (fits)
@@ -232,13 +238,13 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 		wide = wide * 10000 + (uint64) dig;
 #endif
 	}
-	frac = ndigits == 0 ? 0 : 4 * (ndigits - 1 - weight);
+	frac = form.ndigits == 0 ? 0 : 4 * (form.ndigits - 1 - form.weight);
 	if (!fits || n >= (UINT64CONST(1) << EXACT_BITS))
 	{
 #ifdef HAVE_INT128
 		if (wide_fits && frac >= 0 && frac <= 22 && nearest_double(wide, frac, f))
 		{
-			if (neg)
+			if (form.neg)
 				*f = -*f;
 			return;
 		}
@@ -251,11 +257,11 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 		*f = (double) n * pow10d[-frac];
 	else
 		goto slow;
-	if (neg)
+	if (form.neg)
 		*f = -*f;
 
 	/* millionths: at most 6 digits after the point, and room for them */
-	if (scale <= UNITS)
+	if (form.dscale <= UNITS)
 	{
 		uint64		u = n;
 		bool		ok = true;
@@ -274,8 +280,8 @@ rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact)
 			}
 		if (ok && u < (UINT64CONST(1) << 62))
 		{
-			*units = neg ? -(int64) u : (int64) u;
-			*dscale = (int16) scale;
+			*units = form.neg ? -(int64) u : (int64) u;
+			*dscale = (int16) form.dscale;
 			*exact = true;
 		}
 	}

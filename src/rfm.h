@@ -117,6 +117,23 @@ extern struct Tuplestorestate *rfm_srf_store(FunctionCallInfo fcinfo, struct Tup
 /* src/numeric_fast.c */
 extern void rfm_numeric_parts(Datum d, double *f, int64 *units, int16 *dscale, bool *exact);
 
+/*
+ * A numeric's stored form, read where it lies (a short or a long header,
+ * base-10000 digits; the on-disk format, fixed across major versions):
+ * rfm_numeric_form fills it from a numeric that is neither compressed nor
+ * out of line, or returns false, with *special set for NaN and infinities.
+ */
+typedef struct RfmNumericForm
+{
+	bool		neg;
+	int			weight;			/* of the first digit, in powers of 10000 */
+	int			dscale;			/* the display scale: digits after the point */
+	int			ndigits;
+	const char *digits;			/* ndigits int16s, perhaps unaligned */
+} RfmNumericForm;
+
+extern bool rfm_numeric_form(const struct varlena *num, RfmNumericForm *f, bool *special);
+
 extern void rfm_radix_sort_doubles(double *v, size_t n);
 extern void rfm_radix_order(const double *v, size_t n, bool descending, int64 *order);
 extern void rfm_radix_order_int64(const int64 *v, size_t n, int64 *order);

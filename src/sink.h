@@ -10,6 +10,7 @@
 
 #include "rfm.h"
 
+#include "access/skey.h"
 #include "access/tupdesc.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
@@ -38,10 +39,8 @@ typedef struct RowSink
 	struct IndexInfo *index_info;
 	struct IndexScanDescData *scan;
 	TupleTableSlot *found;
-	Oid			key_proc;
-	Oid			key_collation;
+	ScanKeyData key;			/* the key's equality, its argument set per row */
 	int			key_column;
-	uint64		updated;
 } RowSink;
 
 /*

@@ -129,8 +129,9 @@ sink_open_upsert(RowSink *s, Oid relid, Oid index, int key_column, int ncolumns,
 	eq = get_opfamily_member(opfamily, opcintype, opcintype, BTEqualStrategyNumber);
 	if (!OidIsValid(eq))
 		elog(ERROR, "%s: no equality operator in the index of \"%s\"", fname, RelationGetRelationName(rel));
-	s->key_proc = get_opcode(eq);
-	s->key_collation = s->index->rd_indcollation[0];
+	/* (its function looked up once: each row sets only the argument) */
+	ScanKeyEntryInitialize(&s->key, 0, 1, BTEqualStrategyNumber, InvalidOid, s->index->rd_indcollation[0],
+						   get_opcode(eq), (Datum) 0);
 	s->found = table_slot_create(rel, NULL);
 	s->scan = index_beginscan(rel, s->index, GetActiveSnapshot(), 1, 0);
 }
@@ -140,7 +141,6 @@ void
 sink_upsert_put(RowSink *s, Datum *values, bool *nulls)
 {
 	TupleDesc	td = RelationGetDescr(s->rel);
-	ScanKeyData key;
 	HeapTuple	tuple;
 	MemoryContext old;
 	bool		update_index = true;
@@ -158,9 +158,8 @@ sink_upsert_put(RowSink *s, Datum *values, bool *nulls)
 	 * it allocates as it goes too: the caller's context may be a row's) ...
 	 */
 	old = MemoryContextSwitchTo(s->scan_cxt);
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, s->key_collation, s->key_proc,
-						   values[s->key_column]);
-	index_rescan(s->scan, &key, 1, NULL, 0);
+	s->key.sk_argument = values[s->key_column];
+	index_rescan(s->scan, &s->key, 1, NULL, 0);
 	found = index_getnext_slot(s->scan, ForwardScanDirection, s->found);
 	/* ... the row's tuple and what the writing allocates, for this row */
 	MemoryContextReset(s->cxt);
@@ -177,7 +176,6 @@ sink_upsert_put(RowSink *s, Datum *values, bool *nulls)
 		simple_heap_update(s->rel, &s->found->tts_tid, tuple);
 		update_index = !HeapTupleIsHeapOnly(tuple);
 #endif
-		s->updated++;
 	}
 	else
 		simple_heap_insert(s->rel, tuple);

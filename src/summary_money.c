@@ -62,71 +62,35 @@ pow10_table(void)
 static bool
 numeric_to_wide(struct varlena *num, rfm_wide *val, int *dscale, bool *special)
 {
-	const char *p = VARDATA_ANY(num);
-	int			len = VARSIZE_ANY_EXHDR(num);
-	uint16		header;
-	int			weight;
-	int			ndigits;
-	bool		neg;
-	const char *digits;
+	RfmNumericForm f;
 	rfm_wide	acc = 0;
 	int			shift;
 	int			i;
 	const rfm_wide *p10 = pow10_table();
 
-	*special = false;
-	if (len < (int) sizeof(uint16))
+	if (!rfm_numeric_form(num, &f, special))
 		return false;
-	memcpy(&header, p, sizeof(uint16));
-
-	if ((header & 0xC000) == 0xC000)
-	{
-		/* NaN, +Infinity or -Infinity */
-		*special = true;
-		return false;
-	}
-	else if ((header & 0xC000) == 0x8000)
-	{
-		/* short format */
-		neg = (header & 0x2000) != 0;
-		*dscale = (header & 0x1F80) >> 7;
-		weight = (header & 0x0040) ? ((int) (header & 0x003F) | ~0x003F) : (int) (header & 0x003F);
-		digits = p + sizeof(uint16);
-		ndigits = (len - (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 2 * (int) sizeof(uint16))
-			return false;
-		neg = (header & 0xC000) == 0x4000;
-		*dscale = header & 0x3FFF;
-		memcpy(&w, p + sizeof(uint16), sizeof(int16));
-		weight = w;
-		digits = p + 2 * sizeof(uint16);
-		ndigits = (len - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
+	*dscale = f.dscale;
 
 	/* the scale first: a zero of a huge scale must keep it, in the overflow */
-	if (*dscale > RFM_WIDE_MAX_SCALE || ndigits * 4 > RFM_WIDE_DIGITS)
+	if (*dscale > RFM_WIDE_MAX_SCALE || f.ndigits * 4 > RFM_WIDE_DIGITS)
 		return false;
-	if (ndigits == 0)
+	if (f.ndigits == 0)
 	{
 		*val = 0;
 		return true;
 	}
 
-	for (i = 0; i < ndigits; i++)
+	for (i = 0; i < f.ndigits; i++)
 	{
 		int16		d;
 
-		memcpy(&d, digits + i * sizeof(int16), sizeof(int16));
-		acc = acc * 10000 + d;	/* cannot overflow: ndigits * 4 <= RFM_WIDE_DIGITS */
+		memcpy(&d, f.digits + i * sizeof(int16), sizeof(int16));
+		acc = acc * 10000 + d;	/* cannot overflow: f.ndigits * 4 <= RFM_WIDE_DIGITS */
 	}
 
-	/* acc = value * 10000^(ndigits - 1 - weight); want value * 10^dscale */
-	shift = *dscale - 4 * (ndigits - 1 - weight);
+	/* acc = value * 10000^(f.ndigits - 1 - f.weight); want value * 10^dscale */
+	shift = *dscale - 4 * (f.ndigits - 1 - f.weight);
 	if (shift > 0)
 	{
 		if (shift > RFM_WIDE_DIGITS || wide_mul_overflow(acc, p10[shift], &acc))
@@ -138,7 +102,7 @@ numeric_to_wide(struct varlena *num, rfm_wide *val, int *dscale, bool *special)
 			return false;
 		acc /= p10[-shift];
 	}
-	*val = neg ? -acc : acc;
+	*val = f.neg ? -acc : acc;
 	return true;
 }
 
